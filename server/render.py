@@ -1,0 +1,68 @@
+"""Plain-text rendering of results for a terminal: readable at a glance, no colours needed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .workspace import LoadResult
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]], right: Sequence[int] = ()) -> str:
+    """A fixed-width text table; columns listed in `right` are right-aligned."""
+    cells = [[str(h) for h in headers]] + [["" if v is None else str(v) for v in r] for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    lines = []
+    for n, r in enumerate(cells):
+        parts = [c.rjust(widths[i]) if i in right else c.ljust(widths[i]) for i, c in enumerate(r)]
+        lines.append("  ".join(parts).rstrip())
+        if n == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _mapping_text(columns: dict[str, str], extras: list[str], limit: int = 6) -> str:
+    parts = [c if c == s else f"{c}←'{s}'" for c, s in columns.items()]
+    text = ", ".join(parts[:limit]) + (f", +{len(parts) - limit} more" if len(parts) > limit else "")
+    if extras:
+        text += f"  (+{len(extras)} extra)"
+    return text
+
+
+def render_load(result: LoadResult) -> str:
+    q = result.quality
+    lines = [f"Dataset {result.dataset_id}: {len(result.tables)} table(s)"
+             + (f", latest activity {q.latest_date}" if q.latest_date else "")
+             + (f" ({q.age_days} days ago)" if q.age_days is not None else ""), ""]
+    rows = [(t.kind, t.source, f"{t.rows:,}", _mapping_text(t.columns, t.extra_columns), "cached" if t.cached else "")
+            for t in result.tables]
+    lines.append(table(["TABLE", "SOURCE", "ROWS", "COLUMNS (canonical←source)", ""], rows, right=[2]))
+    dated = [t for t in q.tables if t.date_min]
+    if dated:
+        lines += ["", table(["SOURCE", "DATES", "FROM", "TO", "LEAST COMPLETE COLUMN"],
+                            [(t.source, t.date_column, t.date_min[:10], t.date_max[:10], _least_complete(t.completeness))
+                             for t in dated])]
+    warnings = [i for i in q.issues if i.severity == "warning"]
+    lines += ["", f"Quality: {len(warnings)} warning(s)" if warnings else "Quality: no problems found"]
+    for issue in q.issues[:20]:
+        example = f"  e.g. {'; '.join(issue.examples[:3])}" if issue.examples else ""
+        lines.append(f"  ! {issue.message}{example}")
+    if len(q.issues) > 20:
+        lines.append(f"  … {len(q.issues) - 20} more (use --format json)")
+    for skipped in q.skipped:
+        lines.append(f"  - skipped {skipped}")
+    if q.outcome_columns:
+        lines += ["", "Outcome columns (used only to validate the score, never as inputs):"]
+        lines += [f"  {c}" for c in q.outcome_columns]
+    if q.semantics:
+        s = q.semantics
+        lines += ["", f"Product semantics ({s['source']}): {s['distinct_events']} distinct events",
+                  f"  core features: {', '.join(s['core_features']) or '—'}  [{s['core_features_source']}]",
+                  f"  passive events: {', '.join(s['passive_events']) or '—'}"]
+    return "\n".join(lines)
+
+
+def _least_complete(completeness: dict[str, float]) -> str:
+    if not completeness:
+        return ""
+    col, share = min(completeness.items(), key=lambda kv: (kv[1], kv[0]))
+    return f"{col} {share:.0%}"

@@ -1,0 +1,69 @@
+"""The handle computations receive: the canonical views of one loaded dataset and what its events mean."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING
+
+from .errors import InputError
+from .schema import KINDS
+from .semantics import ProductSemantics
+from .values import quote
+
+if TYPE_CHECKING:
+    import duckdb
+    import pandas as pd
+
+_HOW_TO_ADD = {
+    "accounts": "an accounts export (account_id plus e.g. name, segment, arr, seats_purchased, renewal_date)",
+    "users": "a users export (user_id, account_id, role)",
+    "events": "a product-events export (timestamp, user_id, event) from Segment, Amplitude, Mixpanel or PostHog",
+    "tickets": "a support-tickets export (account_id, created_at) from Zendesk or Intercom",
+    "nps": "an NPS survey export (account_id, score, responded_at)",
+    "revenue": "a monthly revenue table (account_id, month, mrr)",
+    "outcomes": "renewal outcomes (account_id, outcome, date)",
+}
+
+
+@dataclass
+class Dataset:
+    """Canonical views (`kind → view name`) on one DuckDB connection, plus the product semantics if configured."""
+
+    con: duckdb.DuckDBPyConnection
+    dataset_id: str
+    views: dict[str, str]
+    semantics: ProductSemantics | None = None
+    latest_date: date | None = None
+    _columns: dict[str, list[str]] = field(default_factory=dict, repr=False)
+
+    def has(self, kind: str) -> bool:
+        return kind in self.views
+
+    def view(self, kind: str) -> str:
+        """The quoted view name of `kind`, or an error saying which input is missing and how to add it."""
+        if kind not in KINDS:
+            raise InputError(f"unknown table kind '{kind}'.", options=list(KINDS))
+        if kind not in self.views:
+            loaded = ", ".join(sorted(self.views)) or "nothing"
+            raise InputError(f"this needs a {kind} table, and the dataset has {loaded}.",
+                             fix=f"Load {_HOW_TO_ADD[kind]} together with the other files.")
+        return quote(self.views[kind])
+
+    def columns(self, kind: str) -> list[str]:
+        if kind not in self._columns:
+            rows = self.con.execute(f"DESCRIBE SELECT * FROM {self.view(kind)}").fetchall()
+            self._columns[kind] = [r[0] for r in rows]
+        return self._columns[kind]
+
+    def frame(self, kind: str, columns: list[str] | None = None) -> pd.DataFrame:
+        """A pandas frame of an account-level table (accounts, users, tickets, nps, revenue, outcomes)."""
+        cols = "*" if columns is None else ", ".join(quote(c) for c in columns if c in self.columns(kind))
+        return self.con.execute(f"SELECT {cols} FROM {self.view(kind)}").df()
+
+    def default_as_of(self) -> date:
+        """The latest activity date in the data — never the wall clock."""
+        if self.latest_date is None:
+            raise InputError("the data has no dates, so 'as of' cannot be inferred.",
+                             fix="Pass an explicit as-of date (e.g. --as-of 2026-06-30).")
+        return self.latest_date

@@ -1,0 +1,56 @@
+"""Errors a user can fix: each names where the problem is and what to do about it."""
+
+from __future__ import annotations
+
+
+class InputError(ValueError):
+    """Bad input the user can fix; faces show it as exit code 2 (CLI) or an error result (MCP)."""
+
+    def __init__(
+        self,
+        problem: str,
+        *,
+        file: str | None = None,
+        column: str | None = None,
+        row: int | None = None,
+        fix: str | None = None,
+        options: list[str] | None = None,
+    ) -> None:
+        self.problem = problem
+        self.file = file
+        self.column = column
+        self.row = row
+        self.fix = fix
+        self.options = list(options or [])[:10]
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        where = []
+        if self.file:
+            where.append(self.file)
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.column:
+            where.append(f"column '{self.column}'")
+        text = (", ".join(where) + ": " if where else "") + self.problem
+        if self.options:
+            text += " Valid options: " + ", ".join(self.options) + "."
+        if self.fix:
+            text += " Fix: " + self.fix
+        return text
+
+
+class InputErrors(InputError):
+    """Several independent problems found in one pass, reported together."""
+
+    def __init__(self, errors: list[InputError]) -> None:
+        self.errors = errors
+        lines = [f"- {e.message}" for e in errors[:10]]
+        if len(errors) > 10:
+            lines.append(f"- … and {len(errors) - 10} more")
+        super().__init__(f"{len(errors)} problems:\n" + "\n".join(lines))
+
+    @property
+    def message(self) -> str:  # the composed list is already the message
+        return self.problem

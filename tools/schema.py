@@ -1,0 +1,211 @@
+"""The canonical tables a dataset is made of, their columns, and the export spellings we recognise for each."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+ValueType = Literal["id", "text", "timestamp", "date", "month", "number", "bool", "outcome"]
+Kind = Literal["accounts", "users", "events", "tickets", "nps", "revenue", "outcomes"]
+KINDS: tuple[Kind, ...] = ("accounts", "users", "events", "tickets", "nps", "revenue", "outcomes")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One canonical column: its value type and the source spellings that map to it."""
+
+    name: str
+    type: ValueType
+    synonyms: tuple[str, ...] = ()
+    required: bool = False
+    outcome: bool = False  # read only by validation, never by scoring
+    nonnegative: bool = False
+    not_future: bool = False  # a date that cannot lie after the data's own latest date
+
+
+@dataclass(frozen=True)
+class Table:
+    """A canonical table: its columns, the column that identifies a row, and file-name hints."""
+
+    kind: Kind
+    columns: tuple[Column, ...]
+    id_column: str | None
+    date_column: str | None
+    name_hints: tuple[str, ...] = field(default=())
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns if c.required)
+
+
+_ACCOUNT_ID = ("account_id", "account", "accountid", "account id", "account_number", "company_id", "companyid",
+               "organization_id", "organization", "org_id", "orgid", "group_id", "groupid", "customer_id",
+               "customer", "tenant_id", "workspace_id", "account_id__c", "company_record_id", "sf_account_id",
+               "$group_0", "group_key", "context_group_id")
+_USER_ID = ("user_id", "userid", "user", "distinct_id", "$distinct_id", "person_id", "uid", "contact_id",
+            "member_id", "$user_id", "user_key")
+
+
+def _c(name: str, type_: ValueType, *synonyms: str, **flags: bool) -> Column:
+    return Column(name, type_, (name, *synonyms), **flags)
+
+
+TABLES: dict[Kind, Table] = {
+    "accounts": Table(
+        "accounts",
+        (
+            _c("account_id", "id", *_ACCOUNT_ID, "record_id", "id", required=True),
+            _c("name", "text", "account_name", "company_name", "company", "customer_name", "organization_name",
+               "org_name", "display_name"),
+            _c("segment", "text", "tier", "customer_segment", "account_segment", "size_segment"),
+            _c("industry", "text", "vertical", "sector"),
+            _c("use_case", "text", "usecase", "primary_use_case"),
+            _c("plan", "text", "plan_name", "subscription_plan", "product_tier", "edition", "package"),
+            _c("arr", "number", "annual_recurring_revenue", "arr_usd", "contract_value", "acv",
+               "annual_contract_value", "annualrevenue_contract", nonnegative=True),
+            _c("mrr", "number", "monthly_recurring_revenue", "mrr_usd", "monthly_revenue", nonnegative=True),
+            _c("seats_purchased", "number", "seats", "licenses", "licences", "seat_count", "purchased_seats",
+               "licensed_seats", "paid_seats", "number_of_seats", "contracted_seats", "license_count",
+               nonnegative=True),
+            _c("contract_start", "date", "contract_start_date", "start_date", "subscription_start",
+               "customer_since", "became_customer_date", not_future=True),
+            _c("renewal_date", "date", "renewal", "contract_end", "contract_end_date", "next_renewal_date",
+               "renewal_date__c", "subscription_end", "end_date"),
+            _c("signup_date", "date", "signup", "signed_up_at", "created_date", "create_date", "createdate",
+               "account_created", "created_at", "createddate", not_future=True),
+            _c("csm_owner", "text", "csm", "owner", "account_owner", "company_owner", "csm_name", "owner_name",
+               "customer_success_manager", "ownerid"),
+            _c("churned", "bool", "is_churned", "has_churned", "churn", "churn_flag", outcome=True),
+            _c("churn_date", "date", "churned_at", "churned_on", "cancellation_date", "cancelled_at",
+               outcome=True),
+            _c("logins_30d", "number", "logins_last_30_days", "logins", "login_count_30d", nonnegative=True),
+            _c("active_users_30d", "number", "active_users", "mau", "monthly_active_users", nonnegative=True),
+            _c("features_used", "number", "features_adopted", "feature_count", nonnegative=True),
+            _c("open_tickets", "number", "open_support_tickets", "open_cases", nonnegative=True),
+            _c("nps_score", "number", "nps", "latest_nps"),
+            _c("days_since_last_login", "number", "days_since_login", "last_login_days", nonnegative=True),
+            _c("last_login", "timestamp", "last_login_at", "last_seen", "last_activity_date", not_future=True),
+        ),
+        id_column="account_id",
+        date_column="contract_start",
+        name_hints=("account", "compan", "customer", "organi", "snapshot", "health"),
+    ),
+    "users": Table(
+        "users",
+        (
+            _c("user_id", "id", *_USER_ID[1:], "id", required=True),
+            _c("account_id", "id", *_ACCOUNT_ID, required=True),
+            _c("email", "text", "email_address", "user_email"),
+            _c("role", "text", "persona", "user_role", "job_function", "department", "user_type"),
+            _c("title", "text", "job_title", "position"),
+            _c("created_at", "timestamp", "signup_date", "signed_up_at", "invited_at", "created", "created_date",
+               "first_seen", not_future=True),
+            _c("deactivated_at", "timestamp", "deactivated", "removed_at", "deleted_at", "disabled_at"),
+            _c("is_champion", "bool", "champion"),
+            _c("is_exec_sponsor", "bool", "exec_sponsor", "executive_sponsor", "is_executive_sponsor"),
+        ),
+        id_column="user_id",
+        date_column="created_at",
+        name_hints=("user", "member", "contact", "people", "seat"),
+    ),
+    "events": Table(
+        "events",
+        (
+            _c("timestamp", "timestamp", "event_time", "time", "$time", "ts", "occurred_at", "event_timestamp",
+               "datetime", "received_at", "client_event_time", "server_upload_time", "sent_at",
+               "original_timestamp", "created_at", "date", required=True, not_future=True),
+            _c("user_id", "id", *_USER_ID[1:], "anonymous_id", "anonymousid", "device_id", "amplitude_id",
+               required=True),
+            _c("event", "text", "event_type", "event_name", "action", "$event", "name", "activity",
+               "feature", "type", required=True),
+            _c("account_id", "id", *_ACCOUNT_ID),
+            _c("count", "number", "value", "quantity", "event_count", nonnegative=True),
+        ),
+        id_column=None,
+        date_column="timestamp",
+        name_hints=("event", "track", "usage", "activity", "amplitude", "mixpanel", "posthog", "segment"),
+    ),
+    "tickets": Table(
+        "tickets",
+        (
+            _c("account_id", "id", *_ACCOUNT_ID, "organization_name", "company_name", "requester_organization",
+               required=True),
+            _c("created_at", "timestamp", "created", "opened_at", "created_date", "date_created",
+               "ticket_created_at", "submitted_at", required=True, not_future=True),
+            _c("ticket_id", "id", "id", "ticket", "ticket_number", "case_id", "case_number", "conversation_id",
+               "issue_id"),
+            _c("resolved_at", "timestamp", "solved_at", "closed_at", "resolved", "solved", "closed",
+               "resolution_date", "date_closed"),
+            _c("priority", "text", "severity", "urgency"),
+            _c("status", "text", "state", "ticket_status"),
+            _c("escalated", "bool", "is_escalated", "escalation"),
+            _c("csat", "number", "satisfaction", "satisfaction_score", "satisfaction_rating", "rating",
+               "csat_score", "conversation_rating"),
+            _c("subject", "text", "title", "summary", "body", "description", "first_message"),
+        ),
+        id_column="ticket_id",
+        date_column="created_at",
+        name_hints=("ticket", "case", "support", "zendesk", "intercom", "conversation", "freshdesk"),
+    ),
+    "nps": Table(
+        "nps",
+        (
+            _c("account_id", "id", *_ACCOUNT_ID, "company_name", required=True),
+            _c("score", "number", "nps", "nps_score", "rating", "how_likely", "likelihood_to_recommend",
+               "q1_nps", "nps_rating", required=True),
+            _c("responded_at", "timestamp", "response_date", "created_at", "created", "submitted_at",
+               "recorded_date", "recordeddate", "survey_date", "date", "enddate", required=True,
+               not_future=True),
+            _c("user_id", "id", *_USER_ID[1:], "respondent_id", "email", "person_email", "recipient_email"),
+            _c("comment", "text", "comments", "feedback", "verbatim", "reason", "response"),
+        ),
+        id_column=None,
+        date_column="responded_at",
+        name_hints=("nps", "survey", "delighted", "qualtrics", "promoter"),
+    ),
+    "revenue": Table(
+        "revenue",
+        (
+            _c("account_id", "id", *_ACCOUNT_ID, required=True),
+            _c("month", "month", "period", "billing_month", "billing_period", "date", "invoice_month",
+               "revenue_month", required=True),
+            _c("mrr", "number", "monthly_recurring_revenue", "revenue", "amount", "monthly_revenue", "mrr_usd",
+               required=True),
+        ),
+        id_column=None,
+        date_column="month",
+        name_hints=("revenue", "mrr", "billing", "invoice", "subscription"),
+    ),
+    "outcomes": Table(
+        "outcomes",
+        (
+            _c("account_id", "id", *_ACCOUNT_ID, required=True),
+            _c("outcome", "outcome", "renewal_outcome", "result", "renewal_status", "renewal_result", "stage",
+               required=True),
+            _c("date", "date", "outcome_date", "renewal_date", "closed_date", "close_date", "decided_at",
+               required=True),
+        ),
+        id_column=None,
+        date_column="date",
+        name_hints=("outcome", "renewal", "churn"),
+    ),
+}
+
+OUTCOME_VALUES = ("renewed", "churned", "contracted", "expanded")
+OUTCOME_SYNONYMS = {
+    "renewed": ("renewed", "renewal", "renew", "won", "closed_won", "closedwon", "retained"),
+    "churned": ("churned", "churn", "lost", "closed_lost", "closedlost", "cancelled", "canceled", "lapsed"),
+    "contracted": ("contracted", "downgraded", "downsell", "contraction", "reduced"),
+    "expanded": ("expanded", "expansion", "upsell", "upgraded", "grew"),
+}
+
+
+def normalize_name(name: str) -> str:
+    """Fold a column name for matching: case, spaces, punctuation and a Salesforce `__c` suffix don't count."""
+    folded = str(name).strip().lower()
+    folded = re.sub(r"__c$", "", folded)
+    return re.sub(r"[^a-z0-9]", "", folded)

@@ -1,0 +1,114 @@
+"""What a product's events mean: core features, passive events, value events, workflows, personas.
+
+Read from `customer-health.yaml` when the user has one; otherwise inferred from the events and labelled as such.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .errors import InputError
+from .values import quote
+
+if TYPE_CHECKING:
+    import duckdb
+
+PASSIVE_PATTERN = re.compile(
+    r"(^|[_\s.$-])(log_?in|sign_?in|logged_?in|session|page_?view|pageview|screen_?view|app_?open|"
+    r"open_?app|visit|view_?page|heartbeat|identify|pageleave|autocapture)", re.IGNORECASE)
+
+
+class Persona(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    roles: list[str] = Field(min_length=1)
+    weekly_active_target: float = Field(ge=0, le=1)
+
+
+class ProductSemantics(BaseModel):
+    """The `customer-health.yaml` product section; every field optional, unknown keys are an error."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    core_features: list[str] = Field(default_factory=list, max_length=12)
+    passive_events: list[str] = Field(default_factory=list)
+    value_events: list[str] = Field(default_factory=list)
+    workflows: dict[str, list[str]] = Field(default_factory=dict)
+    activation: str | None = None
+    personas: dict[str, Persona] = Field(default_factory=dict)
+    health_profile: str | dict[str, Any] | None = None
+    mapping: dict[str, Any] | None = None
+
+    @field_validator("workflows")
+    @classmethod
+    def _steps(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for name, steps in value.items():
+            if len(steps) < 2:
+                raise ValueError(f"workflow '{name}' needs at least two steps")
+        return value
+
+    @classmethod
+    def from_yaml_text(cls, text: str, source: str) -> ProductSemantics:
+        """Parse and validate; the error names the key and what it accepts."""
+        import yaml
+
+        try:
+            data = yaml.safe_load(text) or {}
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            raise InputError(f"is not valid YAML ({getattr(exc, 'problem', exc)}).", file=source,
+                             row=mark.line + 1 if mark else None, fix="Fix the YAML syntax at that line.") from None
+        if not isinstance(data, dict):
+            raise InputError("must be a YAML mapping (key: value lines).", file=source)
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            problems = []
+            for err in exc.errors()[:10]:
+                key = ".".join(str(p) for p in err["loc"])
+                problems.append(f"{key}: {err['msg']}")
+            raise InputError("has invalid settings: " + "; ".join(problems) + ".", file=source,
+                             options=sorted(cls.model_fields),
+                             fix="See the README section 'customer-health.yaml'.") from None
+
+
+class EventSemantics(BaseModel):
+    """The event vocabulary as used by the rest of the product, with where each part came from."""
+
+    source: str = Field(description="'configured' (customer-health.yaml) or 'inferred' (from event names/usage)")
+    distinct_events: int
+    top_events: list[dict] = Field(description="Most frequent events: name, events, accounts.")
+    passive_events: list[str]
+    core_features: list[str]
+    core_features_source: str
+
+
+def infer_event_semantics(con: duckdb.DuckDBPyConnection, events_view: str,
+                          configured: ProductSemantics | None = None, top_n: int = 15) -> EventSemantics:
+    """Count the vocabulary; passive events by name; core features as the non-passive events used by most accounts."""
+    cols = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {quote(events_view)}").fetchall()}
+    acct = "count(DISTINCT account_id)" if "account_id" in cols else "count(DISTINCT user_id)"
+    rows = con.execute(f"SELECT event, count(*) AS n, {acct} AS a FROM {quote(events_view)} GROUP BY event "
+                       f"ORDER BY a DESC, n DESC, event").fetchall()
+    names = [r[0] for r in rows]
+    if configured and configured.passive_events:
+        passive = [e for e in configured.passive_events]
+    else:
+        passive = [e for e in names if PASSIVE_PATTERN.search(str(e))]
+    if configured and configured.core_features:
+        core, core_source = list(configured.core_features), "configured"
+    else:
+        active = [r for r in rows if r[0] not in passive and not re.search(r"error|fail", str(r[0]), re.I)]
+        core, core_source = [r[0] for r in active[:5]], "inferred: the non-passive events used by the most accounts"
+    top = sorted(rows, key=lambda r: (-r[1], r[0]))[:top_n]
+    return EventSemantics(
+        source="configured" if configured else "inferred",
+        distinct_events=len(rows),
+        top_events=[{"event": e, "events": n, "accounts": a} for e, n, a in top],
+        passive_events=passive,
+        core_features=core,
+        core_features_source=core_source,
+    )
