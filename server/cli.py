@@ -6,7 +6,6 @@ Bad input exits with code 2 and a message on stderr naming the file, column or r
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from datetime import date
@@ -14,6 +13,9 @@ from importlib import resources
 from pathlib import Path
 
 from customer_health.tools.errors import InputError
+
+from . import render
+from .output import to_csv, to_json
 
 EXIT_BAD_INPUT = 2
 
@@ -23,8 +25,12 @@ def example_dir() -> Path:
     return Path(str(resources.files("customer_health.examples"))) / "sample"
 
 
+def _on_terminal() -> bool:
+    return sys.stdout.isatty() and sys.stderr.isatty()
+
+
 def _progress_printer():
-    if not sys.stderr.isatty():
+    if not _on_terminal():
         return None
 
     def show(done: int, total: int, label: str) -> None:
@@ -42,54 +48,109 @@ def _workspace_and_load(args: argparse.Namespace, paths: list[str]):
 
     roots = AllowedRoots.from_env(getattr(args, "allow", None) or [])
     mapping = read_mapping_file(roots.resolve(args.map)) if getattr(args, "map", None) else None
-    ws = Workspace()
-    result = ws.load(paths, mapping=mapping, roots=roots, config=getattr(args, "config", None),
-                     today=date.today(), progress=_progress_printer())
+    ws = Workspace(progress_bar=_on_terminal() and getattr(args, "format", "table") == "table")
+    try:
+        result = ws.load(paths, mapping=mapping, roots=roots, config=getattr(args, "config", None),
+                         today=date.today(), progress=_progress_printer())
+    except BaseException:
+        ws.close()
+        raise
     return ws, result
 
 
 def cmd_load(args: argparse.Namespace) -> int:
     ws, result = _workspace_and_load(args, args.paths)
     ws.close()
-    if args.format == "json":
-        print(json.dumps(result.model_dump(mode="json"), indent=2))
-    else:
-        from .render import render_load
-
-        print(render_load(result))
+    print(to_json(result) if args.format == "json" else render.render_load(result))
     return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from .render import render_load
-
     sample = example_dir()
     print(f"Loading the bundled example portfolio from {sample}\n")
-    args.paths, args.map, args.config = [str(sample)], None, None
+    args.map, args.config, args.allow, args.format = None, None, None, "table"
     ws, result = _workspace_and_load(args, [str(sample)])
     ws.close()
-    print(render_load(result))
+    print(render.render_load(result))
     print(f"\nWorkspace: {ws.db_path}")
     return 0
 
 
+def _analysis(compute, renderer, rows_of=lambda result: [r.model_dump(mode="json") for r in result.accounts]):
+    """A data command: load the paths (cached), run one computation, print it in the chosen format."""
+
+    def run(args: argparse.Namespace) -> int:
+        ws, loaded = _workspace_and_load(args, args.paths)
+        try:
+            result = compute(ws.dataset(loaded), args)
+        finally:
+            ws.close()
+        if args.format == "json":
+            print(to_json(result))
+        elif args.format == "csv":
+            sys.stdout.write(to_csv(rows_of(result)))
+        else:
+            print(renderer(result))
+        return 0
+
+    return run
+
+
+def _seats(ds, args):
+    from customer_health.tools.usage import seat_utilization
+
+    return seat_utilization(ds, window_days=args.window_days, as_of=args.as_of)
+
+
+def _adoption(ds, args):
+    from customer_health.tools.adoption import feature_adoption
+
+    return feature_adoption(ds, window_days=args.window_days, as_of=args.as_of)
+
+
+def _trends(ds, args):
+    from customer_health.tools.trends import usage_trends
+
+    return usage_trends(ds, as_of=args.as_of, weeks=args.weeks, account=args.account)
+
+
+def _data_parser(sub, name: str, help_text: str, formats=("table", "json", "csv")) -> argparse.ArgumentParser:
+    p = sub.add_parser(name, help=help_text, description=help_text)
+    p.add_argument("paths", nargs="+", metavar="PATH", help="Export files or folders.")
+    p.add_argument("--map", metavar="FILE", help="Mapping file (YAML/JSON) that forces table kinds or columns.")
+    p.add_argument("--config", metavar="FILE", help="customer-health.yaml with the product semantics.")
+    p.add_argument("--allow", metavar="DIR", action="append", help="Also allow reading under DIR.")
+    p.add_argument("--format", choices=list(formats), default="table")
+    return p
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="customer-health",
-        description="Customer-health analytics from the exports you already have.")
+        prog="customer-health", description="Customer-health analytics from the exports you already have.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     demo = sub.add_parser("demo", help="Run the main job on the bundled example data.")
     demo.set_defaults(func=cmd_demo)
 
-    load = sub.add_parser("load", help="Load exports; show the tables recognised, the column mapping and the "
-                                       "data-quality report.")
-    load.add_argument("paths", nargs="+", metavar="PATH", help="Export files or folders.")
-    load.add_argument("--map", metavar="FILE", help="Mapping file (YAML/JSON) that forces table kinds or columns.")
-    load.add_argument("--config", metavar="FILE", help="customer-health.yaml with the product semantics.")
-    load.add_argument("--allow", metavar="DIR", action="append", help="Also allow reading under DIR.")
-    load.add_argument("--format", choices=["table", "json"], default="table")
+    load = _data_parser(sub, "load", "Load exports; show the tables recognised, the column mapping and the "
+                                     "data-quality report.", formats=("table", "json"))
     load.set_defaults(func=cmd_load)
+
+    seats = _data_parser(sub, "seats", "Seat utilization per account: present and adopted users ÷ seats.")
+    seats.add_argument("--window-days", type=int, default=30, metavar="N")
+    seats.add_argument("--as-of", metavar="DATE")
+    seats.set_defaults(func=_analysis(_seats, render.render_seats))
+
+    adoption = _data_parser(sub, "adoption", "Core-feature breadth and depth per account, and concentration.")
+    adoption.add_argument("--window-days", type=int, default=30, metavar="N")
+    adoption.add_argument("--as-of", metavar="DATE")
+    adoption.set_defaults(func=_analysis(_adoption, render.render_adoption))
+
+    trends = _data_parser(sub, "trends", "Weekly usage series, WoW/MoM change, slopes and decline flags.")
+    trends.add_argument("--weeks", type=int, default=13, metavar="N")
+    trends.add_argument("--account", metavar="ID", help="Only this account.")
+    trends.add_argument("--as-of", metavar="DATE")
+    trends.set_defaults(func=_analysis(_trends, render.render_trends))
     return parser
 
 

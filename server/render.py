@@ -66,3 +66,52 @@ def _least_complete(completeness: dict[str, float]) -> str:
         return ""
     col, share = min(completeness.items(), key=lambda kv: (kv[1], kv[0]))
     return f"{col} {share:.0%}"
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0%}"
+
+
+def _chg(value: float | None) -> str:
+    return "—" if value is None else f"{value:+.0%}"
+
+
+def _head(result, extra: str = "") -> list[str]:
+    lines = [result.summary]
+    lines += [f"Note: {c}" for c in result.caveats]
+    return lines + ([extra] if extra else []) + [""]
+
+
+def _limit(rows: list, n: int = 40) -> tuple[list, str]:
+    more = f"… {len(rows) - n} more accounts (use --format csv or json for all)" if len(rows) > n else ""
+    return rows[:n], more
+
+
+def render_seats(result) -> str:
+    rows, more = _limit(result.accounts)
+    body = table(
+        ["ACCOUNT", "NAME", "SEGMENT", "SEATS", "PRESENT", "ADOPTED", "PRESENT %", "ADOPTED %", "FLAG", "PCTL"],
+        [(r.account_id, (r.name or "")[:28], r.segment or "", "—" if r.seats_purchased is None else int(r.seats_purchased),
+          r.present_users, r.adopted_users, _pct(r.present_utilization), _pct(r.adopted_utilization),
+          r.flag + (" / not adopted" if r.present_not_adopted else ""), _pct(r.segment_percentile)) for r in rows],
+        right=[3, 4, 5, 6, 7, 9])
+    return "\n".join(_head(result, f"Window: {result.window_days} days to {result.as_of}") + [body, more]).rstrip()
+
+
+def render_adoption(result) -> str:
+    rows, more = _limit(result.accounts)
+    body = table(
+        ["ACCOUNT", "NAME", "BREADTH", "UNDER-USED (<30% of seats)", "TOP USER SHARE", "SPOF"],
+        [(r.account_id, (r.name or "")[:28], _pct(r.breadth), ", ".join(r.underused_features) or "—",
+          _pct(r.top1_share), "yes" if r.single_point_of_failure else "") for r in rows], right=[2, 4])
+    return "\n".join(_head(result, f"Core features: {', '.join(result.core_features)}") + [body, more]).rstrip()
+
+
+def render_trends(result) -> str:
+    rows, more = _limit(result.accounts)
+    body = table(
+        ["ACCOUNT", "NAME", "CORE 30D", "MOM CORE", "MOM PRESENT", "WOW CORE", "SLOPE 90D", "FLAG", "DIVERGENCE"],
+        [(r.account_id, (r.name or "")[:28], f"{r.last_30['core_actions']:,.0f}", _chg(r.mom["core_actions"]),
+          _chg(r.mom["present_users"]), _chg(r.wow["core_actions"]), _chg(r.slopes["90"]), r.decline_flag or "",
+          "logins flat, core down" if r.divergence else "") for r in rows], right=[2, 3, 4, 5, 6])
+    return "\n".join(_head(result) + [body, more]).rstrip()

@@ -87,9 +87,11 @@ class AllowedRoots:
 class Workspace:
     """The DuckDB workspace under `home`; use as a context manager so the file lock is released promptly."""
 
-    def __init__(self, home: str | Path | None = None, *, memory_limit: str = "1GB") -> None:
+    def __init__(self, home: str | Path | None = None, *, memory_limit: str = "1GB",
+                 progress_bar: bool = False) -> None:
         self.home = Path(home) if home else default_home()
         self.memory_limit = memory_limit
+        self.progress_bar = progress_bar  # DuckDB draws its bar on stdout: only for a terminal, never in MCP mode
         self._con: duckdb.DuckDBPyConnection | None = None
 
     def __enter__(self) -> Workspace:
@@ -121,7 +123,7 @@ class Workspace:
             con.execute("SET TimeZone = 'UTC'")
             con.execute(f"SET memory_limit = '{self.memory_limit}'")
             con.execute(f"SET temp_directory = '{self.home / 'tmp'}'")
-            con.execute("SET enable_progress_bar = false")
+            con.execute(f"SET enable_progress_bar = {str(self.progress_bar).lower()}")
             for ddl in _REGISTRY_DDL:
                 con.execute(ddl)
             self._con = con

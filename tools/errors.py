@@ -54,3 +54,12 @@ class InputErrors(InputError):
     @property
     def message(self) -> str:  # the composed list is already the message
         return self.problem
+
+
+def nearest(value: str, candidates, n: int = 10) -> list[str]:
+    """Up to `n` candidates closest to `value` (close spellings first, then the rest in order)."""
+    import difflib
+
+    pool = [str(c) for c in dict.fromkeys(candidates) if c is not None]
+    close = difflib.get_close_matches(str(value), pool, n=n, cutoff=0.4)
+    return (close + [c for c in pool if c not in close])[:n]

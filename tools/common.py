@@ -1,0 +1,69 @@
+"""Shared conventions of the computations: the as-of date, windows, rounding, and the result envelope."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import NamedTuple
+
+from pydantic import BaseModel, Field
+
+from .dataset import Dataset
+from .errors import InputError
+
+DECIMALS = 4  # ratios and shares are rounded here, and only here
+
+
+def rnd(value: float | None, decimals: int = DECIMALS) -> float | None:
+    """Round for output; None and NaN stay None."""
+    if value is None or value != value:
+        return None
+    return round(float(value), decimals)
+
+
+def ratio(num: float | None, den: float | None) -> float | None:
+    """num ÷ den rounded, or None when the denominator is missing or zero."""
+    if num is None or den is None or den == 0 or den != den or num != num:
+        return None
+    return rnd(num / den)
+
+
+class Window(NamedTuple):
+    """A half-open timestamp range [start, end) covering whole calendar days."""
+
+    start: datetime
+    end: datetime
+
+    def sql(self, column: str = "timestamp") -> str:
+        return f"{column} >= TIMESTAMP '{self.start:%Y-%m-%d %H:%M:%S}' AND {column} < TIMESTAMP '{self.end:%Y-%m-%d %H:%M:%S}'"
+
+
+def window(as_of: date, days: int, offset_days: int = 0) -> Window:
+    """The `days` calendar days ending at `as_of` (inclusive), shifted back by `offset_days`.
+
+    window(d, 30) covers d-29 … d; window(d, 30, 30) is the prior 30 days, d-59 … d-30.
+    """
+    if days < 1:
+        raise InputError(f"a window must be at least 1 day (got {days}).")
+    end_day = as_of - timedelta(days=offset_days)
+    end = datetime.combine(end_day + timedelta(days=1), time.min)
+    return Window(end - timedelta(days=days), end)
+
+
+def resolve_as_of(ds: Dataset, as_of: date | str | None) -> date:
+    """An explicit as-of date, or the latest activity date in the data (never the wall clock)."""
+    if as_of is None:
+        return ds.default_as_of()
+    if isinstance(as_of, date):
+        return as_of
+    try:
+        return date.fromisoformat(str(as_of)[:10])
+    except ValueError:
+        raise InputError(f"'{as_of}' is not a date.", column="as_of", fix="Use YYYY-MM-DD, e.g. 2026-06-30.") from None
+
+
+class Envelope(BaseModel):
+    """Fields every computation result carries so it reads on its own."""
+
+    as_of: date
+    summary: str = Field("", description="Two to four sentences of facts with numbers.")
+    caveats: list[str] = Field(default_factory=list, description="What was missing or inferred, and what it leaves out.")
