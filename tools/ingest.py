@@ -163,7 +163,7 @@ def build_views(con: duckdb.DuckDBPyConnection, prefix: str, sources: list[Sourc
                     f"AS {quote(c)}" for c in present if c != table.id_column]
             body = (f"SELECT {key}{', ' if aggs else ''}{', '.join(aggs)} "
                     f"FROM ({canonical_select(kind, group, ordinal=True)}) WHERE {where} GROUP BY {key}")
-        elif kind == "events" and "users" in views:
+        elif kind == "events" and "users" in views and _needs_account_join(con, group):
             cols = ", ".join(f"e.{quote(c)}" for c in present if c != "account_id")
             has_acct = "account_id" in present
             acct = "coalesce(e.account_id, u.account_id)" if has_acct else "u.account_id"
@@ -175,6 +175,16 @@ def build_views(con: duckdb.DuckDBPyConnection, prefix: str, sources: list[Sourc
         con.execute(f"CREATE OR REPLACE VIEW {quote(name)} AS {body}")
         views[kind] = name
     return views
+
+
+def _needs_account_join(con: duckdb.DuckDBPyConnection, group: list[SourceTable]) -> bool:
+    """Events take their account from users only when some event lacks one (joining 20M rows isn't free)."""
+    for s in group:
+        if "account_id" not in s.columns:
+            return True
+        if con.execute(f"SELECT count(*) FROM {quote(s.table)} WHERE account_id IS NULL").fetchone()[0]:
+            return True
+    return False
 
 
 def _present_columns(group: list[SourceTable]) -> list[str]:
