@@ -34,7 +34,7 @@ class AdoptionRow(BaseModel):
     underused_features: list[str]
     top1_share: float | None = Field(description="Share of core actions done by the busiest user.")
     top2_share: float | None
-    single_point_of_failure: bool = Field(description="One user does half or more of the core work.")
+    single_point_of_failure: bool = Field(description="One user does 60% or more of the core work.")
     top_user: str | None = None
     breadth_segment_percentile: float | None = None
 
@@ -106,7 +106,7 @@ def feature_adoption(ds: Dataset, *, window_days: int = 30, as_of: date | str | 
             under[f] = under.get(f, 0) + 1
     worst = max(under.items(), key=lambda kv: (kv[1], kv[0]), default=None)
     summary = (f"Across {len(rows)} accounts over the {window_days} days to {day}, {spof} depend on a single user "
-               f"for half or more of their core work.")
+               f"for 60% or more of their core work.")
     if worst:
         summary += f" The most under-used core feature is {worst[0]} (below 30% of seats at {worst[1]} accounts)."
     caveats = sem.caveats()

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 LOW_UTILIZATION = 0.5
 GOOD_UTILIZATION = 0.75
 UNDERUSED_FEATURE = 0.3
-SPOF_SHARE = 0.5
+SPOF_SHARE = 0.6
 Flag = Literal["over_deployed", "good", "ok", "low", "unknown_seats", "no_activity"]
 
 
