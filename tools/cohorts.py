@@ -269,15 +269,23 @@ def _revenue_table(ds: Dataset, dated: pd.DataFrame, caveats: list[str], **table
     since, through = int(months["mk"].min()), int(months["mk"].max())
     if through < _key(table["day"]):
         caveats.append(f"The revenue table ends in {_first_day(through):%Y-%m}: revenue cohorts stop there.")
-    _left_out(caveats, int((dated["ck"] < since).sum()), "accounts", "revenue table", "revenue", since)
-    rev = months.merge(dated[["account_id", "ck"]], on="account_id")
+    # revenue cohorts start at the first paid month: a signup month before billing starts would read as 0 MRR
+    first_paid = months[months["mrr"] > 0].groupby("account_id")["mk"].min().rename("ck").reset_index()
+    # paying in the table's first month, the start is only known when the account's own start date says so
+    started = first_paid.merge(dated[["account_id", "ck"]].rename(columns={"ck": "start"}), on="account_id",
+                               how="left")
+    censored = (started["ck"] == since) & ~(started["start"] >= since)
+    _left_out(caveats, int(censored.sum()), "accounts", "revenue table", "revenue", since)
+    first_paid = started.loc[~censored, ["account_id", "ck"]]
+    rev = months.merge(first_paid, on="account_id")
     rev["m"] = rev["mk"] - rev["ck"]
     rev = rev[(rev["m"] >= 0) & (rev["m"] <= table["max_months"])]
     nums = {(int(ck), int(m)): float(v) for (ck, m), v in rev.groupby(["ck", "m"])["mrr"].sum().items()}
-    sizes = {int(ck): len(g) for ck, g in dated.groupby("ck") if since <= ck <= through}
+    sizes = {int(ck): len(g) for ck, g in first_paid.groupby("ck")}
     bases = {ck: nums.get((ck, 0), 0.0) for ck in sizes}
-    definition = ("Cohort MRR in month m ÷ cohort MRR in its signup month (net: expansion can take it above "
-                  "1); None when the cohort had no MRR in month 0.")
+    definition = ("Cohort MRR in month m ÷ cohort MRR in its first paid month (net: expansion can take it above "
+                  "1). Cohorts are by first paid month; accounts already paying in the table's first month are "
+                  "left out unless their start date falls in that month.")
     return _table("revenue_retention", definition, sizes, bases, nums, through=through, **table)
 
 
