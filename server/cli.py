@@ -114,6 +114,24 @@ def _trends(ds, args):
     return usage_trends(ds, as_of=args.as_of, weeks=args.weeks, account=args.account)
 
 
+def _cohorts(ds, args):
+    from customer_health.tools.cohorts import compute_cohorts
+
+    return compute_cohorts(ds, as_of=args.as_of, max_months=args.months, activation_event=args.activation)
+
+
+def _cohort_rows(result) -> list[dict]:
+    rows = []
+    for table in (result.logo, result.revenue, result.active_users):
+        if table is None:
+            continue
+        for r in table.rows:
+            rows.append({"metric": table.metric, "cohort": r.cohort, "size": r.size,
+                         "low_confidence": r.low_confidence,
+                         **{f"m{i}": v for i, v in enumerate(r.values)}})
+    return rows
+
+
 def _data_parser(sub, name: str, help_text: str, formats=("table", "json", "csv")) -> argparse.ArgumentParser:
     p = sub.add_parser(name, help=help_text, description=help_text)
     p.add_argument("paths", nargs="+", metavar="PATH", help="Export files or folders.")
@@ -151,6 +169,13 @@ def build_parser() -> argparse.ArgumentParser:
     trends.add_argument("--account", metavar="ID", help="Only this account.")
     trends.add_argument("--as-of", metavar="DATE")
     trends.set_defaults(func=_analysis(_trends, render.render_trends))
+
+    cohorts = _data_parser(sub, "cohorts", "Retention by signup-month cohort (logos, revenue, active users), by "
+                                           "ARR tier, and activated vs not.")
+    cohorts.add_argument("--months", type=int, default=12, metavar="N", help="Months since signup to show.")
+    cohorts.add_argument("--activation", metavar="EVENT", help="The activation milestone event.")
+    cohorts.add_argument("--as-of", metavar="DATE")
+    cohorts.set_defaults(func=_analysis(_cohorts, render.render_cohorts, _cohort_rows))
     return parser
 
 

@@ -115,3 +115,33 @@ def render_trends(result) -> str:
           _chg(r.mom["present_users"]), _chg(r.wow["core_actions"]), _chg(r.slopes["90"]), r.decline_flag or "",
           "logins flat, core down" if r.divergence else "") for r in rows], right=[2, 3, 4, 5, 6])
     return "\n".join(_head(result) + [body, more]).rstrip()
+
+
+def render_cohorts(result) -> str:
+    lines = _head(result)
+    for table_ in (result.logo, result.revenue, result.active_users):
+        if table_ is None:
+            continue
+        months = max((len(r.values) for r in table_.rows), default=0)
+        lines.append(f"{table_.metric.replace('_', ' ').capitalize()} — {table_.definition}")
+        body = [(r.cohort + (" *" if r.low_confidence else ""), r.size, *[_pct(v) for v in r.values],
+                 *[""] * (months - len(r.values))) for r in table_.rows]
+        body.append(("average", "", *[_pct(v) for v in table_.average], *[""] * (months - len(table_.average))))
+        lines += [table(["COHORT", "N", *[f"M{i}" for i in range(months)]], body,
+                        right=list(range(1, months + 2))), ""]
+    if result.arr_tiers:
+        lines.append("By ARR tier")
+        lines += [table(["TIER", "ACCOUNTS", "CHURNED", "LOGO RETENTION", "ARR", "NRR 12M"],
+                        [(t.tier + (" *" if t.low_confidence else ""), t.accounts, t.churned,
+                          _pct(t.logo_retention), f"{t.total_arr:,.0f}", _pct(t.revenue_retention_12m))
+                         for t in result.arr_tiers], right=[1, 2, 3, 4, 5]), ""]
+    b = result.behavioural
+    if b:
+        lines.append(f"Activated ({b.activation_event} within {b.activation_days} days) vs not — "
+                     f"retention index {b.retention_index if b.retention_index is not None else '—'}"
+                     + (f" at month {b.index_month}" if b.index_month else ""))
+        lines += [table(["COHORT", "N", "M3", "M6", "M12"],
+                        [(c.cohort, c.size, _pct(c.retention.get("3")), _pct(c.retention.get("6")),
+                          _pct(c.retention.get("12"))) for c in b.cohorts], right=[1, 2, 3, 4])]
+    lines.append("* fewer than 30 in the cohort: low confidence")
+    return "\n".join(lines)
