@@ -67,3 +67,34 @@ class Envelope(BaseModel):
     as_of: date
     summary: str = Field("", description="Two to four sentences of facts with numbers.")
     caveats: list[str] = Field(default_factory=list, description="What was missing or inferred, and what it leaves out.")
+
+
+def sql_percentile(value: str, group: str) -> str:
+    """SQL for a value's position in its group, 0 (lowest) … 1 (highest), ties sharing the mean rank.
+
+    NULL values are not ranked; a group with a single ranked value has no peers and gets NULL.
+    """
+    ranked = f"PARTITION BY {group}, ({value}) IS NULL"
+    n = f"count({value}) OVER (PARTITION BY {group})"
+    mean_rank = (f"(rank() OVER ({ranked} ORDER BY {value}) + "
+                 f"(count(*) OVER (PARTITION BY {group}, {value}) - 1) / 2.0)")
+    return f"CASE WHEN {value} IS NOT NULL AND {n} > 1 THEN round(({mean_rank} - 1) / ({n} - 1), {DECIMALS}) END"
+
+
+def fetch_dicts(con, sql: str, params: list | None = None) -> list[dict]:
+    """Run a query and return its rows as dicts (fast: no pandas in between)."""
+    cur = con.execute(sql, params or [])
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+_ADAPTERS: dict[type, object] = {}
+
+
+def validate_rows(model: type[BaseModel], rows: list[dict]) -> list:
+    """Validate many rows at once through one cached TypeAdapter (much faster than a model per row)."""
+    from pydantic import TypeAdapter
+
+    if model not in _ADAPTERS:
+        _ADAPTERS[model] = TypeAdapter(list[model])
+    return _ADAPTERS[model].validate_python(rows)

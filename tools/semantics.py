@@ -148,11 +148,11 @@ def resolve_semantics(ds: Dataset, as_of_sql_end: str | None = None) -> Resolved
     sources: dict[str, str] = {}
     events = ds.view("events")
     upto = f"WHERE timestamp < {as_of_sql_end}" if as_of_sql_end else ""
-    names = [r[0] for r in ds.con.execute(
-        f"SELECT event FROM {events} {upto} GROUP BY event ORDER BY count(*) DESC, event").fetchall()]
     if cfg.passive_events:
         passive, sources["passive_events"] = list(cfg.passive_events), "configured"
     else:
+        names = [r[0] for r in ds.con.execute(
+            f"SELECT event FROM {events} {upto} GROUP BY event ORDER BY count(*) DESC, event").fetchall()]
         passive = [e for e in names if PASSIVE_PATTERN.search(str(e))]
         sources["passive_events"] = "inferred: event names that mean presence (login, page view, session)"
     if cfg.core_features:

@@ -9,11 +9,12 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from .common import Envelope, ratio, resolve_as_of, rnd, window
+from .common import DECIMALS, Envelope, fetch_dicts, resolve_as_of, validate_rows, window
 from .dataset import Dataset
 from .errors import InputError, nearest
 from .semantics import ResolvedSemantics, resolve_semantics
-from .usage import _in_list, account_frame
+from .usage import _in_list, account_source_sql
+from .values import literal
 
 HIGH_DECLINE = -0.25
 CRITICAL_DECLINE = -0.5
@@ -21,18 +22,16 @@ FLAT = 0.10
 METRICS = ("present_users", "adopted_users", "core_actions")
 
 
-class Week(BaseModel):
-    week_start: date
-    week_end: date
-    present_users: int
-    adopted_users: int
-    core_actions: float
+class WeeklySeries(BaseModel):
+    present_users: list[int]
+    adopted_users: list[int]
+    core_actions: list[float]
 
 
 class TrendRow(BaseModel):
     account_id: str
     name: str | None = None
-    weekly: list[Week] = Field(description="Oldest first; the last week ends on as_of.")
+    weekly: WeeklySeries = Field(description="One value per week of `week_ends`, oldest first.")
     wow: dict[str, float | None] = Field(description="Last 7 days vs the 7 before, as a change (−0.3 = −30%).")
     mom: dict[str, float | None] = Field(description="Last 30 days vs the 30 before, as a change.")
     last_30: dict[str, float]
@@ -47,109 +46,100 @@ class TrendRow(BaseModel):
 
 class Trends(Envelope):
     weeks: int
+    week_ends: list[date] = Field(description="The last day of each week of the series; the last is as_of.")
     core_features: list[str]
     accounts: list[TrendRow]
-
-
-def _change(now: float, before: float) -> float | None:
-    return ratio(now - before, before)
 
 
 def usage_trends(ds: Dataset, *, as_of: date | str | None = None, weeks: int = 13, account: str | None = None,
                  semantics: ResolvedSemantics | None = None) -> Trends:
     """Weekly series and changes of present users, adopted users and core actions for every account."""
-    import numpy as np
-    import pandas as pd
-
     if not 2 <= weeks <= 104:
         raise InputError(f"weeks must be between 2 and 104 (got {weeks}).", column="weeks")
     day = resolve_as_of(ds, as_of)
     sem = semantics or resolve_semantics(ds)
-    accounts = account_frame(ds)
+    source = account_source_sql(ds, ("name",))
     if account is not None:
-        if account not in set(accounts["account_id"]):
-            raise InputError(f"unknown account '{account}'.", options=nearest(account, accounts["account_id"]))
-        accounts = accounts[accounts["account_id"] == account]
-    core = _in_list(sem.core_features)
+        ids = [r[0] for r in ds.con.execute(f"SELECT account_id FROM ({source}) ORDER BY 1").fetchall()]
+        if account not in ids:
+            raise InputError(f"unknown account '{account}'.", options=nearest(account, ids))
+        source = f"SELECT * FROM ({source}) WHERE account_id = {literal(account)}"
     weight = "coalesce(count, 1)" if "count" in ds.columns("events") else "1"
-    span = max(weeks * 7, 90 + 30)
-    win = window(day, span)
-    ev = ds.view("events")
-    base = (f"SELECT account_id, user_id, event IN {core} AS is_core, {weight} AS w, "
-            f"date_diff('day', CAST(timestamp AS DATE), DATE '{day}') AS age FROM {ev} "
-            f"WHERE {win.sql()} AND account_id IS NOT NULL")
-    weekly = ds.con.execute(
-        f"""SELECT account_id, age // 7 AS wk, count(DISTINCT user_id) AS present_users,
-                   count(DISTINCT CASE WHEN is_core THEN user_id END) AS adopted_users,
-                   sum(CASE WHEN is_core THEN w ELSE 0 END) AS core_actions
-            FROM ({base}) WHERE age < {weeks * 7} GROUP BY 1, 2""").df()
-    periods = ds.con.execute(
-        f"""SELECT account_id, age // 30 AS p, count(DISTINCT user_id) AS present_users,
-                   count(DISTINCT CASE WHEN is_core THEN user_id END) AS adopted_users,
-                   sum(CASE WHEN is_core THEN w ELSE 0 END) AS core_actions
-            FROM ({base}) WHERE age < 60 GROUP BY 1, 2""").df()
-    daily = ds.con.execute(
-        f"""SELECT account_id, age, sum(CASE WHEN is_core THEN w ELSE 0 END) AS core_actions
-            FROM ({base}) WHERE age < 90 GROUP BY 1, 2""").df()
-    ids = list(accounts["account_id"])
-    names = dict(zip(accounts["account_id"], accounts.get("name", pd.Series([None] * len(accounts))), strict=False))
-    # accounts × 90 days, zero-filled, newest day last
-    grid = np.zeros((len(ids), 90))
-    pos = {a: i for i, a in enumerate(ids)}
-    d = daily[daily["account_id"].isin(pos)]
-    grid[d["account_id"].map(pos).to_numpy(), 89 - d["age"].to_numpy().astype(int)] = d["core_actions"].to_numpy()
-    slopes = {n: _relative_slopes(grid[:, 90 - n:]) for n in (30, 60, 90)}
-    wk = {(a, int(k)): r for a, k, r in zip(weekly["account_id"], weekly["wk"], weekly.to_dict("records"),
-                                            strict=True)}
-    per = {(a, int(p)): r for a, p, r in zip(periods["account_id"], periods["p"], periods.to_dict("records"),
-                                             strict=True)}
-    rows = []
-    for i, acct in enumerate(ids):
-        series = []
-        for k in range(weeks - 1, -1, -1):
-            r = wk.get((acct, k), {})
-            series.append(Week(week_start=day - timedelta(days=7 * k + 6), week_end=day - timedelta(days=7 * k),
-                               present_users=int(r.get("present_users", 0)),
-                               adopted_users=int(r.get("adopted_users", 0)),
-                               core_actions=float(r.get("core_actions", 0))))
-        last, prior = per.get((acct, 0), {}), per.get((acct, 1), {})
-        last30 = {m: float(last.get(m, 0)) for m in METRICS}
-        prior30 = {m: float(prior.get(m, 0)) for m in METRICS}
-        mom = {m: _change(last30[m], prior30[m]) for m in METRICS}
-        wow = {m: _change(getattr(series[-1], m), getattr(series[-2], m)) for m in METRICS}
-        core_change = mom["core_actions"]
-        flag = None
-        if core_change is not None and core_change < CRITICAL_DECLINE:
-            flag = "critical"
-        elif core_change is not None and core_change < HIGH_DECLINE:
-            flag = "high"
-        present_change = mom["present_users"]
-        divergence = bool(present_change is not None and abs(present_change) <= FLAT and core_change is not None
-                          and core_change < HIGH_DECLINE)
-        rows.append(TrendRow(account_id=str(acct), name=names.get(acct), weekly=series, wow=wow, mom=mom,
-                             last_30=last30, prior_30=prior30,
-                             slopes={str(n): rnd(slopes[n][i]) for n in (30, 60, 90)},
-                             decline_flag=flag, divergence=divergence))
-    rows.sort(key=lambda r: (r.mom["core_actions"] is None, r.mom["core_actions"] or 0, r.account_id))
-    n_crit = sum(r.decline_flag == "critical" for r in rows)
-    n_high = sum(r.decline_flag == "high" for r in rows)
-    n_div = sum(r.divergence for r in rows)
-    summary = (f"Month over month to {day}, core actions fell more than 50% at {n_crit} of {len(rows)} accounts and "
-               f"25–50% at {n_high}; {n_div} show present users flat while core use declines.")
-    caveats = sem.caveats()
-    return Trends(as_of=day, weeks=weeks, core_features=sem.core_features, accounts=rows, summary=summary,
-                  caveats=caveats)
+    win = window(day, max(weeks * 7, 90, 60))
+    metrics = ("count(DISTINCT user_id) AS p, count(DISTINCT user_id) FILTER (WHERE is_core) AS a, "
+               "coalesce(sum(w) FILTER (WHERE is_core), 0) AS c")
+    rows = fetch_dicts(ds.con, f"""
+        WITH acc AS ({source}),
+        base AS (
+            SELECT account_id, user_id, event IN {_in_list(sem.core_features)} AS is_core, {weight} AS w,
+                   date_diff('day', CAST(timestamp AS DATE), DATE '{day}') AS age
+            FROM {ds.view('events')}
+            WHERE {win.sql()} AND account_id IN (SELECT account_id FROM acc)),
+        by_week AS (SELECT account_id, age // 7 AS k, {metrics} FROM base WHERE age < {weeks * 7} GROUP BY ALL),
+        by_month AS (SELECT account_id, age // 30 AS k, {metrics} FROM base WHERE age < 60 GROUP BY ALL),
+        by_day AS (SELECT account_id, age, sum(w) FILTER (WHERE is_core) AS c FROM base WHERE age < 90 GROUP BY ALL),
+        series AS (
+            SELECT g.account_id, list(coalesce(p, 0) ORDER BY g.k DESC) AS present_users,
+                   list(coalesce(a, 0) ORDER BY g.k DESC) AS adopted_users,
+                   list(coalesce(c, 0) ORDER BY g.k DESC) AS core_actions
+            FROM (SELECT account_id, range AS k FROM acc, range({weeks})) g
+            LEFT JOIN by_week USING (account_id, k) GROUP BY g.account_id),
+        months AS (
+            SELECT account_id,
+                   coalesce(max(p) FILTER (WHERE k = 0), 0) AS p0, coalesce(max(p) FILTER (WHERE k = 1), 0) AS p1,
+                   coalesce(max(a) FILTER (WHERE k = 0), 0) AS a0, coalesce(max(a) FILTER (WHERE k = 1), 0) AS a1,
+                   coalesce(max(c) FILTER (WHERE k = 0), 0) AS c0, coalesce(max(c) FILTER (WHERE k = 1), 0) AS c1
+            FROM by_month GROUP BY account_id),
+        days AS (
+            SELECT g.account_id, {', '.join(_slope_sql(n) for n in (30, 60, 90))}
+            FROM (SELECT account_id, range AS age FROM acc, range(90)) g LEFT JOIN by_day USING (account_id, age)
+            GROUP BY g.account_id)
+        SELECT acc.account_id, acc.name, s.present_users, s.adopted_users, s.core_actions,
+               coalesce(p0, 0) AS p0, coalesce(p1, 0) AS p1, coalesce(a0, 0) AS a0, coalesce(a1, 0) AS a1,
+               coalesce(c0, 0) AS c0, coalesce(c1, 0) AS c1,
+               {_change_sql('coalesce(p0, 0)', 'coalesce(p1, 0)')} AS mp, {_change_sql('coalesce(a0, 0)', 'coalesce(a1, 0)')} AS ma,
+               {_change_sql('coalesce(c0, 0)', 'coalesce(c1, 0)')} AS mc,
+               {_change_sql('s.present_users[-1]', 's.present_users[-2]')} AS wp,
+               {_change_sql('s.adopted_users[-1]', 's.adopted_users[-2]')} AS wa,
+               {_change_sql('s.core_actions[-1]', 's.core_actions[-2]')} AS wc,
+               round(s30, {DECIMALS}) AS s30, round(s60, {DECIMALS}) AS s60, round(s90, {DECIMALS}) AS s90
+        FROM acc JOIN series s USING (account_id) LEFT JOIN months USING (account_id) JOIN days USING (account_id)
+        ORDER BY acc.account_id""")
+    accounts = validate_rows(TrendRow, [_trend_row(r) for r in rows])
+    accounts.sort(key=lambda r: (r.mom["core_actions"] is None, r.mom["core_actions"] or 0, r.account_id))
+    n_crit = sum(r.decline_flag == "critical" for r in accounts)
+    n_high = sum(r.decline_flag == "high" for r in accounts)
+    n_div = sum(r.divergence for r in accounts)
+    summary = (f"Month over month to {day}, core actions fell more than 50% at {n_crit} of {len(accounts)} accounts "
+               f"and 25–50% at {n_high}; {n_div} show present users flat while core use declines.")
+    week_ends = [day - timedelta(days=7 * k) for k in range(weeks - 1, -1, -1)]
+    return Trends(as_of=day, weeks=weeks, week_ends=week_ends, core_features=sem.core_features, accounts=accounts,
+                  summary=summary, caveats=sem.caveats())
 
 
-def _relative_slopes(y):
-    """Per row: OLS slope of y over its days × 30, divided by the row's mean; None where the mean is 0."""
-    import numpy as np
+def _slope_sql(n: int) -> str:
+    """Relative slope over the last n days: OLS slope of daily core actions × 30 ÷ their mean (NULL at 0)."""
+    y, x = "coalesce(c, 0)", f"({n - 1} - age)"
+    inside = f"FILTER (WHERE age < {n})"
+    return (f"CASE WHEN avg({y}) {inside} > 0 THEN regr_slope({y}, {x}) {inside} * 30 / avg({y}) {inside} END "
+            f"AS s{n}")
 
-    n = y.shape[1]
-    x = np.arange(n, dtype=float)
-    xc = x - x.mean()
-    mean = y.mean(axis=1)
-    slope = (y - mean[:, None]) @ xc / (xc @ xc)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rel = np.where(mean > 0, slope * 30 / mean, np.nan)
-    return [None if v != v else float(v) for v in rel]
+
+def _change_sql(now: str, before: str) -> str:
+    return f"CASE WHEN {before} <> 0 THEN round(({now} - {before}) / {before}, {DECIMALS}) END"
+
+
+def _trend_row(r: dict) -> dict:
+    core, present = r["mc"], r["mp"]
+    flag = "critical" if core is not None and core < CRITICAL_DECLINE else (
+        "high" if core is not None and core < HIGH_DECLINE else None)
+    return {"account_id": r["account_id"], "name": r["name"],
+            "weekly": {"present_users": r["present_users"], "adopted_users": r["adopted_users"],
+                       "core_actions": r["core_actions"]},
+            "wow": {"present_users": r["wp"], "adopted_users": r["wa"], "core_actions": r["wc"]},
+            "mom": {"present_users": present, "adopted_users": r["ma"], "core_actions": core},
+            "last_30": {"present_users": r["p0"], "adopted_users": r["a0"], "core_actions": r["c0"]},
+            "prior_30": {"present_users": r["p1"], "adopted_users": r["a1"], "core_actions": r["c1"]},
+            "slopes": {"30": r["s30"], "60": r["s60"], "90": r["s90"]}, "decline_flag": flag,
+            "divergence": bool(present is not None and abs(present) <= FLAT and core is not None
+                               and core < HIGH_DECLINE)}

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field
 
-from .common import Envelope, Window, ratio, resolve_as_of, rnd, window
+from .common import DECIMALS, Envelope, Window, fetch_dicts, ratio, resolve_as_of, rnd, sql_percentile, validate_rows, window
 from .dataset import Dataset
 from .errors import InputError
 from .semantics import ResolvedSemantics, resolve_semantics
@@ -71,14 +71,13 @@ def _in_list(values: list[str]) -> str:
     return "(" + ", ".join(literal(v) for v in values) + ")" if values else "(NULL)"
 
 
-def user_activity(ds: Dataset, win: Window, core: list[str]) -> pd.DataFrame:
-    """Per account × user in the window: any events, core events (summing a `count` column when present)."""
-    weight = "coalesce(count, 1)" if "count" in ds.columns("events") else "1"
+def active_users(ds: Dataset, win: Window, core: list[str]) -> pd.DataFrame:
+    """Per account in the window: distinct users with any event, and with at least one core-feature event."""
     return ds.con.execute(
-        f"""SELECT account_id, user_id, count(*) AS events,
-                   sum(CASE WHEN event IN {_in_list(core)} THEN {weight} ELSE 0 END) AS core_actions
+        f"""SELECT account_id, count(DISTINCT user_id) AS present_users,
+                   count(DISTINCT user_id) FILTER (WHERE event IN {_in_list(core)}) AS adopted_users
             FROM {ds.view('events')} WHERE {win.sql()} AND account_id IS NOT NULL
-            GROUP BY account_id, user_id""").df()
+            GROUP BY account_id""").df()
 
 
 class SeatRow(BaseModel):
@@ -104,82 +103,93 @@ class SeatUtilization(Envelope):
     accounts: list[SeatRow]
 
 
+def group_medians(rows: list[BaseModel], group: str, fields: tuple[str, ...]) -> dict[str, dict[str, float | None]]:
+    """Median of each field per group value ('(none)' for missing), skipping missing values."""
+    from statistics import median
+
+    groups: dict[str, list[BaseModel]] = {}
+    for r in rows:
+        groups.setdefault(getattr(r, group) or "(none)", []).append(r)
+    out = {}
+    for name in sorted(groups):
+        out[name] = {}
+        for f in fields:
+            values = [getattr(r, f) for r in groups[name] if getattr(r, f) is not None]
+            out[name][f] = rnd(median(values)) if values else None
+    return out
+
+
+def account_source_sql(ds: Dataset, columns: tuple[str, ...]) -> str:
+    """SELECT of the accounts (or the distinct account ids in events), with NULL for absent columns."""
+    if ds.has("accounts"):
+        have = set(ds.columns("accounts"))
+        cols = ", ".join(c if c in have else f"NULL AS {c}" for c in ("account_id", *columns))
+        return f"SELECT {cols} FROM {ds.view('accounts')}"
+    if "account_id" not in ds.columns("events"):
+        raise InputError("the events have no account column and there is no users table to map them.",
+                         fix="Load a users export (user_id, account_id) or events with an account/group id.")
+    nulls = ", ".join(f"NULL AS {c}" for c in columns)
+    return (f"SELECT DISTINCT account_id{', ' + nulls if nulls else ''} FROM {ds.view('events')} "
+            "WHERE account_id IS NOT NULL")
+
+
 def seat_utilization(ds: Dataset, *, window_days: int = 30, as_of: date | str | None = None,
                      semantics: ResolvedSemantics | None = None) -> SeatUtilization:
     """Present and adopted users ÷ seats purchased per account, with bands and segment percentiles."""
-    import pandas as pd
-
     if not 1 <= window_days <= 365:
         raise InputError(f"window_days must be between 1 and 365 (got {window_days}).", column="window_days")
-    caveats: list[str] = []
-    accounts = account_frame(ds) if (ds.has("accounts") or ds.has("events")) else None
-    if accounts is None:
+    if not (ds.has("accounts") or ds.has("events")):
         raise InputError("seat utilization needs accounts or events.", fix="Load an accounts or events export.")
+    caveats: list[str] = []
+    source = account_source_sql(ds, ("name", "segment", "seats_purchased", "active_users_30d"))
     if ds.has("events"):
         day = resolve_as_of(ds, as_of)
         sem = semantics or resolve_semantics(ds)
-        acts = user_activity(ds, window(day, window_days), sem.core_features)
-        per = acts.groupby("account_id").agg(present_users=("user_id", "nunique"),
-                                             adopted_users=("core_actions", lambda s: int((s > 0).sum())))
-        frame = accounts.merge(per, how="left", left_on="account_id", right_index=True)
-        frame[["present_users", "adopted_users"]] = frame[["present_users", "adopted_users"]].fillna(0)
         core = sem.core_features
         caveats += sem.caveats()
+        activity = (f"SELECT account_id, count(DISTINCT user_id) AS present_users, count(DISTINCT user_id) "
+                    f"FILTER (WHERE event IN {_in_list(core)}) AS adopted_users FROM {ds.view('events')} "
+                    f"WHERE {window(day, window_days).sql()} AND account_id IS NOT NULL GROUP BY account_id")
+        present, adopted = "coalesce(t.present_users, 0)", "coalesce(t.adopted_users, 0)"
     else:
-        day = as_of if isinstance(as_of, date) else (date.fromisoformat(as_of) if as_of else None)
-        frame, core = accounts.copy(), []
-        if "active_users_30d" in frame and window_days == 30:
-            frame["present_users"] = frame["active_users_30d"]
-            caveats.append("No events: present users come from the snapshot's active_users_30d; adopted users "
-                           "(core-feature use) cannot be computed.")
-        else:
-            frame["present_users"] = None
-            caveats.append("No events and no active_users_30d column: utilization cannot be computed.")
-        frame["adopted_users"] = None
+        day, core = (resolve_as_of(ds, as_of) if as_of else None), []
         if day is None:
             raise InputError("without events the as-of date cannot be inferred.", fix="Pass --as-of YYYY-MM-DD.")
-    if "seats_purchased" not in frame or frame["seats_purchased"].isna().all():
-        frame["seats_purchased"] = None
+        activity = "SELECT NULL::VARCHAR AS account_id, NULL AS present_users, NULL AS adopted_users WHERE false"
+        snapshot = window_days == 30 and ds.has("accounts") and "active_users_30d" in ds.columns("accounts")
+        present, adopted = ("a.active_users_30d" if snapshot else "NULL"), "NULL"
+        caveats.append("No events: present users come from the snapshot's active_users_30d; adopted users "
+                       "(core-feature use) cannot be computed." if snapshot else
+                       "No events and no 30-day active-user column: utilization cannot be computed.")
+    if not ds.has("accounts") or "seats_purchased" not in ds.columns("accounts"):
         caveats.append("No seats_purchased: utilization ratios and bands are unavailable; counts are shown.")
-    for col in ("segment", "name"):
-        if col not in frame:
-            frame[col] = None
-    seats = pd.to_numeric(frame["seats_purchased"], errors="coerce").where(lambda s: s > 0)
-    frame["present_utilization"] = pd.to_numeric(frame["present_users"], errors="coerce") / seats
-    frame["adopted_utilization"] = pd.to_numeric(frame["adopted_users"], errors="coerce") / seats
-    frame["segment_percentile"] = percentile_in_group(frame["present_utilization"], frame["segment"])
-    frame["adopted_segment_percentile"] = percentile_in_group(frame["adopted_utilization"], frame["segment"])
-    rows = [_seat_row(r) for r in frame.to_dict("records")]
-    rows.sort(key=lambda r: (r.present_utilization is None, r.present_utilization or 0, r.account_id))
-    medians = {str(seg): {"present_utilization": rnd(g["present_utilization"].median()),
-                          "adopted_utilization": rnd(g["adopted_utilization"].median())}
-               for seg, g in frame.groupby(frame["segment"].fillna("(none)"))}
-    low = sum(r.flag == "low" for r in rows)
-    gap = sum(r.present_not_adopted for r in rows)
-    summary = (f"{len(rows)} accounts over the {window_days} days to {day}: {low} below 50% seat utilization, "
+    rows = fetch_dicts(ds.con, f"""
+        WITH j AS (
+            SELECT a.account_id, a.name, a.segment, a.seats_purchased,
+                   CAST({present} AS INTEGER) AS present_users, CAST({adopted} AS INTEGER) AS adopted_users,
+                   CASE WHEN a.seats_purchased > 0 THEN {present} / a.seats_purchased END AS pu,
+                   CASE WHEN a.seats_purchased > 0 THEN {adopted} / a.seats_purchased END AS au
+            FROM ({source}) a LEFT JOIN ({activity}) t USING (account_id))
+        SELECT account_id, name, segment, seats_purchased, present_users, adopted_users,
+               round(pu, {DECIMALS}) AS present_utilization, round(au, {DECIMALS}) AS adopted_utilization,
+               round(pu - au, {DECIMALS}) AS adoption_gap,
+               CASE WHEN pu IS NULL THEN (CASE WHEN coalesce(present_users, 0) > 0 THEN 'unknown_seats'
+                                               ELSE 'no_activity' END)
+                    WHEN pu > 1 THEN 'over_deployed' WHEN pu >= {GOOD_UTILIZATION} THEN 'good'
+                    WHEN pu >= {LOW_UTILIZATION} THEN 'ok' ELSE 'low' END AS flag,
+               coalesce(present_users >= 3 AND adopted_users < 0.5 * present_users, false) AS present_not_adopted,
+               {sql_percentile('pu', "coalesce(segment, '(none)')")} AS segment_percentile,
+               {sql_percentile('au', "coalesce(segment, '(none)')")} AS adopted_segment_percentile
+        FROM j ORDER BY pu IS NULL, pu, account_id""")
+    accounts = validate_rows(SeatRow, rows)
+    medians = group_medians(accounts, "segment", ("present_utilization", "adopted_utilization"))
+    low = sum(r.flag == "low" for r in accounts)
+    gap = sum(r.present_not_adopted for r in accounts)
+    summary = (f"{len(accounts)} accounts over the {window_days} days to {day}: {low} below 50% seat utilization, "
                f"{gap} present but not adopted (fewer than half their active users touch a core feature).")
     return SeatUtilization(as_of=day, window_days=window_days, core_features=core, segment_medians=medians,
-                           accounts=rows, summary=summary, caveats=caveats)
-
-
-def _num(value: object) -> float | None:
-    return None if value is None or value != value else float(value)
-
-
-def _seat_row(r: dict) -> SeatRow:
-    present, adopted = _num(r.get("present_users")), _num(r.get("adopted_users"))
-    pu, au = rnd(_num(r.get("present_utilization"))), rnd(_num(r.get("adopted_utilization")))
-    not_adopted = bool(present and present >= 3 and adopted is not None and adopted / present < 0.5)
-    return SeatRow(
-        account_id=str(r["account_id"]), name=r.get("name"), segment=r.get("segment"),
-        seats_purchased=_num(r.get("seats_purchased")),
-        present_users=None if present is None else int(present), adopted_users=None if adopted is None else int(adopted),
-        present_utilization=pu, adopted_utilization=au,
-        adoption_gap=rnd(pu - au) if pu is not None and au is not None else None,
-        flag=utilization_flag(pu, int(present or 0)), present_not_adopted=not_adopted,
-        segment_percentile=rnd(_num(r.get("segment_percentile"))),
-        adopted_segment_percentile=rnd(_num(r.get("adopted_segment_percentile"))))
+                           accounts=accounts, summary=summary, caveats=caveats)
 
 
 __all__ = ["SeatUtilization", "account_frame", "percentile_in_group", "ratio", "seat_utilization",
-           "user_activity", "utilization_flag"]
+           "active_users", "utilization_flag"]

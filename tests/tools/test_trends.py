@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from customer_health.tools.errors import InputError
-from customer_health.tools.trends import _relative_slopes, usage_trends
+from customer_health.tools.trends import _slope_sql, usage_trends
 
 
 def _rows(ds, **kw):
@@ -34,11 +34,12 @@ def test_flat_presence_with_falling_core_use_is_divergence(portfolio):
 
 
 def test_weekly_series_ends_on_as_of_and_counts_users_per_week(portfolio):
-    p1 = _rows(portfolio, weeks=4)["P1"]
-    assert [w.week_end for w in p1.weekly] == [date(2026, 3, 10), date(2026, 3, 17), date(2026, 3, 24),
-                                               date(2026, 3, 31)]
-    assert [w.present_users for w in p1.weekly] == [1, 0, 1, 1]
-    assert [w.core_actions for w in p1.weekly] == [6.0, 0.0, 2.0, 0.0]
+    result = usage_trends(portfolio, weeks=4)
+    assert result.week_ends == [date(2026, 3, 10), date(2026, 3, 17), date(2026, 3, 24), date(2026, 3, 31)]
+    p1 = next(r for r in result.accounts if r.account_id == "P1")
+    assert p1.weekly.present_users == [1, 0, 1, 1]
+    assert p1.weekly.adopted_users == [1, 0, 1, 0]
+    assert p1.weekly.core_actions == [6.0, 0.0, 2.0, 0.0]
     assert p1.wow["core_actions"] == -1.0
 
 
@@ -54,7 +55,22 @@ def test_one_account_and_unknown_accounts(portfolio):
     assert "P1" in err.value.message
 
 
-def test_relative_slope_by_hand():
-    # y = 10, 12, 14, 16 (slope 2/day, mean 13) → 2 × 30 / 13
-    assert _relative_slopes(np.array([[10.0, 12.0, 14.0, 16.0]]))[0] == pytest.approx(60 / 13)
-    assert _relative_slopes(np.array([[0.0, 0.0, 0.0]]))[0] is None
+def test_relative_slope_matches_a_least_squares_fit():
+    import duckdb
+
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 20, 90).astype(float)  # y[i] is the value `i` days before as_of
+    con = duckdb.connect()
+    got = con.execute(f"SELECT {_slope_sql(30)}, {_slope_sql(90)} FROM (SELECT unnest(range(90)) AS age, "
+                      "unnest(?) AS c)", [list(y)]).fetchone()
+    for n, value in zip((30, 90), got, strict=True):
+        series = y[:n][::-1]  # oldest first
+        slope = np.polyfit(np.arange(n), series, 1)[0]
+        assert value == pytest.approx(slope * 30 / series.mean())
+
+
+def test_relative_slope_is_none_without_activity():
+    import duckdb
+
+    got = duckdb.connect().execute(f"SELECT {_slope_sql(30)} FROM (SELECT range AS age, 0 AS c FROM range(90))")
+    assert got.fetchone()[0] is None

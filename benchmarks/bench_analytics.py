@@ -1,0 +1,161 @@
+"""Analytics benchmark: our computations beside a hand-written DuckDB query and a plain pandas script.
+
+    python benchmarks/bench_analytics.py --events 1000000,5000000,20000000 [--keep DIR]
+
+For each size the example generator (seeded) writes 10,000 accounts of Parquet events; the workspace loads them once
+(not timed here: see bench_load.py), then in one process each operation runs three ways and the answers are checked
+to agree: ours (tools/), a plain DuckDB SQL query over the same canonical view, and pandas over the events read into
+a DataFrame. Peak RSS is read after our operations, before pandas loads the events.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+CORE = ["import_data", "build_report", "share_report", "create_dashboard", "schedule_export"]
+STEPS = ["import_data", "build_report", "share_report"]
+
+
+def _timed(fn, repeat: int = 3):
+    best, out = float("inf"), None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t)
+    return best, out
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def seats_duckdb(con, events: str, accounts: str, start: str, end: str) -> dict[str, tuple[int, int]]:
+    core = ", ".join(f"'{c}'" for c in CORE)
+    rows = con.execute(f"""
+        SELECT account_id, count(DISTINCT user_id), count(DISTINCT user_id) FILTER (WHERE event IN ({core}))
+        FROM {events} WHERE timestamp >= TIMESTAMP '{start}' AND timestamp < TIMESTAMP '{end}'
+        GROUP BY account_id""").fetchall()
+    return {a: (p, d) for a, p, d in rows}
+
+
+def seats_pandas(df, start: str, end: str) -> dict[str, tuple[int, int]]:
+    import pandas as pd
+
+    w = df[(df["timestamp"] >= pd.Timestamp(start)) & (df["timestamp"] < pd.Timestamp(end))]
+    present = w.groupby("account_id")["user_id"].nunique()
+    adopted = w[w["event"].isin(CORE)].groupby("account_id")["user_id"].nunique()
+    return {a: (int(p), int(adopted.get(a, 0))) for a, p in present.items()}
+
+
+def trends_duckdb(con, events: str, as_of: str) -> dict[tuple[str, int], float]:
+    """Weekly core actions, weekly distinct present/adopted users and the two 30-day periods, in plain SQL."""
+    core = ", ".join(f"'{c}'" for c in CORE)
+    base = f"""SELECT account_id, user_id, event IN ({core}) AS is_core,
+                      date_diff('day', CAST(timestamp AS DATE), DATE '{as_of}') AS age FROM {events}
+               WHERE timestamp >= DATE '{as_of}' - INTERVAL 90 DAY AND timestamp < DATE '{as_of}' + INTERVAL 1 DAY"""
+    weekly = con.execute(f"""SELECT account_id, age // 7, count(DISTINCT user_id),
+                                    count(DISTINCT user_id) FILTER (WHERE is_core), count(*) FILTER (WHERE is_core)
+                             FROM ({base}) WHERE age < 91 GROUP BY ALL""").fetchall()
+    con.execute(f"""SELECT account_id, age // 30, count(DISTINCT user_id), count(DISTINCT user_id) FILTER (WHERE is_core),
+                           count(*) FILTER (WHERE is_core) FROM ({base}) WHERE age < 60 GROUP BY ALL""").fetchall()
+    con.execute(f"""SELECT account_id, regr_slope(n, -age) FROM (SELECT account_id, age, count(*) FILTER
+                    (WHERE is_core) AS n FROM ({base}) GROUP BY ALL) GROUP BY account_id""").fetchall()
+    return {(a, int(w)): float(n) for a, w, _, _, n in weekly if n}
+
+
+def trends_pandas(df, as_of: str) -> dict[tuple[str, int], float]:
+    import pandas as pd
+
+    end = pd.Timestamp(as_of) + pd.Timedelta(days=1)
+    w = df[(df["timestamp"] >= end - pd.Timedelta(days=91)) & (df["timestamp"] < end)]
+    w = w[w["event"].isin(CORE)]
+    age = (pd.Timestamp(as_of) - w["timestamp"].dt.normalize()).dt.days
+    counts = w.groupby([w["account_id"], age // 7]).size()
+    return {(a, int(k)): float(n) for (a, k), n in counts.items()}
+
+
+def run_size(n_events: int, base: Path) -> dict:
+    from customer_health.server.workspace import AllowedRoots, Workspace
+    from customer_health.tools.common import window
+    from customer_health.tools.trends import usage_trends
+    from customer_health.tools.usage import seat_utilization
+
+    out = base / f"events-{n_events}"
+    if not (out / "events.parquet").exists():  # in a child process, so its memory isn't counted as ours
+        import subprocess
+
+        gen = Path(__file__).resolve().parents[1] / "examples" / "generate.py"
+        subprocess.run([sys.executable, str(gen), "--out", str(out), "--accounts", "10000",
+                        "--target-events", str(n_events)], check=True)
+    ws = Workspace(base / f"ws-{n_events}")
+    t = time.perf_counter()
+    loaded = ws.load([out], roots=AllowedRoots([base.resolve()]))
+    load_s = time.perf_counter() - t
+    ds = ws.dataset(loaded)
+    con, ev, acc = ds.con, ds.view("events"), ds.view("accounts")
+    as_of = ds.default_as_of()
+    win = window(as_of, 30)
+    start, end = f"{win.start:%Y-%m-%d}", f"{win.end:%Y-%m-%d}"
+    row = {"events": sum(t.rows for t in loaded.tables if t.kind == "events"), "load_s": round(load_s, 2)}
+
+    ours_s, ours = _timed(lambda: seat_utilization(ds, window_days=30))
+    duck_s, duck = _timed(lambda: seats_duckdb(con, ev, acc, start, end))
+    ours_map = {r.account_id: (r.present_users, r.adopted_users) for r in ours.accounts if r.present_users}
+    assert ours_map == duck, "seat utilization: ours and the DuckDB baseline disagree"
+    row |= {"seats_s": round(ours_s, 3), "seats_duckdb_s": round(duck_s, 3)}
+
+    tr_s, tr = _timed(lambda: usage_trends(ds, weeks=13))
+    trd_s, trd = _timed(lambda: trends_duckdb(con, ev, f"{as_of}"))
+    ours_weeks = {(r.account_id, 12 - i): v for r in tr.accounts for i, v in enumerate(r.weekly.core_actions)
+                  if v}
+    assert ours_weeks == {k: v for k, v in trd.items() if k[1] < 13}, "trends: ours and DuckDB disagree"
+    row |= {"trends_s": round(tr_s, 3), "trends_duckdb_s": round(trd_s, 3)}
+
+    try:
+        from baselines_funnel import duckdb_funnel, pandas_funnel
+
+        from customer_health.tools.funnel import compute_funnel
+
+        fu_s, fu = _timed(lambda: compute_funnel(ds, STEPS, window_days=14))
+        fd_s, fd = _timed(lambda: duckdb_funnel(con, ev.strip('"'), STEPS, 14))
+        assert [s.users for s in fu.steps] == list(fd), "funnel: ours and DuckDB disagree"
+        row |= {"funnel_s": round(fu_s, 3), "funnel_duckdb_s": round(fd_s, 3)}
+    except ImportError:
+        pandas_funnel = None
+    row["peak_mb_ours"] = round(_peak_mb())
+
+    df = con.execute(f"SELECT timestamp, user_id, event, account_id FROM {ev}").df()
+    ps_s, ps = _timed(lambda: seats_pandas(df, start, end), repeat=1)
+    assert ps == duck, "seat utilization: pandas and DuckDB disagree"
+    pt_s, pt = _timed(lambda: trends_pandas(df, f"{as_of}"), repeat=1)
+    assert {k: v for k, v in pt.items() if k[1] < 13} == {k: v for k, v in trd.items() if k[1] < 13}
+    row |= {"seats_pandas_s": round(ps_s, 3), "trends_pandas_s": round(pt_s, 3)}
+    if pandas_funnel is not None:
+        pf_s, pf = _timed(lambda: pandas_funnel(df, STEPS, 14), repeat=1)
+        assert list(pf) == [s.users for s in fu.steps], "funnel: pandas disagrees"
+        row["funnel_pandas_s"] = round(pf_s, 3)
+    del df
+    ws.close()
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", default="1000000")
+    parser.add_argument("--keep", help="Generate into (and reuse) this folder instead of a temporary one.")
+    args = parser.parse_args()
+    base = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="chbench-"))
+    for n in (int(x) for x in args.events.split(",")):
+        print(json.dumps(run_size(n, base)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
