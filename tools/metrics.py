@@ -1,0 +1,200 @@
+"""The per-account metrics a health score is built from, all computed as of one date from the data itself.
+
+Outcome columns (churned, churn_date, the outcomes table) are never read here: this is what makes a backtest
+leakage-free. A metric the data cannot support is simply absent (NaN) and drops out of the score.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING
+
+from .adoption import feature_adoption
+from .common import window
+from .dataset import Dataset
+from .semantics import ResolvedSemantics, resolve_semantics
+from .trends import usage_trends
+from .usage import account_source_sql, seat_utilization
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    """How to read a metric: a label, its unit for the driver sentences, and which way is good."""
+
+    label: str
+    unit: str  # "share" (0–1 shown as %), "change" (±%), "count", "days", "score", "months"
+    higher_is_better: bool = True
+
+
+CATALOGUE: dict[str, MetricInfo] = {
+    "adopted_utilization": MetricInfo("seats using a core feature", "share"),
+    "present_utilization": MetricInfo("seats active at all", "share"),
+    "breadth": MetricInfo("core features in use", "share"),
+    "core_depth": MetricInfo("active users per core feature", "share"),
+    "core_actions_per_seat": MetricInfo("core actions per seat (30 days)", "count"),
+    "top1_share": MetricInfo("core work done by the busiest user", "share", higher_is_better=False),
+    "days_since_last_activity": MetricInfo("days since anyone was active", "days", higher_is_better=False),
+    "logins_30d": MetricInfo("logins in 30 days", "count"),
+    "features_used": MetricInfo("features used", "count"),
+    "days_since_last_login": MetricInfo("days since the last login", "days", higher_is_better=False),
+    "nps": MetricInfo("NPS (0–10)", "score"),
+    "champion_active": MetricInfo("champion active in the last 30 days", "flag"),
+    "sponsor_active": MetricInfo("executive sponsor active in the last 30 days", "flag"),
+    "persona_coverage": MetricInfo("personas meeting their weekly-active target", "share"),
+    "core_trend": MetricInfo("core actions, last 30 days vs the 30 before", "change"),
+    "present_trend": MetricInfo("active users, last 30 days vs the 30 before", "change"),
+    "mrr_change_90d": MetricInfo("MRR change over 90 days", "change"),
+    "open_tickets": MetricInfo("open support tickets", "count", higher_is_better=False),
+    "escalations_90d": MetricInfo("escalated tickets in 90 days", "count", higher_is_better=False),
+    "csat_90d": MetricInfo("support satisfaction (share of the top score)", "share"),
+    "mrr_change_180d": MetricInfo("MRR change over 180 days", "change"),
+    "tenure_months": MetricInfo("months as a customer", "months"),
+    "activated": MetricInfo("reached the activation milestone", "flag"),
+}
+INFO_ONLY = ("tenure_days", "segment", "name", "arr", "csm_owner", "renewal_date", "use_case")
+
+
+def account_metrics(ds: Dataset, as_of: date, semantics: ResolvedSemantics | None = None) -> pd.DataFrame:
+    """One row per account (index account_id) with every metric the data supports, as of the end of `as_of`."""
+    import numpy as np
+    import pandas as pd
+
+    source = account_source_sql(ds, ("name", "segment", "use_case", "csm_owner", "arr", "mrr", "renewal_date",
+                                     "contract_start", "signup_date", "logins_30d", "features_used",
+                                     "open_tickets", "nps_score", "days_since_last_login"))
+    frame = ds.con.execute(source).df().set_index("account_id")
+    frame.index = frame.index.astype(str)
+    out = pd.DataFrame(index=frame.index)
+    for col in ("name", "segment", "use_case", "csm_owner", "renewal_date"):
+        out[col] = frame[col]
+    out["arr"] = pd.to_numeric(frame["arr"], errors="coerce").fillna(pd.to_numeric(frame["mrr"], errors="coerce") * 12)
+    for col in ("logins_30d", "features_used", "days_since_last_login"):
+        out[col] = pd.to_numeric(frame[col], errors="coerce")
+    out["open_tickets"] = pd.to_numeric(frame["open_tickets"], errors="coerce")
+    out["nps"] = pd.to_numeric(frame["nps_score"], errors="coerce")
+    start = pd.to_datetime(frame["contract_start"]).fillna(pd.to_datetime(frame["signup_date"]))
+    end = datetime.combine(as_of + timedelta(days=1), time.min)
+    if ds.has("events"):
+        sem = semantics or resolve_semantics(ds)
+        _event_metrics(ds, as_of, sem, out)
+        first = dict(ds.con.execute(f"SELECT account_id, min(timestamp) FROM {ds.view('events')} "
+                                    "WHERE account_id IS NOT NULL GROUP BY 1").fetchall())
+        start = start.fillna(pd.Series(first, dtype="datetime64[us]").reindex(out.index))
+    out["tenure_days"] = (pd.Timestamp(as_of) - start.dt.normalize()).dt.days
+    out["tenure_months"] = out["tenure_days"] / 30.44
+    if ds.has("tickets"):
+        _ticket_metrics(ds, end, out)
+    if ds.has("nps"):
+        nps = dict(ds.con.execute(
+            f"""SELECT account_id, avg(score) FROM {ds.view('nps')} WHERE responded_at < TIMESTAMP '{end}'
+                AND responded_at >= TIMESTAMP '{end}' - INTERVAL 180 DAY GROUP BY 1""").fetchall())
+        out["nps"] = pd.Series(nps, dtype=float).reindex(out.index).combine_first(out["nps"])
+    if ds.has("revenue"):
+        _revenue_metrics(ds, as_of, out)
+    return out.replace([np.inf, -np.inf], np.nan)
+
+
+def _event_metrics(ds: Dataset, as_of: date, sem: ResolvedSemantics, out: pd.DataFrame) -> None:
+    import pandas as pd
+
+    seats = {r.account_id: r for r in seat_utilization(ds, as_of=as_of, semantics=sem).accounts}
+    adoption = {r.account_id: r for r in feature_adoption(ds, as_of=as_of, semantics=sem).accounts}
+    trends = {r.account_id: r for r in usage_trends(ds, as_of=as_of, weeks=4, semantics=sem).accounts}
+
+    def col(getter, rows) -> pd.Series:
+        return pd.Series({k: getter(r) for k, r in rows.items()}, dtype=float).reindex(out.index)
+
+    out["adopted_utilization"] = col(lambda r: r.adopted_utilization, seats)
+    out["present_utilization"] = col(lambda r: r.present_utilization, seats)
+    out["breadth"] = col(lambda r: r.breadth, adoption)
+    out["core_depth"] = col(lambda r: _mean([f.share_of_active for f in r.features]) if r.active_users else 0.0,
+                            adoption)
+    out["top1_share"] = col(lambda r: r.top1_share, adoption)
+    seat_n = col(lambda r: r.seats_purchased, seats)
+    out["core_actions_per_seat"] = col(lambda r: r.last_30["core_actions"], trends) / seat_n.where(seat_n > 0)
+    out["core_trend"] = col(lambda r: r.mom["core_actions"], trends)
+    out["present_trend"] = col(lambda r: r.mom["present_users"], trends)
+    end = window(as_of, 1).end
+    ev = ds.view("events")
+    last = dict(ds.con.execute(f"SELECT account_id, max(timestamp) FROM {ev} WHERE timestamp < TIMESTAMP '{end}' "
+                               "AND account_id IS NOT NULL GROUP BY 1").fetchall())
+    out["days_since_last_activity"] = (pd.Timestamp(as_of) - pd.Series(last, dtype="datetime64[us]")
+                                       .reindex(out.index).dt.normalize()).dt.days
+    if ds.has("users"):
+        _people_metrics(ds, as_of, out)
+    if sem.activation:
+        done = {r[0] for r in ds.con.execute(
+            f"SELECT DISTINCT account_id FROM {ev} WHERE event = ? AND timestamp < TIMESTAMP '{end}'",
+            [sem.activation]).fetchall()}
+        out["activated"] = [1.0 if a in done else 0.0 for a in out.index]
+
+
+def _people_metrics(ds: Dataset, as_of: date, out: pd.DataFrame) -> None:
+    """Champion and executive-sponsor activity: 1 active, 0 silent or gone, absent when nobody is flagged."""
+    import pandas as pd
+
+    cols = set(ds.columns("users"))
+    end = window(as_of, 1).end
+    for flag, metric, days in (("is_champion", "champion_active", 30), ("is_exec_sponsor", "sponsor_active", 30)):
+        if flag not in cols:
+            continue
+        gone = (f"u.deactivated_at IS NOT NULL AND u.deactivated_at < TIMESTAMP '{end}'"
+                if "deactivated_at" in cols else "false")
+        rows = ds.con.execute(
+            f"""SELECT u.account_id,
+                       max(CASE WHEN {gone} THEN 0 WHEN e.user_id IS NOT NULL THEN 1 ELSE 0 END)
+                FROM {ds.view('users')} u
+                LEFT JOIN (SELECT DISTINCT user_id FROM {ds.view('events')}
+                           WHERE {window(as_of, days).sql()}) e USING (user_id)
+                WHERE u.{flag} GROUP BY 1""").fetchall()
+        out[metric] = pd.Series(dict(rows), dtype=float).reindex(out.index)
+
+
+def _ticket_metrics(ds: Dataset, end: datetime, out: pd.DataFrame) -> None:
+    import pandas as pd
+
+    cols = set(ds.columns("tickets"))
+    t = ds.view("tickets")
+    still_open = ("(resolved_at IS NULL OR resolved_at >= TIMESTAMP '{end}')".format(end=end)
+                  if "resolved_at" in cols else
+                  "lower(coalesce(status, 'open')) NOT IN ('solved', 'closed', 'resolved')" if "status" in cols
+                  else "true")
+    escalated = "escalated" if "escalated" in cols else (
+        "lower(priority) IN ('urgent', 'critical')" if "priority" in cols else "false")
+    csat = "csat / CASE WHEN max(csat) OVER () <= 5 THEN 5.0 ELSE 100.0 END" if "csat" in cols else "NULL"
+    rows = ds.con.execute(
+        f"""SELECT account_id, count(*) FILTER (WHERE {still_open}),
+                   count(*) FILTER (WHERE {escalated} AND created_at >= TIMESTAMP '{end}' - INTERVAL 90 DAY),
+                   avg(c) FILTER (WHERE created_at >= TIMESTAMP '{end}' - INTERVAL 90 DAY)
+            FROM (SELECT *, {csat} AS c FROM {t}) WHERE created_at < TIMESTAMP '{end}' GROUP BY 1""").fetchall()
+    frame = pd.DataFrame(rows, columns=["account_id", "open", "esc", "csat"]).set_index("account_id")
+    frame = frame.reindex(out.index)
+    out["open_tickets"] = frame["open"].astype(float).fillna(0).combine_first(out["open_tickets"])
+    out["escalations_90d"] = frame["esc"].astype(float).fillna(0)
+    if "csat" in cols:
+        out["csat_90d"] = frame["csat"].astype(float)
+
+
+def _revenue_metrics(ds: Dataset, as_of: date, out: pd.DataFrame) -> None:
+    import pandas as pd
+
+    month = date(as_of.year, as_of.month, 1)
+    rows = ds.con.execute(
+        f"""SELECT account_id,
+                   sum(mrr) FILTER (WHERE month = DATE '{month}'),
+                   sum(mrr) FILTER (WHERE month = DATE '{month}' - INTERVAL 3 MONTH),
+                   sum(mrr) FILTER (WHERE month = DATE '{month}' - INTERVAL 6 MONTH)
+            FROM {ds.view('revenue')} WHERE month <= DATE '{month}' GROUP BY 1""").fetchall()
+    frame = pd.DataFrame(rows, columns=["account_id", "now", "m3", "m6"]).set_index("account_id").reindex(out.index)
+    now = frame["now"].astype(float).fillna(0)
+    out["mrr_change_90d"] = (now - frame["m3"]) / frame["m3"].where(frame["m3"] > 0)
+    out["mrr_change_180d"] = (now - frame["m6"]) / frame["m6"].where(frame["m6"] > 0)
+
+
+def _mean(values: list[float | None]) -> float | None:
+    vals = [v for v in values if v is not None]
+    return sum(vals) / len(vals) if vals else None
