@@ -66,18 +66,20 @@ def usage_trends(ds: Dataset, *, as_of: date | str | None = None, weeks: int = 1
         source = f"SELECT * FROM ({source}) WHERE account_id = {literal(account)}"
     weight = "coalesce(count, 1)" if "count" in ds.columns("events") else "1"
     win = window(day, max(weeks * 7, 90, 60))
-    metrics = ("count(DISTINCT user_id) AS p, count(DISTINCT user_id) FILTER (WHERE is_core) AS a, "
-               "coalesce(sum(w) FILTER (WHERE is_core), 0) AS c")
+    metrics = ("count(DISTINCT user_id) AS p, count(DISTINCT user_id) FILTER (WHERE core_user) AS a, "
+               "coalesce(sum(c), 0) AS c")
+    only = f"AND account_id = {literal(account)}" if account is not None else "AND account_id IS NOT NULL"
     rows = fetch_dicts(ds.con, f"""
         WITH acc AS ({source}),
-        base AS (
-            SELECT account_id, user_id, event IN {_in_list(sem.core_features)} AS is_core, {weight} AS w,
-                   date_diff('day', CAST(timestamp AS DATE), DATE '{day}') AS age
-            FROM {ds.view('events')}
-            WHERE {win.sql()} AND account_id IN (SELECT account_id FROM acc)),
-        by_week AS (SELECT account_id, age // 7 AS k, {metrics} FROM base WHERE age < {weeks * 7} GROUP BY ALL),
-        by_month AS (SELECT account_id, age // 30 AS k, {metrics} FROM base WHERE age < 60 GROUP BY ALL),
-        by_day AS (SELECT account_id, age, sum(w) FILTER (WHERE is_core) AS c FROM base WHERE age < 90 GROUP BY ALL),
+        -- one row per account × user × day first: every later count is over this much smaller table
+        user_days AS MATERIALIZED (
+            SELECT account_id, user_id, date_diff('day', CAST(timestamp AS DATE), DATE '{day}') AS age,
+                   bool_or(event IN {_in_list(sem.core_features)}) AS core_user,
+                   sum({weight}) FILTER (WHERE event IN {_in_list(sem.core_features)}) AS c
+            FROM {ds.view('events')} WHERE {win.sql()} {only} GROUP BY ALL),
+        by_week AS (SELECT account_id, age // 7 AS k, {metrics} FROM user_days WHERE age < {weeks * 7} GROUP BY ALL),
+        by_month AS (SELECT account_id, age // 30 AS k, {metrics} FROM user_days WHERE age < 60 GROUP BY ALL),
+        by_day AS (SELECT account_id, age, sum(c) AS c FROM user_days WHERE age < 90 GROUP BY ALL),
         series AS (
             SELECT g.account_id, list(coalesce(p, 0) ORDER BY g.k DESC) AS present_users,
                    list(coalesce(a, 0) ORDER BY g.k DESC) AS adopted_users,
