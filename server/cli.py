@@ -81,6 +81,7 @@ def _analysis(compute, renderer, rows_of=lambda result: [r.model_dump(mode="json
 
     def run(args: argparse.Namespace) -> int:
         ws, loaded = _workspace_and_load(args, args.paths)
+        args._workspace = ws
         try:
             result = compute(ws.dataset(loaded), args)
         finally:
@@ -132,6 +133,25 @@ def _cohort_rows(result) -> list[dict]:
     return rows
 
 
+def _score(ds, args):
+    from customer_health.tools.health import apply_previous, score_accounts
+
+    scores = score_accounts(ds, as_of=args.as_of, profile=args.profile)
+    ws = args._workspace
+    apply_previous(scores.accounts, {a: s for a, (s, _) in ws.earlier_scores(ds.dataset_id, scores).items()})
+    ws.remember_scores(ds.dataset_id, scores)
+    return scores
+
+
+def _score_rows(result) -> list[dict]:
+    rows = []
+    for a in result.accounts:
+        row = a.model_dump(mode="json", exclude={"drivers"})
+        row["top_drivers"] = "; ".join(d.text for d in a.drivers[:3])
+        rows.append(row)
+    return rows
+
+
 def _data_parser(sub, name: str, help_text: str, formats=("table", "json", "csv")) -> argparse.ArgumentParser:
     p = sub.add_parser(name, help=help_text, description=help_text)
     p.add_argument("paths", nargs="+", metavar="PATH", help="Export files or folders.")
@@ -176,6 +196,13 @@ def build_parser() -> argparse.ArgumentParser:
     cohorts.add_argument("--activation", metavar="EVENT", help="The activation milestone event.")
     cohorts.add_argument("--as-of", metavar="DATE")
     cohorts.set_defaults(func=_analysis(_cohorts, render.render_cohorts, _cohort_rows))
+
+    score = _data_parser(sub, "score", "Health score 0–100 (high = healthy) per account, worst first, with its "
+                                       "components and drivers.")
+    score.add_argument("--profile", metavar="NAME|FILE", help="self_serve, enterprise (default), usage_based, "
+                                                               "high_touch, or a profile YAML file.")
+    score.add_argument("--as-of", metavar="DATE")
+    score.set_defaults(func=_analysis(_score, render.render_scores, _score_rows))
     return parser
 
 

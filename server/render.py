@@ -145,3 +145,25 @@ def render_cohorts(result) -> str:
                           _pct(c.retention.get("12"))) for c in b.cohorts], right=[1, 2, 3, 4])]
     lines.append("* fewer than 30 in the cohort: low confidence")
     return "\n".join(lines)
+
+
+_ARROWS = {"up": "↑", "down": "↓", "flat": "→", None: " "}
+
+
+def render_scores(result) -> str:
+    current = [r for r in result.accounts if r.status == "customer"]
+    rows, more = _limit(current)
+    if len(current) < len(result.accounts):
+        more = (more + "\n" if more else "") + (f"{len(result.accounts) - len(current)} churned account(s) not "
+                                                  "shown (--format json or csv lists every account).")
+    body = table(
+        ["ACCOUNT", "NAME", "SCORE", "", "TIER", "USAGE", "ENGAGE", "GROWTH", "SUPPORT", "FIN", "BIGGEST DRAG"],
+        [(r.account_id, (r.name or "")[:26], f"{r.health_score:.0f}", _ARROWS[r.trend], r.tier + (" (new)" if
+          r.lifecycle == "onboarding" else ""),
+          *[("—" if r.components.get(c) is None else f"{r.components[c]:.0f}")
+            for c in ("usage", "engagement", "growth", "support", "financial")],
+          r.drivers[0].text[:60] if r.drivers else "") for r in rows], right=[2, 5, 6, 7, 8, 9])
+    return "\n".join(_head(result, f"Profile: {result.profile}; tiers: thriving ≥{result.tiers['thriving']:g}, "
+                                   f"healthy ≥{result.tiers['healthy']:g}, neutral ≥{result.tiers['neutral']:g}, "
+                                   f"at risk ≥{result.tiers['at_risk']:g}, critical below")
+                     + [body, more]).rstrip()

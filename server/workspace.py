@@ -28,6 +28,8 @@ from pydantic import BaseModel, Field
 if TYPE_CHECKING:
     import duckdb
 
+    from customer_health.tools.health import HealthScores
+
 CONFIG_NAMES = ("customer-health.yaml", "customer-health.yml")
 Progress = Callable[[int, int, str], None]
 
@@ -267,6 +269,22 @@ class Workspace:
         con.execute("DELETE FROM sources WHERE path = ?", [str(path)])
 
 
+    def remember_scores(self, dataset_id: str, scores: HealthScores) -> None:
+        """Keep this run's scores, so a later upload of a snapshot can say how each account moved."""
+        con = self.connect()
+        rows = [(dataset_id, scores.as_of, scores.profile, a.account_id, a.health_score, a.tier)
+                for a in scores.accounts]
+        con.executemany("INSERT OR REPLACE INTO score_history VALUES (?, ?, ?, ?, ?, ?, now())", rows)
+
+    def earlier_scores(self, dataset_id: str, scores: HealthScores) -> dict[str, tuple[float, str]]:
+        """Each account's most recent score from another upload (an earlier snapshot), same profile."""
+        rows = self.connect().execute(
+            """SELECT account_id, arg_max(health_score, recorded_at), arg_max(tier, recorded_at)
+               FROM score_history WHERE dataset_id <> ? AND profile = ? AND as_of <= ? GROUP BY 1""",
+            [dataset_id, scores.profile, scores.as_of]).fetchall()
+        return {a: (s, t) for a, s, t in rows}
+
+
 def _table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]).fetchone()[0])
 
@@ -294,4 +312,7 @@ _REGISTRY_DDL = (
     "CREATE TABLE IF NOT EXISTS datasets (dataset_id VARCHAR PRIMARY KEY, created_at TIMESTAMP, paths VARCHAR, "
     "views VARCHAR, sources VARCHAR)",
     "CREATE TABLE IF NOT EXISTS state (key VARCHAR PRIMARY KEY, value VARCHAR)",
+    "CREATE TABLE IF NOT EXISTS score_history (dataset_id VARCHAR, as_of DATE, profile VARCHAR, "
+    "account_id VARCHAR, health_score DOUBLE, tier VARCHAR, recorded_at TIMESTAMP, "
+    "PRIMARY KEY (dataset_id, as_of, profile, account_id))",
 )

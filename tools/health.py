@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from .common import Envelope, resolve_as_of, rnd
 from .dataset import Dataset
 from .errors import InputError
-from .metrics import CATALOGUE, account_metrics
+from .metrics import CATALOGUE, account_metrics, lost_accounts
 from .profiles import COMPONENTS, MetricSpec, Profile, load_profile
 from .semantics import ResolvedSemantics, resolve_semantics
 
@@ -52,6 +52,8 @@ class AccountScore(BaseModel):
     tier: Tier
     colour: Literal["green", "yellow", "red"]
     lifecycle: Literal["established", "onboarding"]
+    status: Literal["customer", "churned"] = Field(
+        "customer", description="churned: lost by as_of (from churn dates/outcomes; never a score input).")
     previous_score: float | None = Field(None, description="The score 30 days before as_of, from the same data.")
     trend: Literal["up", "down", "flat"] | None = Field(None, description="Current vs previous, ±3-point dead-band.")
     components: dict[str, float | None] = Field(description="Component scores 0–100 (None: no data).")
@@ -94,17 +96,16 @@ def score_accounts(ds: Dataset, *, as_of: date | str | None = None, profile: Pro
     if metrics.empty:
         raise InputError("there are no accounts to score.", fix="Load an accounts table or events with accounts.")
     rows = score_frame(metrics, prof)
-    previous = {}
     if history and ds.has("events"):
         earlier = score_frame(account_metrics(ds, day - timedelta(days=30), sem), prof)
-        previous = {r.account_id: r.health_score for r in earlier}
+        apply_previous(rows, {r.account_id: r.health_score for r in earlier})
+    lost = lost_accounts(ds, day)
     for r in rows:
-        r.previous_score = previous.get(r.account_id)
-        if r.previous_score is not None:
-            delta = r.health_score - r.previous_score
-            r.trend = "up" if delta > DEAD_BAND else ("down" if delta < -DEAD_BAND else "flat")
+        if r.account_id in lost:
+            r.status = "churned"
     rows.sort(key=lambda r: (r.health_score, r.account_id))
-    counts = {t: sum(r.tier == t for r in rows) for t in ("thriving", "healthy", "neutral", "at_risk", "critical")}
+    current = [r for r in rows if r.status == "customer"]
+    counts = {t: sum(r.tier == t for r in current) for t in ("thriving", "healthy", "neutral", "at_risk", "critical")}
     caveats = list(sem.caveats()) if sem else []
     low_cov = sum(r.weight_coverage < 0.6 for r in rows)
     if low_cov:
@@ -113,14 +114,27 @@ def score_accounts(ds: Dataset, *, as_of: date | str | None = None, profile: Pro
     if not ds.has("events"):
         caveats.append("No events: the score uses the snapshot's pre-aggregated columns only, and no trend.")
     at_risk = counts["at_risk"] + counts["critical"]
-    summary = (f"{len(rows)} accounts scored as of {day} with the {prof.name} profile (0–100, high = healthy): "
-               f"{counts['thriving']} thriving, {counts['healthy']} healthy, {counts['neutral']} neutral, "
+    summary = (f"{len(current)} customer accounts scored as of {day} with the {prof.name} profile (0–100, high = "
+               f"healthy): {counts['thriving']} thriving, {counts['healthy']} healthy, {counts['neutral']} neutral, "
                f"{at_risk} at risk or critical.")
-    if rows:
-        worst = rows[0]
+    if current:
+        worst = current[0]
         summary += f" Lowest: {worst.name or worst.account_id} at {worst.health_score:g}."
+    if lost:
+        caveats.append(f"{len(rows) - len(current)} account(s) were already lost by {day}; they are scored and "
+                       "listed (status churned) but left out of the tier counts.")
     return HealthScores(as_of=day, profile=prof.name, tiers=prof.tiers.model_dump(), accounts=rows,
                         tier_counts=counts, summary=summary, caveats=caveats)
+
+
+def apply_previous(rows: list[AccountScore], previous: dict[str, float]) -> None:
+    """Set each account's previous score and its trend arrow: up/down beyond a 3-point dead-band, else flat."""
+    for r in rows:
+        if r.previous_score is None and r.account_id in previous:
+            r.previous_score = previous[r.account_id]
+        if r.previous_score is not None:
+            delta = r.health_score - r.previous_score
+            r.trend = "up" if delta > DEAD_BAND else ("down" if delta < -DEAD_BAND else "flat")
 
 
 def score_frame(metrics: pd.DataFrame, prof: Profile) -> list[AccountScore]:
@@ -204,7 +218,7 @@ def driver_text(metric: str, value: float | None, segment_median: float | None, 
     """A sentence a CSM can repeat: the metric, its value, and the segment median."""
     info = CATALOGUE[metric]
     text = f"{info.label}: {format_value(value, info.unit)}"
-    if segment_median is not None and segment != "(none)":
+    if segment_median is not None and segment != "(none)" and info.unit != "flag":
         text += f" vs {format_value(segment_median, info.unit)} {segment} median"
     return text
 

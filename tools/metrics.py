@@ -98,6 +98,28 @@ def account_metrics(ds: Dataset, as_of: date, semantics: ResolvedSemantics | Non
     return out.replace([np.inf, -np.inf], np.nan)
 
 
+def lost_accounts(ds: Dataset, as_of: date) -> set[str]:
+    """Accounts already lost by `as_of` (a churn date or a churned outcome on or before it).
+
+    This reads outcome columns, so it is used only to say who is still a customer — never as a score input.
+    """
+    lost: set[str] = set()
+    end = window(as_of, 1).end
+    if ds.has("accounts"):
+        cols = set(ds.columns("accounts"))
+        if "churn_date" in cols:
+            lost |= {r[0] for r in ds.con.execute(
+                f"SELECT account_id FROM {ds.view('accounts')} WHERE churn_date < TIMESTAMP '{end}'").fetchall()}
+        elif "churned" in cols:
+            lost |= {r[0] for r in ds.con.execute(
+                f"SELECT account_id FROM {ds.view('accounts')} WHERE churned").fetchall()}
+    if ds.has("outcomes"):
+        lost |= {r[0] for r in ds.con.execute(
+            f"SELECT account_id FROM {ds.view('outcomes')} WHERE outcome = 'churned' "
+            f"AND date < TIMESTAMP '{end}'").fetchall()}
+    return lost
+
+
 def _event_metrics(ds: Dataset, as_of: date, sem: ResolvedSemantics, out: pd.DataFrame) -> None:
     import pandas as pd
 
