@@ -93,8 +93,19 @@ def run_size(n_events: int, base: Path) -> dict:
         import subprocess
 
         gen = Path(__file__).resolve().parents[1] / "examples" / "generate.py"
-        subprocess.run([sys.executable, str(gen), "--out", str(out), "--accounts", "10000",
-                        "--target-events", str(n_events)], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                str(gen),
+                "--out",
+                str(out),
+                "--accounts",
+                "10000",
+                "--target-events",
+                str(n_events),
+            ],
+            check=True,
+        )
     ws = Workspace(base / f"ws-{n_events}")
     t = time.perf_counter()
     loaded = ws.load([out], roots=AllowedRoots([base.resolve()]))
@@ -114,14 +125,14 @@ def run_size(n_events: int, base: Path) -> dict:
 
     tr_s, tr = _timed(lambda: usage_trends(ds, weeks=13))
     trd_s, trd = _timed(lambda: trends_duckdb(con, ev, f"{as_of}"))
-    ours_weeks = {(r.account_id, 12 - i): v for r in tr.accounts for i, v in enumerate(r.weekly.core_actions)
-                  if v}
+    ours_weeks = {
+        (r.account_id, 12 - i): v for r in tr.accounts for i, v in enumerate(r.weekly.core_actions) if v
+    }
     assert ours_weeks == {k: v for k, v in trd.items() if k[1] < 13}, "trends: ours and DuckDB disagree"
     row |= {"trends_s": round(tr_s, 3), "trends_duckdb_s": round(trd_s, 3)}
 
     try:
         from baselines_funnel import duckdb_funnel, pandas_funnel
-
         from customer_health.tools.funnel import compute_funnel
 
         fu_s, fu = _timed(lambda: compute_funnel(ds, STEPS, window_days=14))
@@ -142,13 +153,14 @@ def run_size(n_events: int, base: Path) -> dict:
         pf_s, pf = _timed(lambda: pandas_funnel(df, STEPS, 14), repeat=1)
         assert list(pf) == [s.users for s in fu.steps], "funnel: pandas disagrees"
         row["funnel_pandas_s"] = round(pf_s, 3)
-    del df
     ws.close()
     return row
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--events", default="1000000")
     parser.add_argument("--keep", help="Generate into (and reuse) this folder instead of a temporary one.")
     args = parser.parse_args()

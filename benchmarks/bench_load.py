@@ -52,15 +52,21 @@ print(time.perf_counter() - t, len(df))
 def _rss_run(script: str, *args: str) -> tuple[float, int, float]:
     """Run `script` in a fresh interpreter under /usr/bin/time; return (seconds, rows, peak RSS in MB)."""
     with tempfile.NamedTemporaryFile("r", suffix=".txt") as log:
-        out = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", log.name, sys.executable, "-c", script, *args],
-                             capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            ["/usr/bin/time", "-f", "%M", "-o", log.name, sys.executable, "-c", script, *args],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         peak_kb = int(Path(log.name).read_text().strip().splitlines()[-1])
     seconds, rows = out.stdout.split()
     return float(seconds), int(rows), peak_kb / 1024
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--accounts", type=int, default=10_000)
     parser.add_argument("--formats", default="csv,parquet")
@@ -83,10 +89,17 @@ def main() -> None:
         ours = _rss_run(_OURS, str(events), home)
         again = _rss_run(_OURS, str(events), home)
         baseline = _rss_run(_DUCKDB, str(events), home)
-        row = {"format": fmt, "events": ours[1], "file_mb": round(size_mb, 1),
-               "load_s": round(ours[0], 2), "load_peak_mb": round(ours[2]),
-               "cached_load_s": round(again[0], 2), "cached_peak_mb": round(again[2]),
-               "duckdb_baseline_s": round(baseline[0], 2), "duckdb_peak_mb": round(baseline[2])}
+        row = {
+            "format": fmt,
+            "events": ours[1],
+            "file_mb": round(size_mb, 1),
+            "load_s": round(ours[0], 2),
+            "load_peak_mb": round(ours[2]),
+            "cached_load_s": round(again[0], 2),
+            "cached_peak_mb": round(again[2]),
+            "duckdb_baseline_s": round(baseline[0], 2),
+            "duckdb_peak_mb": round(baseline[2]),
+        }
         if args.events <= 5_000_000:
             pandas = _rss_run(_PANDAS, str(events))
             row |= {"pandas_s": round(pandas[0], 2), "pandas_peak_mb": round(pandas[2])}

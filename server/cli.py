@@ -50,8 +50,14 @@ def _workspace_and_load(args: argparse.Namespace, paths: list[str]):
     mapping = read_mapping_file(roots.resolve(args.map)) if getattr(args, "map", None) else None
     ws = Workspace(progress_bar=_on_terminal() and getattr(args, "format", "table") == "table")
     try:
-        result = ws.load(paths, mapping=mapping, roots=roots, config=getattr(args, "config", None),
-                         today=date.today(), progress=_progress_printer())
+        result = ws.load(
+            paths,
+            mapping=mapping,
+            roots=roots,
+            config=getattr(args, "config", None),
+            today=date.today(),
+            progress=_progress_printer(),
+        )
     except BaseException:
         ws.close()
         raise
@@ -127,9 +133,15 @@ def _cohort_rows(result) -> list[dict]:
         if table is None:
             continue
         for r in table.rows:
-            rows.append({"metric": table.metric, "cohort": r.cohort, "size": r.size,
-                         "low_confidence": r.low_confidence,
-                         **{f"m{i}": v for i, v in enumerate(r.values)}})
+            rows.append(
+                {
+                    "metric": table.metric,
+                    "cohort": r.cohort,
+                    "size": r.size,
+                    "low_confidence": r.low_confidence,
+                    **{f"m{i}": v for i, v in enumerate(r.values)},
+                }
+            )
     return rows
 
 
@@ -155,7 +167,9 @@ def _score_rows(result) -> list[dict]:
 def _data_parser(sub, name: str, help_text: str, formats=("table", "json", "csv")) -> argparse.ArgumentParser:
     p = sub.add_parser(name, help=help_text, description=help_text)
     p.add_argument("paths", nargs="+", metavar="PATH", help="Export files or folders.")
-    p.add_argument("--map", metavar="FILE", help="Mapping file (YAML/JSON) that forces table kinds or columns.")
+    p.add_argument(
+        "--map", metavar="FILE", help="Mapping file (YAML/JSON) that forces table kinds or columns."
+    )
     p.add_argument("--config", metavar="FILE", help="customer-health.yaml with the product semantics.")
     p.add_argument("--allow", metavar="DIR", action="append", help="Also allow reading under DIR.")
     p.add_argument("--format", choices=list(formats), default="table")
@@ -164,14 +178,19 @@ def _data_parser(sub, name: str, help_text: str, formats=("table", "json", "csv"
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="customer-health", description="Customer-health analytics from the exports you already have.")
+        prog="customer-health", description="Customer-health analytics from the exports you already have."
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     demo = sub.add_parser("demo", help="Run the main job on the bundled example data.")
     demo.set_defaults(func=cmd_demo)
 
-    load = _data_parser(sub, "load", "Load exports; show the tables recognised, the column mapping and the "
-                                     "data-quality report.", formats=("table", "json"))
+    load = _data_parser(
+        sub,
+        "load",
+        "Load exports; show the tables recognised, the column mapping and the data-quality report.",
+        formats=("table", "json"),
+    )
     load.set_defaults(func=cmd_load)
 
     seats = _data_parser(sub, "seats", "Seat utilization per account: present and adopted users ÷ seats.")
@@ -190,17 +209,26 @@ def build_parser() -> argparse.ArgumentParser:
     trends.add_argument("--as-of", metavar="DATE")
     trends.set_defaults(func=_analysis(_trends, render.render_trends))
 
-    cohorts = _data_parser(sub, "cohorts", "Retention by signup-month cohort (logos, revenue, active users), by "
-                                           "ARR tier, and activated vs not.")
+    cohorts = _data_parser(
+        sub,
+        "cohorts",
+        "Retention by signup-month cohort (logos, revenue, active users), by ARR tier, and activated vs not.",
+    )
     cohorts.add_argument("--months", type=int, default=12, metavar="N", help="Months since signup to show.")
     cohorts.add_argument("--activation", metavar="EVENT", help="The activation milestone event.")
     cohorts.add_argument("--as-of", metavar="DATE")
     cohorts.set_defaults(func=_analysis(_cohorts, render.render_cohorts, _cohort_rows))
 
-    score = _data_parser(sub, "score", "Health score 0–100 (high = healthy) per account, worst first, with its "
-                                       "components and drivers.")
-    score.add_argument("--profile", metavar="NAME|FILE", help="self_serve, enterprise (default), usage_based, "
-                                                               "high_touch, or a profile YAML file.")
+    score = _data_parser(
+        sub,
+        "score",
+        "Health score 0–100 (high = healthy) per account, worst first, with its components and drivers.",
+    )
+    score.add_argument(
+        "--profile",
+        metavar="NAME|FILE",
+        help="self_serve, enterprise (default), usage_based, high_touch, or a profile YAML file.",
+    )
     score.add_argument("--as-of", metavar="DATE")
     score.set_defaults(func=_analysis(_score, render.render_scores, _score_rows))
     return parser
@@ -222,8 +250,11 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # the last line of defence: a message, not a traceback
         if os.environ.get("CUSTOMER_HEALTH_DEBUG"):
             raise
-        print(f"customer-health: internal error: {type(exc).__name__}: {exc}\n"
-              "Please report it; set CUSTOMER_HEALTH_DEBUG=1 to see the details.", file=sys.stderr)
+        print(
+            f"customer-health: internal error: {type(exc).__name__}: {exc}\n"
+            "Please report it; set CUSTOMER_HEALTH_DEBUG=1 to see the details.",
+            file=sys.stderr,
+        )
         return 1
 
 

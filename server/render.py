@@ -30,17 +30,41 @@ def _mapping_text(columns: dict[str, str], extras: list[str], limit: int = 6) ->
 
 def render_load(result: LoadResult) -> str:
     q = result.quality
-    lines = [f"Dataset {result.dataset_id}: {len(result.tables)} table(s)"
-             + (f", latest activity {q.latest_date}" if q.latest_date else "")
-             + (f" ({q.age_days} days ago)" if q.age_days is not None else ""), ""]
-    rows = [(t.kind, t.source, f"{t.rows:,}", _mapping_text(t.columns, t.extra_columns), "cached" if t.cached else "")
-            for t in result.tables]
+    lines = [
+        f"Dataset {result.dataset_id}: {len(result.tables)} table(s)"
+        + (f", latest activity {q.latest_date}" if q.latest_date else "")
+        + (f" ({q.age_days} days ago)" if q.age_days is not None else ""),
+        "",
+    ]
+    rows = [
+        (
+            t.kind,
+            t.source,
+            f"{t.rows:,}",
+            _mapping_text(t.columns, t.extra_columns),
+            "cached" if t.cached else "",
+        )
+        for t in result.tables
+    ]
     lines.append(table(["TABLE", "SOURCE", "ROWS", "COLUMNS (canonical←source)", ""], rows, right=[2]))
     dated = [t for t in q.tables if t.date_min]
     if dated:
-        lines += ["", table(["SOURCE", "DATES", "FROM", "TO", "LEAST COMPLETE COLUMN"],
-                            [(t.source, t.date_column, t.date_min[:10], t.date_max[:10], _least_complete(t.completeness))
-                             for t in dated])]
+        lines += [
+            "",
+            table(
+                ["SOURCE", "DATES", "FROM", "TO", "LEAST COMPLETE COLUMN"],
+                [
+                    (
+                        t.source,
+                        t.date_column,
+                        t.date_min[:10],
+                        t.date_max[:10],
+                        _least_complete(t.completeness),
+                    )
+                    for t in dated
+                ],
+            ),
+        ]
     warnings = [i for i in q.issues if i.severity == "warning"]
     lines += ["", f"Quality: {len(warnings)} warning(s)" if warnings else "Quality: no problems found"]
     for issue in q.issues[:20]:
@@ -55,9 +79,12 @@ def render_load(result: LoadResult) -> str:
         lines += [f"  {c}" for c in q.outcome_columns]
     if q.semantics:
         s = q.semantics
-        lines += ["", f"Product semantics ({s['source']}): {s['distinct_events']} distinct events",
-                  f"  core features: {', '.join(s['core_features']) or '—'}  [{s['core_features_source']}]",
-                  f"  passive events: {', '.join(s['passive_events']) or '—'}"]
+        lines += [
+            "",
+            f"Product semantics ({s['source']}): {s['distinct_events']} distinct events",
+            f"  core features: {', '.join(s['core_features']) or '—'}  [{s['core_features_source']}]",
+            f"  passive events: {', '.join(s['passive_events']) or '—'}",
+        ]
     return "\n".join(lines)
 
 
@@ -90,30 +117,92 @@ def _limit(rows: list, n: int = 40) -> tuple[list, str]:
 def render_seats(result) -> str:
     rows, more = _limit(result.accounts)
     body = table(
-        ["ACCOUNT", "NAME", "SEGMENT", "SEATS", "PRESENT", "ADOPTED", "PRESENT %", "ADOPTED %", "FLAG", "PCTL"],
-        [(r.account_id, (r.name or "")[:28], r.segment or "", "—" if r.seats_purchased is None else int(r.seats_purchased),
-          r.present_users, r.adopted_users, _pct(r.present_utilization), _pct(r.adopted_utilization),
-          r.flag + (" / not adopted" if r.present_not_adopted else ""), _pct(r.segment_percentile)) for r in rows],
-        right=[3, 4, 5, 6, 7, 9])
-    return "\n".join(_head(result, f"Window: {result.window_days} days to {result.as_of}") + [body, more]).rstrip()
+        [
+            "ACCOUNT",
+            "NAME",
+            "SEGMENT",
+            "SEATS",
+            "PRESENT",
+            "ADOPTED",
+            "PRESENT %",
+            "ADOPTED %",
+            "FLAG",
+            "PCTL",
+        ],
+        [
+            (
+                r.account_id,
+                (r.name or "")[:28],
+                r.segment or "",
+                "—" if r.seats_purchased is None else int(r.seats_purchased),
+                r.present_users,
+                r.adopted_users,
+                _pct(r.present_utilization),
+                _pct(r.adopted_utilization),
+                r.flag + (" / not adopted" if r.present_not_adopted else ""),
+                _pct(r.segment_percentile),
+            )
+            for r in rows
+        ],
+        right=[3, 4, 5, 6, 7, 9],
+    )
+    return "\n".join(
+        _head(result, f"Window: {result.window_days} days to {result.as_of}") + [body, more]
+    ).rstrip()
 
 
 def render_adoption(result) -> str:
     rows, more = _limit(result.accounts)
     body = table(
         ["ACCOUNT", "NAME", "BREADTH", "UNDER-USED (<30% of seats)", "TOP USER SHARE", "SPOF"],
-        [(r.account_id, (r.name or "")[:28], _pct(r.breadth), ", ".join(r.underused_features) or "—",
-          _pct(r.top1_share), "yes" if r.single_point_of_failure else "") for r in rows], right=[2, 4])
-    return "\n".join(_head(result, f"Core features: {', '.join(result.core_features)}") + [body, more]).rstrip()
+        [
+            (
+                r.account_id,
+                (r.name or "")[:28],
+                _pct(r.breadth),
+                ", ".join(r.underused_features) or "—",
+                _pct(r.top1_share),
+                "yes" if r.single_point_of_failure else "",
+            )
+            for r in rows
+        ],
+        right=[2, 4],
+    )
+    return "\n".join(
+        _head(result, f"Core features: {', '.join(result.core_features)}") + [body, more]
+    ).rstrip()
 
 
 def render_trends(result) -> str:
     rows, more = _limit(result.accounts)
     body = table(
-        ["ACCOUNT", "NAME", "CORE 30D", "MOM CORE", "MOM PRESENT", "WOW CORE", "SLOPE 90D", "FLAG", "DIVERGENCE"],
-        [(r.account_id, (r.name or "")[:28], f"{r.last_30['core_actions']:,.0f}", _chg(r.mom["core_actions"]),
-          _chg(r.mom["present_users"]), _chg(r.wow["core_actions"]), _chg(r.slopes["90"]), r.decline_flag or "",
-          "logins flat, core down" if r.divergence else "") for r in rows], right=[2, 3, 4, 5, 6])
+        [
+            "ACCOUNT",
+            "NAME",
+            "CORE 30D",
+            "MOM CORE",
+            "MOM PRESENT",
+            "WOW CORE",
+            "SLOPE 90D",
+            "FLAG",
+            "DIVERGENCE",
+        ],
+        [
+            (
+                r.account_id,
+                (r.name or "")[:28],
+                f"{r.last_30['core_actions']:,.0f}",
+                _chg(r.mom["core_actions"]),
+                _chg(r.mom["present_users"]),
+                _chg(r.wow["core_actions"]),
+                _chg(r.slopes["90"]),
+                r.decline_flag or "",
+                "logins flat, core down" if r.divergence else "",
+            )
+            for r in rows
+        ],
+        right=[2, 3, 4, 5, 6],
+    )
     return "\n".join(_head(result) + [body, more]).rstrip()
 
 
@@ -124,25 +213,65 @@ def render_cohorts(result) -> str:
             continue
         months = max((len(r.values) for r in table_.rows), default=0)
         lines.append(f"{table_.metric.replace('_', ' ').capitalize()} — {table_.definition}")
-        body = [(r.cohort + (" *" if r.low_confidence else ""), r.size, *[_pct(v) for v in r.values],
-                 *[""] * (months - len(r.values))) for r in table_.rows]
-        body.append(("average", "", *[_pct(v) for v in table_.average], *[""] * (months - len(table_.average))))
-        lines += [table(["COHORT", "N", *[f"M{i}" for i in range(months)]], body,
-                        right=list(range(1, months + 2))), ""]
+        body = [
+            (
+                r.cohort + (" *" if r.low_confidence else ""),
+                r.size,
+                *[_pct(v) for v in r.values],
+                *[""] * (months - len(r.values)),
+            )
+            for r in table_.rows
+        ]
+        body.append(
+            ("average", "", *[_pct(v) for v in table_.average], *[""] * (months - len(table_.average)))
+        )
+        lines += [
+            table(["COHORT", "N", *[f"M{i}" for i in range(months)]], body, right=list(range(1, months + 2))),
+            "",
+        ]
     if result.arr_tiers:
         lines.append("By ARR tier")
-        lines += [table(["TIER", "ACCOUNTS", "CHURNED", "LOGO RETENTION", "ARR", "NRR 12M"],
-                        [(t.tier + (" *" if t.low_confidence else ""), t.accounts, t.churned,
-                          _pct(t.logo_retention), f"{t.total_arr:,.0f}", _pct(t.revenue_retention_12m))
-                         for t in result.arr_tiers], right=[1, 2, 3, 4, 5]), ""]
+        lines += [
+            table(
+                ["TIER", "ACCOUNTS", "CHURNED", "LOGO RETENTION", "ARR", "NRR 12M"],
+                [
+                    (
+                        t.tier + (" *" if t.low_confidence else ""),
+                        t.accounts,
+                        t.churned,
+                        _pct(t.logo_retention),
+                        f"{t.total_arr:,.0f}",
+                        _pct(t.revenue_retention_12m),
+                    )
+                    for t in result.arr_tiers
+                ],
+                right=[1, 2, 3, 4, 5],
+            ),
+            "",
+        ]
     b = result.behavioural
     if b:
-        lines.append(f"Activated ({b.activation_event} within {b.activation_days} days) vs not — "
-                     f"retention index {b.retention_index if b.retention_index is not None else '—'}"
-                     + (f" at month {b.index_month}" if b.index_month else ""))
-        lines += [table(["COHORT", "N", "M3", "M6", "M12"],
-                        [(c.cohort, c.size, _pct(c.retention.get("3")), _pct(c.retention.get("6")),
-                          _pct(c.retention.get("12"))) for c in b.cohorts], right=[1, 2, 3, 4])]
+        lines.append(
+            f"Activated ({b.activation_event} within {b.activation_days} days) vs not — "
+            f"retention index {b.retention_index if b.retention_index is not None else '—'}"
+            + (f" at month {b.index_month}" if b.index_month else "")
+        )
+        lines += [
+            table(
+                ["COHORT", "N", "M3", "M6", "M12"],
+                [
+                    (
+                        c.cohort,
+                        c.size,
+                        _pct(c.retention.get("3")),
+                        _pct(c.retention.get("6")),
+                        _pct(c.retention.get("12")),
+                    )
+                    for c in b.cohorts
+                ],
+                right=[1, 2, 3, 4],
+            )
+        ]
     lines.append("* fewer than 30 in the cohort: low confidence")
     return "\n".join(lines)
 
@@ -154,16 +283,47 @@ def render_scores(result) -> str:
     current = [r for r in result.accounts if r.status == "customer"]
     rows, more = _limit(current)
     if len(current) < len(result.accounts):
-        more = (more + "\n" if more else "") + (f"{len(result.accounts) - len(current)} churned account(s) not "
-                                                  "shown (--format json or csv lists every account).")
+        more = (more + "\n" if more else "") + (
+            f"{len(result.accounts) - len(current)} churned account(s) not "
+            "shown (--format json or csv lists every account)."
+        )
     body = table(
-        ["ACCOUNT", "NAME", "SCORE", "", "TIER", "USAGE", "ENGAGE", "GROWTH", "SUPPORT", "FIN", "BIGGEST DRAG"],
-        [(r.account_id, (r.name or "")[:26], f"{r.health_score:.0f}", _ARROWS[r.trend], r.tier + (" (new)" if
-          r.lifecycle == "onboarding" else ""),
-          *[("—" if r.components.get(c) is None else f"{r.components[c]:.0f}")
-            for c in ("usage", "engagement", "growth", "support", "financial")],
-          r.drivers[0].text[:60] if r.drivers else "") for r in rows], right=[2, 5, 6, 7, 8, 9])
-    return "\n".join(_head(result, f"Profile: {result.profile}; tiers: thriving ≥{result.tiers['thriving']:g}, "
-                                   f"healthy ≥{result.tiers['healthy']:g}, neutral ≥{result.tiers['neutral']:g}, "
-                                   f"at risk ≥{result.tiers['at_risk']:g}, critical below")
-                     + [body, more]).rstrip()
+        [
+            "ACCOUNT",
+            "NAME",
+            "SCORE",
+            "",
+            "TIER",
+            "USAGE",
+            "ENGAGE",
+            "GROWTH",
+            "SUPPORT",
+            "FIN",
+            "BIGGEST DRAG",
+        ],
+        [
+            (
+                r.account_id,
+                (r.name or "")[:26],
+                f"{r.health_score:.0f}",
+                _ARROWS[r.trend],
+                r.tier + (" (new)" if r.lifecycle == "onboarding" else ""),
+                *[
+                    ("—" if r.components.get(c) is None else f"{r.components[c]:.0f}")
+                    for c in ("usage", "engagement", "growth", "support", "financial")
+                ],
+                r.drivers[0].text[:60] if r.drivers else "",
+            )
+            for r in rows
+        ],
+        right=[2, 5, 6, 7, 8, 9],
+    )
+    return "\n".join(
+        _head(
+            result,
+            f"Profile: {result.profile}; tiers: thriving ≥{result.tiers['thriving']:g}, "
+            f"healthy ≥{result.tiers['healthy']:g}, neutral ≥{result.tiers['neutral']:g}, "
+            f"at risk ≥{result.tiers['at_risk']:g}, critical below",
+        )
+        + [body, more]
+    ).rstrip()

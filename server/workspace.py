@@ -27,7 +27,6 @@ from pydantic import BaseModel, Field
 
 if TYPE_CHECKING:
     import duckdb
-
     from customer_health.tools.health import HealthScores
 
 CONFIG_NAMES = ("customer-health.yaml", "customer-health.yml")
@@ -78,9 +77,12 @@ class AllowedRoots:
         real = candidate.resolve()
         if not any(real == r or r in real.parents for r in self.roots):
             shown = ", ".join(str(r) for r in self.roots[:4])
-            raise InputError(f"is outside the folders this tool may read ({shown}).", file=str(path),
-                             fix="Move the file under the working directory, or allow its folder with --allow DIR "
-                                 "(or CUSTOMER_HEALTH_ALLOW).")
+            raise InputError(
+                f"is outside the folders this tool may read ({shown}).",
+                file=str(path),
+                fix="Move the file under the working directory, or allow its folder with --allow DIR "
+                "(or CUSTOMER_HEALTH_ALLOW).",
+            )
         if not real.exists():
             raise InputError("does not exist.", file=str(path), fix="Check the path and its spelling.")
         return real
@@ -89,11 +91,14 @@ class AllowedRoots:
 class Workspace:
     """The DuckDB workspace under `home`; use as a context manager so the file lock is released promptly."""
 
-    def __init__(self, home: str | Path | None = None, *, memory_limit: str = "1GB",
-                 progress_bar: bool = False) -> None:
+    def __init__(
+        self, home: str | Path | None = None, *, memory_limit: str = "1GB", progress_bar: bool = False
+    ) -> None:
         self.home = Path(home) if home else default_home()
         self.memory_limit = memory_limit
-        self.progress_bar = progress_bar  # DuckDB draws its bar on stdout: only for a terminal, never in MCP mode
+        self.progress_bar = (
+            progress_bar  # DuckDB draws its bar on stdout: only for a terminal, never in MCP mode
+        )
         self._con: duckdb.DuckDBPyConnection | None = None
 
     def __enter__(self) -> Workspace:
@@ -117,10 +122,11 @@ class Workspace:
                 con = duckdb.connect(str(self.db_path))
             except duckdb.IOException as exc:
                 if "lock" in str(exc).lower():
-                    raise InputError("the workspace is in use by another customer-health process.",
-                                     file=str(self.db_path),
-                                     fix="Wait for it to finish, or point CUSTOMER_HEALTH_HOME at another "
-                                         "folder.") from None
+                    raise InputError(
+                        "the workspace is in use by another customer-health process.",
+                        file=str(self.db_path),
+                        fix="Wait for it to finish, or point CUSTOMER_HEALTH_HOME at another folder.",
+                    ) from None
                 raise
             con.execute("SET TimeZone = 'UTC'")
             con.execute(f"SET memory_limit = '{self.memory_limit}'")
@@ -136,14 +142,23 @@ class Workspace:
             self._con.close()
             self._con = None
 
-    def load(self, paths: list[str | Path], *, mapping: Mapping | None = None, roots: AllowedRoots | None = None,
-             config: str | Path | None = None, today: date | None = None,
-             progress: Progress | None = None) -> LoadResult:
+    def load(
+        self,
+        paths: list[str | Path],
+        *,
+        mapping: Mapping | None = None,
+        roots: AllowedRoots | None = None,
+        config: str | Path | None = None,
+        today: date | None = None,
+        progress: Progress | None = None,
+    ) -> LoadResult:
         """Load files and folders into a dataset: recognise, ingest (or reuse), assemble views, report quality."""
         con = self.connect()
         roots = roots or AllowedRoots.from_env()
         if not paths:
-            raise InputError("no files or folders were given.", fix="Name at least one export file or folder.")
+            raise InputError(
+                "no files or folders were given.", fix="Name at least one export file or folder."
+            )
         files, folder_files, config_path = self._expand(paths, roots, config)
         semantics = _read_semantics(config_path) if config_path else None
         if semantics and semantics.mapping and mapping is None:
@@ -167,16 +182,28 @@ class Workspace:
                 continue
             for st in loaded:
                 sources.append(st)
-                infos.append(TableInfo(kind=st.kind, source=st.source, rows=st.rows, columns=st.columns,
-                                       extra_columns=st.extra_columns, cached=cached, notes=st.notes))
+                infos.append(
+                    TableInfo(
+                        kind=st.kind,
+                        source=st.source,
+                        rows=st.rows,
+                        columns=st.columns,
+                        extra_columns=st.extra_columns,
+                        cached=cached,
+                        notes=st.notes,
+                    )
+                )
         if progress:
             progress(len(files), len(files), "done")
         if errors:
             raise errors[0] if len(errors) == 1 else InputErrors(errors)
         if not sources:
             reasons = "; ".join(skipped[:10]) if skipped else "it holds no data files"
-            raise InputError(f"nothing recognisable was found ({reasons}).", file=", ".join(str(p) for p in paths),
-                             fix="Point at exports of accounts, users, events, tickets, NPS, revenue or outcomes.")
+            raise InputError(
+                f"nothing recognisable was found ({reasons}).",
+                file=", ".join(str(p) for p in paths),
+                fix="Point at exports of accounts, users, events, tickets, NPS, revenue or outcomes.",
+            )
         dataset_id = hashlib.sha256("|".join(sorted(s.table for s in sources)).encode()).hexdigest()[:12]
         views = build_views(con, f"ds_{dataset_id}", sources)
         tables, issues = [], []
@@ -184,14 +211,26 @@ class Workspace:
             tq, iss = source_quality(con, st, today)
             tables.append(tq)
             issues += iss
-        report = dataset_quality(con, views, tables, issues, sources, today=today, skipped=skipped,
-                                 semantics=semantics)
-        con.execute("INSERT OR REPLACE INTO datasets VALUES (?, now(), ?, ?, ?)",
-                    [dataset_id, json.dumps([str(p) for p in paths]), json.dumps(views),
-                     json.dumps([s.model_dump() for s in sources])])
+        report = dataset_quality(
+            con, views, tables, issues, sources, today=today, skipped=skipped, semantics=semantics
+        )
+        con.execute(
+            "INSERT OR REPLACE INTO datasets VALUES (?, now(), ?, ?, ?)",
+            [
+                dataset_id,
+                json.dumps([str(p) for p in paths]),
+                json.dumps(views),
+                json.dumps([s.model_dump() for s in sources]),
+            ],
+        )
         con.execute("INSERT OR REPLACE INTO state VALUES ('current_dataset', ?)", [dataset_id])
-        return LoadResult(dataset_id=dataset_id, tables=infos, quality=report, views=views,
-                          semantics_source=str(config_path) if config_path else None)
+        return LoadResult(
+            dataset_id=dataset_id,
+            tables=infos,
+            quality=report,
+            views=views,
+            semantics_source=str(config_path) if config_path else None,
+        )
 
     def dataset(self, result: LoadResult) -> Dataset:
         """The handle computations take, for a dataset this workspace has just loaded."""
@@ -199,19 +238,25 @@ class Workspace:
         latest = date.fromisoformat(result.quality.latest_date) if result.quality.latest_date else None
         return Dataset(self.connect(), result.dataset_id, dict(result.views), semantics, latest)
 
-    def _expand(self, paths: list[str | Path], roots: AllowedRoots, config: str | Path | None
-                ) -> tuple[list[Path], set[Path], Path | None]:
+    def _expand(
+        self, paths: list[str | Path], roots: AllowedRoots, config: str | Path | None
+    ) -> tuple[list[Path], set[Path], Path | None]:
         files: list[Path] = []
         folder_files: set[Path] = set()
         config_path = roots.resolve(config) if config else None
         for raw in paths:
             path = roots.resolve(raw)
             if path.is_dir():
-                inside = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith((".", "~$")))
+                inside = sorted(
+                    p for p in path.iterdir() if p.is_file() and not p.name.startswith((".", "~$"))
+                )
                 data = [p for p in inside if p.suffix.lower() in DATA_SUFFIXES]
                 if not data:
-                    raise InputError("is a folder with no data files (.csv, .tsv, .xlsx, .parquet, .json, .jsonl).",
-                                     file=str(raw), fix="Point at the folder that holds the exports.")
+                    raise InputError(
+                        "is a folder with no data files (.csv, .tsv, .xlsx, .parquet, .json, .jsonl).",
+                        file=str(raw),
+                        fix="Point at the folder that holds the exports.",
+                    )
                 files += data
                 folder_files.update(data)
                 if config_path is None:
@@ -223,11 +268,14 @@ class Workspace:
         unique = list(dict.fromkeys(files))
         return unique, folder_files, config_path
 
-    def _load_file(self, con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping, mapping_key: str
-                   ) -> tuple[list[SourceTable], bool]:
+    def _load_file(
+        self, con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping, mapping_key: str
+    ) -> tuple[list[SourceTable], bool]:
         digest = self._content_hash(con, path)
         file_key = hashlib.sha256(f"{INGEST_VERSION}|{digest}|{mapping_key}".encode()).hexdigest()[:16]
-        rows = con.execute("SELECT info FROM sources WHERE file_key = ? ORDER BY position", [file_key]).fetchall()
+        rows = con.execute(
+            "SELECT info FROM sources WHERE file_key = ? ORDER BY position", [file_key]
+        ).fetchall()
         if rows:
             cached = [SourceTable.model_validate_json(r[0]) for r in rows]
             if all(_table_exists(con, s.table) for s in cached):
@@ -242,8 +290,10 @@ class Workspace:
                 raise explain_unrecognised(raw.label, raw.columns, mapping)
             st = ingest_source(con, raw, rec, f"src_{file_key}_{position}")
             loaded.append(st)
-            con.execute("INSERT OR REPLACE INTO sources VALUES (?, ?, ?, ?, ?, now())",
-                        [f"{file_key}:{position}", file_key, str(path), position, st.model_dump_json()])
+            con.execute(
+                "INSERT OR REPLACE INTO sources VALUES (?, ?, ?, ?, ?, now())",
+                [f"{file_key}:{position}", file_key, str(path), position, st.model_dump_json()],
+            )
         if not loaded:
             raise explain_unrecognised(path.name, [], mapping)
         return loaded, False
@@ -251,14 +301,18 @@ class Workspace:
     def _content_hash(self, con: duckdb.DuckDBPyConnection, path: Path) -> str:
         """sha256 of the bytes, remembered against (size, mtime) so an unchanged file is not read again."""
         stat = path.stat()
-        row = con.execute("SELECT sha256 FROM file_hashes WHERE path = ? AND size = ? AND mtime_ns = ?",
-                          [str(path), stat.st_size, stat.st_mtime_ns]).fetchone()
+        row = con.execute(
+            "SELECT sha256 FROM file_hashes WHERE path = ? AND size = ? AND mtime_ns = ?",
+            [str(path), stat.st_size, stat.st_mtime_ns],
+        ).fetchone()
         if row:
             return row[0]
         with path.open("rb") as fh:
             digest = hashlib.file_digest(fh, "sha256").hexdigest()
-        con.execute("INSERT OR REPLACE INTO file_hashes VALUES (?, ?, ?, ?)",
-                    [str(path), stat.st_size, stat.st_mtime_ns, digest])
+        con.execute(
+            "INSERT OR REPLACE INTO file_hashes VALUES (?, ?, ?, ?)",
+            [str(path), stat.st_size, stat.st_mtime_ns, digest],
+        )
         return digest
 
     def _forget_path(self, con: duckdb.DuckDBPyConnection, path: Path) -> None:
@@ -268,25 +322,33 @@ class Workspace:
             con.execute(f'DROP TABLE IF EXISTS "{table}"')
         con.execute("DELETE FROM sources WHERE path = ?", [str(path)])
 
-
     def remember_scores(self, dataset_id: str, scores: HealthScores) -> None:
         """Keep this run's scores, so a later upload of a snapshot can say how each account moved."""
         con = self.connect()
-        rows = [(dataset_id, scores.as_of, scores.profile, a.account_id, a.health_score, a.tier)
-                for a in scores.accounts]
+        rows = [
+            (dataset_id, scores.as_of, scores.profile, a.account_id, a.health_score, a.tier)
+            for a in scores.accounts
+        ]
         con.executemany("INSERT OR REPLACE INTO score_history VALUES (?, ?, ?, ?, ?, ?, now())", rows)
 
     def earlier_scores(self, dataset_id: str, scores: HealthScores) -> dict[str, tuple[float, str]]:
         """Each account's most recent score from another upload (an earlier snapshot), same profile."""
-        rows = self.connect().execute(
-            """SELECT account_id, arg_max(health_score, recorded_at), arg_max(tier, recorded_at)
+        rows = (
+            self.connect()
+            .execute(
+                """SELECT account_id, arg_max(health_score, recorded_at), arg_max(tier, recorded_at)
                FROM score_history WHERE dataset_id <> ? AND profile = ? AND as_of <= ? GROUP BY 1""",
-            [dataset_id, scores.profile, scores.as_of]).fetchall()
+                [dataset_id, scores.profile, scores.as_of],
+            )
+            .fetchall()
+        )
         return {a: (s, t) for a, s, t in rows}
 
 
 def _table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]).fetchone()[0])
+    return bool(
+        con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]).fetchone()[0]
+    )
 
 
 def _read_semantics(path: Path) -> ProductSemantics:
@@ -300,8 +362,11 @@ def read_mapping_file(path: Path) -> Mapping:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise InputError(f"could not be read as YAML or JSON ({exc}).", file=path.name,
-                         fix="Write it as 'files: {...}' and 'columns: {...}' sections.") from None
+        raise InputError(
+            f"could not be read as YAML or JSON ({exc}).",
+            file=path.name,
+            fix="Write it as 'files: {...}' and 'columns: {...}' sections.",
+        ) from None
     return Mapping.from_dict(data, source=path.name)
 
 

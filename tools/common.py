@@ -58,7 +58,9 @@ def resolve_as_of(ds: Dataset, as_of: date | str | None) -> date:
     try:
         return date.fromisoformat(str(as_of)[:10])
     except ValueError:
-        raise InputError(f"'{as_of}' is not a date.", column="as_of", fix="Use YYYY-MM-DD, e.g. 2026-06-30.") from None
+        raise InputError(
+            f"'{as_of}' is not a date.", column="as_of", fix="Use YYYY-MM-DD, e.g. 2026-06-30."
+        ) from None
 
 
 class Envelope(BaseModel):
@@ -66,7 +68,9 @@ class Envelope(BaseModel):
 
     as_of: date
     summary: str = Field("", description="Two to four sentences of facts with numbers.")
-    caveats: list[str] = Field(default_factory=list, description="What was missing or inferred, and what it leaves out.")
+    caveats: list[str] = Field(
+        default_factory=list, description="What was missing or inferred, and what it leaves out."
+    )
 
 
 def sql_percentile(value: str, group: str) -> str:
@@ -76,9 +80,13 @@ def sql_percentile(value: str, group: str) -> str:
     """
     ranked = f"PARTITION BY {group}, ({value}) IS NULL"
     n = f"count({value}) OVER (PARTITION BY {group})"
-    mean_rank = (f"(rank() OVER ({ranked} ORDER BY {value}) + "
-                 f"(count(*) OVER (PARTITION BY {group}, {value}) - 1) / 2.0)")
-    return f"CASE WHEN {value} IS NOT NULL AND {n} > 1 THEN round(({mean_rank} - 1) / ({n} - 1), {DECIMALS}) END"
+    mean_rank = (
+        f"(rank() OVER ({ranked} ORDER BY {value}) + "
+        f"(count(*) OVER (PARTITION BY {group}, {value}) - 1) / 2.0)"
+    )
+    return (
+        f"CASE WHEN {value} IS NOT NULL AND {n} > 1 THEN round(({mean_rank} - 1) / ({n} - 1), {DECIMALS}) END"
+    )
 
 
 def fetch_dicts(con, sql: str, params: list | None = None) -> list[dict]:

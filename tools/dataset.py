@@ -46,8 +46,10 @@ class Dataset:
             raise InputError(f"unknown table kind '{kind}'.", options=list(KINDS))
         if kind not in self.views:
             loaded = ", ".join(sorted(self.views)) or "nothing"
-            raise InputError(f"this needs a {kind} table, and the dataset has {loaded}.",
-                             fix=f"Load {_HOW_TO_ADD[kind]} together with the other files.")
+            raise InputError(
+                f"this needs a {kind} table, and the dataset has {loaded}.",
+                fix=f"Load {_HOW_TO_ADD[kind]} together with the other files.",
+            )
         return quote(self.views[kind])
 
     def columns(self, kind: str) -> list[str]:
@@ -64,6 +66,8 @@ class Dataset:
     def default_as_of(self) -> date:
         """The latest activity date in the data — never the wall clock."""
         if self.latest_date is None:
-            raise InputError("the data has no dates, so 'as of' cannot be inferred.",
-                             fix="Pass an explicit as-of date (e.g. --as-of 2026-06-30).")
+            raise InputError(
+                "the data has no dates, so 'as of' cannot be inferred.",
+                fix="Pass an explicit as-of date (e.g. --as-of 2026-06-30).",
+            )
         return self.latest_date

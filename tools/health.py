@@ -53,11 +53,18 @@ class AccountScore(BaseModel):
     colour: Literal["green", "yellow", "red"]
     lifecycle: Literal["established", "onboarding"]
     status: Literal["customer", "churned"] = Field(
-        "customer", description="churned: lost by as_of (from churn dates/outcomes; never a score input).")
-    previous_score: float | None = Field(None, description="The score 30 days before as_of, from the same data.")
-    trend: Literal["up", "down", "flat"] | None = Field(None, description="Current vs previous, ±3-point dead-band.")
+        "customer", description="churned: lost by as_of (from churn dates/outcomes; never a score input)."
+    )
+    previous_score: float | None = Field(
+        None, description="The score 30 days before as_of, from the same data."
+    )
+    trend: Literal["up", "down", "flat"] | None = Field(
+        None, description="Current vs previous, ±3-point dead-band."
+    )
     components: dict[str, float | None] = Field(description="Component scores 0–100 (None: no data).")
-    weight_coverage: float = Field(description="Share (0–1) of the profile's component weight backed by data.")
+    weight_coverage: float = Field(
+        description="Share (0–1) of the profile's component weight backed by data."
+    )
     drivers: list[Driver] = Field(description="Every metric that counted, biggest drag first.")
 
 
@@ -86,15 +93,23 @@ def normalize(values: pd.Series, spec: MetricSpec, groups: pd.Series | None = No
     return percentile_in_group(values.astype(float), groups) * 100
 
 
-def score_accounts(ds: Dataset, *, as_of: date | str | None = None, profile: Profile | str | None = None,
-                   semantics: ResolvedSemantics | None = None, history: bool = True) -> HealthScores:
+def score_accounts(
+    ds: Dataset,
+    *,
+    as_of: date | str | None = None,
+    profile: Profile | str | None = None,
+    semantics: ResolvedSemantics | None = None,
+    history: bool = True,
+) -> HealthScores:
     """Score every account as of a date, with drivers; with `history`, also the score 30 days earlier."""
     day = resolve_as_of(ds, as_of)
     prof = profile if isinstance(profile, Profile) else load_profile(profile)
     sem = semantics or (resolve_semantics(ds) if ds.has("events") else None)
     metrics = account_metrics(ds, day, sem)
     if metrics.empty:
-        raise InputError("there are no accounts to score.", fix="Load an accounts table or events with accounts.")
+        raise InputError(
+            "there are no accounts to score.", fix="Load an accounts table or events with accounts."
+        )
     rows = score_frame(metrics, prof)
     if history and ds.has("events"):
         earlier = score_frame(account_metrics(ds, day - timedelta(days=30), sem), prof)
@@ -105,26 +120,42 @@ def score_accounts(ds: Dataset, *, as_of: date | str | None = None, profile: Pro
             r.status = "churned"
     rows.sort(key=lambda r: (r.health_score, r.account_id))
     current = [r for r in rows if r.status == "customer"]
-    counts = {t: sum(r.tier == t for r in current) for t in ("thriving", "healthy", "neutral", "at_risk", "critical")}
+    counts = {
+        t: sum(r.tier == t for r in current)
+        for t in ("thriving", "healthy", "neutral", "at_risk", "critical")
+    }
     caveats = list(sem.caveats()) if sem else []
     low_cov = sum(r.weight_coverage < 0.6 for r in rows)
     if low_cov:
-        caveats.append(f"{low_cov} account(s) are scored on less than 60% of the profile's weight; their scores "
-                       "rest on few inputs.")
+        caveats.append(
+            f"{low_cov} account(s) are scored on less than 60% of the profile's weight; their scores "
+            "rest on few inputs."
+        )
     if not ds.has("events"):
         caveats.append("No events: the score uses the snapshot's pre-aggregated columns only, and no trend.")
     at_risk = counts["at_risk"] + counts["critical"]
-    summary = (f"{len(current)} customer accounts scored as of {day} with the {prof.name} profile (0–100, high = "
-               f"healthy): {counts['thriving']} thriving, {counts['healthy']} healthy, {counts['neutral']} neutral, "
-               f"{at_risk} at risk or critical.")
+    summary = (
+        f"{len(current)} customer accounts scored as of {day} with the {prof.name} profile (0–100, high = "
+        f"healthy): {counts['thriving']} thriving, {counts['healthy']} healthy, {counts['neutral']} neutral, "
+        f"{at_risk} at risk or critical."
+    )
     if current:
         worst = current[0]
         summary += f" Lowest: {worst.name or worst.account_id} at {worst.health_score:g}."
     if lost:
-        caveats.append(f"{len(rows) - len(current)} account(s) were already lost by {day}; they are scored and "
-                       "listed (status churned) but left out of the tier counts.")
-    return HealthScores(as_of=day, profile=prof.name, tiers=prof.tiers.model_dump(), accounts=rows,
-                        tier_counts=counts, summary=summary, caveats=caveats)
+        caveats.append(
+            f"{len(rows) - len(current)} account(s) were already lost by {day}; they are scored and "
+            "listed (status churned) but left out of the tier counts."
+        )
+    return HealthScores(
+        as_of=day,
+        profile=prof.name,
+        tiers=prof.tiers.model_dump(),
+        accounts=rows,
+        tier_counts=counts,
+        summary=summary,
+        caveats=caveats,
+    )
 
 
 def apply_previous(rows: list[AccountScore], previous: dict[str, float]) -> None:
@@ -141,9 +172,16 @@ def score_frame(metrics: pd.DataFrame, prof: Profile) -> list[AccountScore]:
     """Score a metrics frame (one row per account) with a profile; pure arithmetic, no data access."""
     import pandas as pd
 
-    segments = metrics["segment"].fillna("(none)") if "segment" in metrics else pd.Series("(none)", index=metrics.index)
-    onboarding = (metrics["tenure_days"] < prof.onboarding_days).fillna(False) if (
-        prof.onboarding is not None and "tenure_days" in metrics) else pd.Series(False, index=metrics.index)
+    segments = (
+        metrics["segment"].fillna("(none)")
+        if "segment" in metrics
+        else pd.Series("(none)", index=metrics.index)
+    )
+    onboarding = (
+        (metrics["tenure_days"] < prof.onboarding_days).fillna(False)
+        if (prof.onboarding is not None and "tenure_days" in metrics)
+        else pd.Series(False, index=metrics.index)
+    )
     points: dict[tuple[str, str], pd.Series] = {}
     specs: dict[tuple[str, str], MetricSpec] = {}
     parts = [(c, prof.components[c]) for c in COMPONENTS if c in prof.components]
@@ -151,12 +189,18 @@ def score_frame(metrics: pd.DataFrame, prof: Profile) -> list[AccountScore]:
         parts.append(("onboarding", prof.onboarding))
     for comp, component in parts:
         for metric, spec in component.metrics.items():
-            values = pd.to_numeric(metrics[metric], errors="coerce") if metric in metrics else pd.Series(
-                float("nan"), index=metrics.index)
+            values = (
+                pd.to_numeric(metrics[metric], errors="coerce")
+                if metric in metrics
+                else pd.Series(float("nan"), index=metrics.index)
+            )
             points[(comp, metric)] = normalize(values, spec, segments)
             specs[(comp, metric)] = spec
-    medians = {m: pd.to_numeric(metrics[m], errors="coerce").groupby(segments).median()
-               for m in {m for _, m in specs} if m in metrics}
+    medians = {
+        m: pd.to_numeric(metrics[m], errors="coerce").groupby(segments).median()
+        for m in {m for _, m in specs}
+        if m in metrics
+    }
     out = []
     for i, acct in enumerate(metrics.index):
         row = metrics.iloc[i]
@@ -180,10 +224,16 @@ def score_frame(metrics: pd.DataFrame, prof: Profile) -> list[AccountScore]:
         available = {c: weights[c] for c, s in comp_scores.items() if s is not None and weights[c] > 0}
         denom = sum(available.values())
         if not denom:
-            raise InputError(f"account {acct} has no data for any health component.",
-                             fix="Load usage events or a snapshot with usage columns.")
+            raise InputError(
+                f"account {acct} has no data for any health component.",
+                fix="Load usage events or a snapshot with usage columns.",
+            )
         score = sum(weights[c] * comp_scores[c] for c in available) / denom
-        if prof.trend_adjustment.enabled and "core_trend" in metrics and row.get("core_trend") == row.get("core_trend"):
+        if (
+            prof.trend_adjustment.enabled
+            and "core_trend" in metrics
+            and row.get("core_trend") == row.get("core_trend")
+        ):
             trend = max(-1.0, min(1.0, float(row["core_trend"])))
             score = max(0.0, min(100.0, score * (1 + trend * prof.trend_adjustment.factor)))
         score = round(score, 1)
@@ -196,21 +246,39 @@ def score_frame(metrics: pd.DataFrame, prof: Profile) -> list[AccountScore]:
                 med = medians.get(metric)
                 seg_med = float(med.get(seg)) if med is not None and med.get(seg) == med.get(seg) else None
                 value = _float(row.get(metric))
-                drivers.append(Driver(
-                    metric=metric, component=comp, label=CATALOGUE[metric].label, value=rnd(value),
-                    points_scale=round(p, 1), weight=round(eff, 2), points=round(eff * p / 100, 2),
-                    lost=round(eff * (100 - p) / 100, 2), segment_median=rnd(seg_med),
-                    text=driver_text(metric, value, seg_med, seg)))
+                drivers.append(
+                    Driver(
+                        metric=metric,
+                        component=comp,
+                        label=CATALOGUE[metric].label,
+                        value=rnd(value),
+                        points_scale=round(p, 1),
+                        weight=round(eff, 2),
+                        points=round(eff * p / 100, 2),
+                        lost=round(eff * (100 - p) / 100, 2),
+                        segment_median=rnd(seg_med),
+                        text=driver_text(metric, value, seg_med, seg),
+                    )
+                )
         drivers.sort(key=lambda d: (-d.lost, d.metric))
         tiers = prof.tiers_for(None if seg == "(none)" else seg)
         tier = tiers.tier(score)
         full = sum(weights.values())
-        out.append(AccountScore(
-            account_id=str(acct), name=_str(row.get("name")), segment=None if seg == "(none)" else seg,
-            arr=rnd(_float(row.get("arr")), 2), health_score=score, tier=tier, colour=COLOURS[tier],
-            lifecycle="onboarding" if new else "established",
-            components={c: (round(s, 1) if s is not None else None) for c, s in comp_scores.items()},
-            weight_coverage=round(denom / full, 4) if full else 0.0, drivers=drivers))
+        out.append(
+            AccountScore(
+                account_id=str(acct),
+                name=_str(row.get("name")),
+                segment=None if seg == "(none)" else seg,
+                arr=rnd(_float(row.get("arr")), 2),
+                health_score=score,
+                tier=tier,
+                colour=COLOURS[tier],
+                lifecycle="onboarding" if new else "established",
+                components={c: (round(s, 1) if s is not None else None) for c, s in comp_scores.items()},
+                weight_coverage=round(denom / full, 4) if full else 0.0,
+                drivers=drivers,
+            )
+        )
     return out
 
 

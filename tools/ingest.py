@@ -48,7 +48,9 @@ def _extra_name(name: str, reserved: set[str]) -> str:
     return candidate
 
 
-def ingest_source(con: duckdb.DuckDBPyConnection, raw: RawSource, rec: Recognition, table_name: str) -> SourceTable:
+def ingest_source(
+    con: duckdb.DuckDBPyConnection, raw: RawSource, rec: Recognition, table_name: str
+) -> SourceTable:
     """Create `table_name` from `raw` with canonical, typed columns; unparseable values are kept aside, not fatal."""
     table = TABLES[rec.kind]
     types = dict(zip(raw.columns, raw.types, strict=True))
@@ -69,7 +71,8 @@ def ingest_source(con: duckdb.DuckDBPyConnection, raw: RawSource, rec: Recogniti
             inner.append(f"{raw_text} AS {quote('__raw__' + canon)}")
             outer.append(
                 f"CASE WHEN {quote(canon)} IS NULL AND trim({quote('__raw__' + canon)}) <> '' "
-                f"THEN {quote('__raw__' + canon)} END AS {quote(BAD_PREFIX + canon)}")
+                f"THEN {quote('__raw__' + canon)} END AS {quote(BAD_PREFIX + canon)}"
+            )
     reserved = {c.name.lower() for c in table.columns} | {"_row"}
     extras = []
     for src in raw.columns:
@@ -79,8 +82,10 @@ def ingest_source(con: duckdb.DuckDBPyConnection, raw: RawSource, rec: Recogniti
         extras.append(name)
         inner.append(f"{quote(src)} AS {quote(name)}")
         outer.append(quote(name))
-    sql = (f"CREATE OR REPLACE TABLE {quote(table_name)} AS SELECT {', '.join(outer)} "
-           f"FROM (SELECT {', '.join(inner)} FROM {raw.from_sql})")
+    sql = (
+        f"CREATE OR REPLACE TABLE {quote(table_name)} AS SELECT {', '.join(outer)} "
+        f"FROM (SELECT {', '.join(inner)} FROM {raw.from_sql})"
+    )
     try:
         con.execute(sql)
     except Exception as exc:
@@ -90,17 +95,31 @@ def ingest_source(con: duckdb.DuckDBPyConnection, raw: RawSource, rec: Recogniti
         return ingest_source(con, fallback, rec, table_name)
     rows = con.execute(f"SELECT count(*) FROM {quote(table_name)}").fetchone()[0]
     if rows == 0:
-        raise InputError("has a header but no data rows.", file=raw.label,
-                         fix="Export the data again with its rows, or remove the file from the load.")
-    return SourceTable(kind=rec.kind, source=raw.label, path=str(raw.path), sheet=raw.sheet, format=raw.fmt,
-                       table=table_name, rows=rows, columns=rec.columns, extra_columns=extras, typed_columns=typed,
-                       notes=notes)
+        raise InputError(
+            "has a header but no data rows.",
+            file=raw.label,
+            fix="Export the data again with its rows, or remove the file from the load.",
+        )
+    return SourceTable(
+        kind=rec.kind,
+        source=raw.label,
+        path=str(raw.path),
+        sheet=raw.sheet,
+        format=raw.fmt,
+        table=table_name,
+        rows=rows,
+        columns=rec.columns,
+        extra_columns=extras,
+        typed_columns=typed,
+        notes=notes,
+    )
 
 
 def _sample_day_first(con: duckdb.DuckDBPyConnection, raw: RawSource, column: str) -> bool:
     try:
-        rows = con.execute(f"SELECT {quote(column)} FROM {raw.from_sql} WHERE {quote(column)} IS NOT NULL "
-                           f"LIMIT 5000").fetchall()
+        rows = con.execute(
+            f"SELECT {quote(column)} FROM {raw.from_sql} WHERE {quote(column)} IS NOT NULL LIMIT 5000"
+        ).fetchall()
     except Exception as exc:
         raise _read_error(raw, exc) from None
     return day_first(r[0] for r in rows)
@@ -115,18 +134,33 @@ def _read_error(raw: RawSource, exc: Exception) -> InputError:
     row = int(line.group(1)) if line else None
     cols = re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", text)
     if cols:
-        return InputError(f"has {cols.group(2)} fields where the header has {cols.group(1)} (a ragged row).",
-                          file=raw.label, row=row,
-                          fix="Quote fields that contain the delimiter, or fix that row so every row has the same "
-                              "number of fields as the header.")
+        return InputError(
+            f"has {cols.group(2)} fields where the header has {cols.group(1)} (a ragged row).",
+            file=raw.label,
+            row=row,
+            fix="Quote fields that contain the delimiter, or fix that row so every row has the same "
+            "number of fields as the header.",
+        )
     if "unicode" in text.lower() or "utf-8" in text.lower():
-        return InputError("is not valid UTF-8 text past its first part.", file=raw.label, row=row,
-                          fix="Save the file as UTF-8 CSV.")
+        return InputError(
+            "is not valid UTF-8 text past its first part.",
+            file=raw.label,
+            row=row,
+            fix="Save the file as UTF-8 CSV.",
+        )
     if "quote" in text.lower():
-        return InputError("has an unterminated quoted field.", file=raw.label, row=row,
-                          fix="Close the quote on that row, or export the file again.")
-    return InputError(f"could not be read: {_first_line(exc)}", file=raw.label, row=row,
-                      fix="Check that the file is a complete, well-formed export.")
+        return InputError(
+            "has an unterminated quoted field.",
+            file=raw.label,
+            row=row,
+            fix="Close the quote on that row, or export the file again.",
+        )
+    return InputError(
+        f"could not be read: {_first_line(exc)}",
+        file=raw.label,
+        row=row,
+        fix="Check that the file is a complete, well-formed export.",
+    )
 
 
 def canonical_select(kind: Kind, sources: list[SourceTable], ordinal: bool = False) -> str:
@@ -159,17 +193,25 @@ def build_views(con: duckdb.DuckDBPyConnection, prefix: str, sources: list[Sourc
         name = f"{prefix}_{kind}"
         if table.id_column and kind in ("accounts", "users"):
             key = quote(table.id_column)
-            aggs = [f"arg_min({quote(c)}, _src * 10000000000 + _row) FILTER (WHERE {quote(c)} IS NOT NULL) "
-                    f"AS {quote(c)}" for c in present if c != table.id_column]
-            body = (f"SELECT {key}{', ' if aggs else ''}{', '.join(aggs)} "
-                    f"FROM ({canonical_select(kind, group, ordinal=True)}) WHERE {where} GROUP BY {key}")
+            aggs = [
+                f"arg_min({quote(c)}, _src * 10000000000 + _row) FILTER (WHERE {quote(c)} IS NOT NULL) "
+                f"AS {quote(c)}"
+                for c in present
+                if c != table.id_column
+            ]
+            body = (
+                f"SELECT {key}{', ' if aggs else ''}{', '.join(aggs)} "
+                f"FROM ({canonical_select(kind, group, ordinal=True)}) WHERE {where} GROUP BY {key}"
+            )
         elif kind == "events" and "users" in views and _needs_account_join(con, group):
             cols = ", ".join(f"e.{quote(c)}" for c in present if c != "account_id")
             has_acct = "account_id" in present
             acct = "coalesce(e.account_id, u.account_id)" if has_acct else "u.account_id"
-            body = (f"SELECT {cols}, {acct} AS account_id FROM ({canonical_select(kind, group)}) e "
-                    f"LEFT JOIN (SELECT user_id, account_id FROM {quote(views['users'])}) u USING (user_id) "
-                    f"WHERE {' AND '.join(f'e.{quote(c)} IS NOT NULL' for c in table.required)}")
+            body = (
+                f"SELECT {cols}, {acct} AS account_id FROM ({canonical_select(kind, group)}) e "
+                f"LEFT JOIN (SELECT user_id, account_id FROM {quote(views['users'])}) u USING (user_id) "
+                f"WHERE {' AND '.join(f'e.{quote(c)} IS NOT NULL' for c in table.required)}"
+            )
         else:
             body = f"SELECT * FROM ({canonical_select(kind, group)}) WHERE {where}"
         con.execute(f"CREATE OR REPLACE VIEW {quote(name)} AS {body}")
@@ -201,7 +243,9 @@ def source_key(content_hash: str, label: str, recognition_hint: str) -> str:
     """The cache key of an ingested source: its bytes, which sheet, and the mapping that applied to it."""
     import hashlib
 
-    return hashlib.sha256(f"{INGEST_VERSION}|{content_hash}|{label}|{recognition_hint}".encode()).hexdigest()[:16]
+    return hashlib.sha256(f"{INGEST_VERSION}|{content_hash}|{label}|{recognition_hint}".encode()).hexdigest()[
+        :16
+    ]
 
 
 __all__ = ["INGEST_VERSION", "SourceTable", "build_views", "ingest_source", "source_key"]

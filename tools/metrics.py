@@ -63,15 +63,33 @@ def account_metrics(ds: Dataset, as_of: date, semantics: ResolvedSemantics | Non
     import numpy as np
     import pandas as pd
 
-    source = account_source_sql(ds, ("name", "segment", "use_case", "csm_owner", "arr", "mrr", "renewal_date",
-                                     "contract_start", "signup_date", "logins_30d", "features_used",
-                                     "open_tickets", "nps_score", "days_since_last_login"))
+    source = account_source_sql(
+        ds,
+        (
+            "name",
+            "segment",
+            "use_case",
+            "csm_owner",
+            "arr",
+            "mrr",
+            "renewal_date",
+            "contract_start",
+            "signup_date",
+            "logins_30d",
+            "features_used",
+            "open_tickets",
+            "nps_score",
+            "days_since_last_login",
+        ),
+    )
     frame = ds.con.execute(source).df().set_index("account_id")
     frame.index = frame.index.astype(str)
     out = pd.DataFrame(index=frame.index)
     for col in ("name", "segment", "use_case", "csm_owner", "renewal_date"):
         out[col] = frame[col]
-    out["arr"] = pd.to_numeric(frame["arr"], errors="coerce").fillna(pd.to_numeric(frame["mrr"], errors="coerce") * 12)
+    out["arr"] = pd.to_numeric(frame["arr"], errors="coerce").fillna(
+        pd.to_numeric(frame["mrr"], errors="coerce") * 12
+    )
     for col in ("logins_30d", "features_used", "days_since_last_login"):
         out[col] = pd.to_numeric(frame[col], errors="coerce")
     out["open_tickets"] = pd.to_numeric(frame["open_tickets"], errors="coerce")
@@ -81,17 +99,24 @@ def account_metrics(ds: Dataset, as_of: date, semantics: ResolvedSemantics | Non
     if ds.has("events"):
         sem = semantics or resolve_semantics(ds)
         _event_metrics(ds, as_of, sem, out)
-        first = dict(ds.con.execute(f"SELECT account_id, min(timestamp) FROM {ds.view('events')} "
-                                    "WHERE account_id IS NOT NULL GROUP BY 1").fetchall())
+        first = dict(
+            ds.con.execute(
+                f"SELECT account_id, min(timestamp) FROM {ds.view('events')} "
+                "WHERE account_id IS NOT NULL GROUP BY 1"
+            ).fetchall()
+        )
         start = start.fillna(pd.Series(first, dtype="datetime64[us]").reindex(out.index))
     out["tenure_days"] = (pd.Timestamp(as_of) - start.dt.normalize()).dt.days
     out["tenure_months"] = out["tenure_days"] / 30.44
     if ds.has("tickets"):
         _ticket_metrics(ds, end, out)
     if ds.has("nps"):
-        nps = dict(ds.con.execute(
-            f"""SELECT account_id, avg(score) FROM {ds.view('nps')} WHERE responded_at < TIMESTAMP '{end}'
-                AND responded_at >= TIMESTAMP '{end}' - INTERVAL 180 DAY GROUP BY 1""").fetchall())
+        nps = dict(
+            ds.con.execute(
+                f"""SELECT account_id, avg(score) FROM {ds.view("nps")} WHERE responded_at < TIMESTAMP '{end}'
+                AND responded_at >= TIMESTAMP '{end}' - INTERVAL 180 DAY GROUP BY 1"""
+            ).fetchall()
+        )
         out["nps"] = pd.Series(nps, dtype=float).reindex(out.index).combine_first(out["nps"])
     if ds.has("revenue"):
         _revenue_metrics(ds, as_of, out)
@@ -108,15 +133,27 @@ def lost_accounts(ds: Dataset, as_of: date) -> set[str]:
     if ds.has("accounts"):
         cols = set(ds.columns("accounts"))
         if "churn_date" in cols:
-            lost |= {r[0] for r in ds.con.execute(
-                f"SELECT account_id FROM {ds.view('accounts')} WHERE churn_date < TIMESTAMP '{end}'").fetchall()}
+            lost |= {
+                r[0]
+                for r in ds.con.execute(
+                    f"SELECT account_id FROM {ds.view('accounts')} WHERE churn_date < TIMESTAMP '{end}'"
+                ).fetchall()
+            }
         elif "churned" in cols:
-            lost |= {r[0] for r in ds.con.execute(
-                f"SELECT account_id FROM {ds.view('accounts')} WHERE churned").fetchall()}
+            lost |= {
+                r[0]
+                for r in ds.con.execute(
+                    f"SELECT account_id FROM {ds.view('accounts')} WHERE churned"
+                ).fetchall()
+            }
     if ds.has("outcomes"):
-        lost |= {r[0] for r in ds.con.execute(
-            f"SELECT account_id FROM {ds.view('outcomes')} WHERE outcome = 'churned' "
-            f"AND date < TIMESTAMP '{end}'").fetchall()}
+        lost |= {
+            r[0]
+            for r in ds.con.execute(
+                f"SELECT account_id FROM {ds.view('outcomes')} WHERE outcome = 'churned' "
+                f"AND date < TIMESTAMP '{end}'"
+            ).fetchall()
+        }
     return lost
 
 
@@ -133,8 +170,9 @@ def _event_metrics(ds: Dataset, as_of: date, sem: ResolvedSemantics, out: pd.Dat
     out["adopted_utilization"] = col(lambda r: r.adopted_utilization, seats)
     out["present_utilization"] = col(lambda r: r.present_utilization, seats)
     out["breadth"] = col(lambda r: r.breadth, adoption)
-    out["core_depth"] = col(lambda r: _mean([f.share_of_active for f in r.features]) if r.active_users else 0.0,
-                            adoption)
+    out["core_depth"] = col(
+        lambda r: _mean([f.share_of_active for f in r.features]) if r.active_users else 0.0, adoption
+    )
     out["top1_share"] = col(lambda r: r.top1_share, adoption)
     seat_n = col(lambda r: r.seats_purchased, seats)
     out["core_actions_per_seat"] = col(lambda r: r.last_30["core_actions"], trends) / seat_n.where(seat_n > 0)
@@ -142,16 +180,25 @@ def _event_metrics(ds: Dataset, as_of: date, sem: ResolvedSemantics, out: pd.Dat
     out["present_trend"] = col(lambda r: r.mom["present_users"], trends)
     end = window(as_of, 1).end
     ev = ds.view("events")
-    last = dict(ds.con.execute(f"SELECT account_id, max(timestamp) FROM {ev} WHERE timestamp < TIMESTAMP '{end}' "
-                               "AND account_id IS NOT NULL GROUP BY 1").fetchall())
-    out["days_since_last_activity"] = (pd.Timestamp(as_of) - pd.Series(last, dtype="datetime64[us]")
-                                       .reindex(out.index).dt.normalize()).dt.days
+    last = dict(
+        ds.con.execute(
+            f"SELECT account_id, max(timestamp) FROM {ev} WHERE timestamp < TIMESTAMP '{end}' "
+            "AND account_id IS NOT NULL GROUP BY 1"
+        ).fetchall()
+    )
+    out["days_since_last_activity"] = (
+        pd.Timestamp(as_of) - pd.Series(last, dtype="datetime64[us]").reindex(out.index).dt.normalize()
+    ).dt.days
     if ds.has("users"):
         _people_metrics(ds, as_of, out)
     if sem.activation:
-        done = {r[0] for r in ds.con.execute(
-            f"SELECT DISTINCT account_id FROM {ev} WHERE event = ? AND timestamp < TIMESTAMP '{end}'",
-            [sem.activation]).fetchall()}
+        done = {
+            r[0]
+            for r in ds.con.execute(
+                f"SELECT DISTINCT account_id FROM {ev} WHERE event = ? AND timestamp < TIMESTAMP '{end}'",
+                [sem.activation],
+            ).fetchall()
+        }
         out["activated"] = [1.0 if a in done else 0.0 for a in out.index]
 
 
@@ -161,18 +208,25 @@ def _people_metrics(ds: Dataset, as_of: date, out: pd.DataFrame) -> None:
 
     cols = set(ds.columns("users"))
     end = window(as_of, 1).end
-    for flag, metric, days in (("is_champion", "champion_active", 30), ("is_exec_sponsor", "sponsor_active", 30)):
+    for flag, metric, days in (
+        ("is_champion", "champion_active", 30),
+        ("is_exec_sponsor", "sponsor_active", 30),
+    ):
         if flag not in cols:
             continue
-        gone = (f"u.deactivated_at IS NOT NULL AND u.deactivated_at < TIMESTAMP '{end}'"
-                if "deactivated_at" in cols else "false")
+        gone = (
+            f"u.deactivated_at IS NOT NULL AND u.deactivated_at < TIMESTAMP '{end}'"
+            if "deactivated_at" in cols
+            else "false"
+        )
         rows = ds.con.execute(
             f"""SELECT u.account_id,
                        max(CASE WHEN {gone} THEN 0 WHEN e.user_id IS NOT NULL THEN 1 ELSE 0 END)
-                FROM {ds.view('users')} u
-                LEFT JOIN (SELECT DISTINCT user_id FROM {ds.view('events')}
+                FROM {ds.view("users")} u
+                LEFT JOIN (SELECT DISTINCT user_id FROM {ds.view("events")}
                            WHERE {window(as_of, days).sql()}) e USING (user_id)
-                WHERE u.{flag} GROUP BY 1""").fetchall()
+                WHERE u.{flag} GROUP BY 1"""
+        ).fetchall()
         out[metric] = pd.Series(dict(rows), dtype=float).reindex(out.index)
 
 
@@ -181,18 +235,25 @@ def _ticket_metrics(ds: Dataset, end: datetime, out: pd.DataFrame) -> None:
 
     cols = set(ds.columns("tickets"))
     t = ds.view("tickets")
-    still_open = ("(resolved_at IS NULL OR resolved_at >= TIMESTAMP '{end}')".format(end=end)
-                  if "resolved_at" in cols else
-                  "lower(coalesce(status, 'open')) NOT IN ('solved', 'closed', 'resolved')" if "status" in cols
-                  else "true")
-    escalated = "escalated" if "escalated" in cols else (
-        "lower(priority) IN ('urgent', 'critical')" if "priority" in cols else "false")
+    still_open = (
+        f"(resolved_at IS NULL OR resolved_at >= TIMESTAMP '{end}')"
+        if "resolved_at" in cols
+        else "lower(coalesce(status, 'open')) NOT IN ('solved', 'closed', 'resolved')"
+        if "status" in cols
+        else "true"
+    )
+    escalated = (
+        "escalated"
+        if "escalated" in cols
+        else ("lower(priority) IN ('urgent', 'critical')" if "priority" in cols else "false")
+    )
     csat = "csat / CASE WHEN max(csat) OVER () <= 5 THEN 5.0 ELSE 100.0 END" if "csat" in cols else "NULL"
     rows = ds.con.execute(
         f"""SELECT account_id, count(*) FILTER (WHERE {still_open}),
                    count(*) FILTER (WHERE {escalated} AND created_at >= TIMESTAMP '{end}' - INTERVAL 90 DAY),
                    avg(c) FILTER (WHERE created_at >= TIMESTAMP '{end}' - INTERVAL 90 DAY)
-            FROM (SELECT *, {csat} AS c FROM {t}) WHERE created_at < TIMESTAMP '{end}' GROUP BY 1""").fetchall()
+            FROM (SELECT *, {csat} AS c FROM {t}) WHERE created_at < TIMESTAMP '{end}' GROUP BY 1"""
+    ).fetchall()
     frame = pd.DataFrame(rows, columns=["account_id", "open", "esc", "csat"]).set_index("account_id")
     frame = frame.reindex(out.index)
     out["open_tickets"] = frame["open"].astype(float).fillna(0).combine_first(out["open_tickets"])
@@ -210,8 +271,13 @@ def _revenue_metrics(ds: Dataset, as_of: date, out: pd.DataFrame) -> None:
                    sum(mrr) FILTER (WHERE month = DATE '{month}'),
                    sum(mrr) FILTER (WHERE month = DATE '{month}' - INTERVAL 3 MONTH),
                    sum(mrr) FILTER (WHERE month = DATE '{month}' - INTERVAL 6 MONTH)
-            FROM {ds.view('revenue')} WHERE month <= DATE '{month}' GROUP BY 1""").fetchall()
-    frame = pd.DataFrame(rows, columns=["account_id", "now", "m3", "m6"]).set_index("account_id").reindex(out.index)
+            FROM {ds.view("revenue")} WHERE month <= DATE '{month}' GROUP BY 1"""
+    ).fetchall()
+    frame = (
+        pd.DataFrame(rows, columns=["account_id", "now", "m3", "m6"])
+        .set_index("account_id")
+        .reindex(out.index)
+    )
     now = frame["now"].astype(float).fillna(0)
     out["mrr_change_90d"] = (now - frame["m3"]) / frame["m3"].where(frame["m3"] > 0)
     out["mrr_change_180d"] = (now - frame["m6"]) / frame["m6"].where(frame["m6"] > 0)

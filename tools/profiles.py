@@ -35,7 +35,9 @@ class MetricSpec(BaseModel):
 
     @model_validator(mode="after")
     def _params(self) -> MetricSpec:
-        if self.method == "linear" and (self.floor is None or self.target is None or self.floor == self.target):
+        if self.method == "linear" and (
+            self.floor is None or self.target is None or self.floor == self.target
+        ):
             raise ValueError("a linear metric needs a floor and a target that differ")
         if self.method == "bands":
             if not self.bands:
@@ -108,7 +110,8 @@ class Profile(BaseModel):
     description: str = ""
     components: dict[ComponentName, Component]
     onboarding: Component | None = Field(
-        None, description="Used instead of usage and growth for accounts younger than onboarding_days.")
+        None, description="Used instead of usage and growth for accounts younger than onboarding_days."
+    )
     onboarding_days: int = Field(90, ge=0)
     tiers: Tiers = Field(default_factory=Tiers)
     segments: dict[str, SegmentOverride] = Field(default_factory=dict)
@@ -198,11 +201,23 @@ DEFAULT_PROFILE = "enterprise"
 def preset(name: str) -> Profile:
     """A built-in profile by name."""
     if name not in _WEIGHTS:
-        raise InputError(f"unknown health profile '{name}'.", column="profile", options=list(_WEIGHTS),
-                         fix="Pick a preset or pass a profile YAML file.")
-    comps = {c: {"weight": w, "metrics": _SUB_METRICS[c]} for c, w in zip(COMPONENTS, _WEIGHTS[name], strict=True)}
-    return Profile.model_validate({"name": name, "description": _DESCRIPTIONS[name], "components": comps,
-                                   "onboarding": {"weight": 100, "metrics": _ONBOARDING}})
+        raise InputError(
+            f"unknown health profile '{name}'.",
+            column="profile",
+            options=list(_WEIGHTS),
+            fix="Pick a preset or pass a profile YAML file.",
+        )
+    comps = {
+        c: {"weight": w, "metrics": _SUB_METRICS[c]} for c, w in zip(COMPONENTS, _WEIGHTS[name], strict=True)
+    }
+    return Profile.model_validate(
+        {
+            "name": name,
+            "description": _DESCRIPTIONS[name],
+            "components": comps,
+            "onboarding": {"weight": 100, "metrics": _ONBOARDING},
+        }
+    )
 
 
 PRESETS = tuple(_WEIGHTS)
@@ -235,8 +250,11 @@ def profile_from_dict(data: dict, source: str) -> Profile:
             key = ".".join(str(p) for p in err["loc"] if not str(p).startswith("function-after"))
             msg = err["msg"].removeprefix("Value error, ")
             problems.append(f"{key}: {msg}" if key else msg)
-        raise InputError("is not a valid health profile: " + "; ".join(problems) + ".", file=source,
-                         fix="See the README section 'Health profiles'.") from None
+        raise InputError(
+            "is not a valid health profile: " + "; ".join(problems) + ".",
+            file=source,
+            fix="See the README section 'Health profiles'.",
+        ) from None
 
 
 def load_profile(spec: str | dict | None, source: str = "profile") -> Profile:

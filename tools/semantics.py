@@ -20,7 +20,9 @@ if TYPE_CHECKING:
 
 PASSIVE_PATTERN = re.compile(
     r"(^|[_\s.$-])(log_?in|sign_?in|logged_?in|session|page_?view|pageview|screen_?view|app_?open|"
-    r"open_?app|visit|view_?page|heartbeat|identify|pageleave|autocapture)", re.IGNORECASE)
+    r"open_?app|visit|view_?page|heartbeat|identify|pageleave|autocapture)",
+    re.IGNORECASE,
+)
 
 
 class Persona(BaseModel):
@@ -61,8 +63,12 @@ class ProductSemantics(BaseModel):
             data = yaml.safe_load(text) or {}
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
-            raise InputError(f"is not valid YAML ({getattr(exc, 'problem', exc)}).", file=source,
-                             row=mark.line + 1 if mark else None, fix="Fix the YAML syntax at that line.") from None
+            raise InputError(
+                f"is not valid YAML ({getattr(exc, 'problem', exc)}).",
+                file=source,
+                row=mark.line + 1 if mark else None,
+                fix="Fix the YAML syntax at that line.",
+            ) from None
         if not isinstance(data, dict):
             raise InputError("must be a YAML mapping (key: value lines).", file=source)
         try:
@@ -72,15 +78,20 @@ class ProductSemantics(BaseModel):
             for err in exc.errors()[:10]:
                 key = ".".join(str(p) for p in err["loc"])
                 problems.append(f"{key}: {err['msg']}")
-            raise InputError("has invalid settings: " + "; ".join(problems) + ".", file=source,
-                             options=sorted(cls.model_fields),
-                             fix="See the README section 'customer-health.yaml'.") from None
+            raise InputError(
+                "has invalid settings: " + "; ".join(problems) + ".",
+                file=source,
+                options=sorted(cls.model_fields),
+                fix="See the README section 'customer-health.yaml'.",
+            ) from None
 
 
 class EventSemantics(BaseModel):
     """The event vocabulary as used by the rest of the product, with where each part came from."""
 
-    source: str = Field(description="'configured' (customer-health.yaml) or 'inferred' (from event names/usage)")
+    source: str = Field(
+        description="'configured' (customer-health.yaml) or 'inferred' (from event names/usage)"
+    )
     distinct_events: int
     top_events: list[dict] = Field(description="Most frequent events: name, events, accounts.")
     passive_events: list[str]
@@ -88,13 +99,19 @@ class EventSemantics(BaseModel):
     core_features_source: str
 
 
-def infer_event_semantics(con: duckdb.DuckDBPyConnection, events_view: str,
-                          configured: ProductSemantics | None = None, top_n: int = 15) -> EventSemantics:
+def infer_event_semantics(
+    con: duckdb.DuckDBPyConnection,
+    events_view: str,
+    configured: ProductSemantics | None = None,
+    top_n: int = 15,
+) -> EventSemantics:
     """Count the vocabulary; passive events by name; core features as the non-passive events used by most accounts."""
     cols = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {quote(events_view)}").fetchall()}
     acct = "count(DISTINCT account_id)" if "account_id" in cols else "count(DISTINCT user_id)"
-    rows = con.execute(f"SELECT event, count(*) AS n, {acct} AS a FROM {quote(events_view)} GROUP BY event "
-                       f"ORDER BY a DESC, n DESC, event").fetchall()
+    rows = con.execute(
+        f"SELECT event, count(*) AS n, {acct} AS a FROM {quote(events_view)} GROUP BY event "
+        f"ORDER BY a DESC, n DESC, event"
+    ).fetchall()
     names = [r[0] for r in rows]
     if configured and configured.passive_events:
         passive = [e for e in configured.passive_events]
@@ -104,7 +121,10 @@ def infer_event_semantics(con: duckdb.DuckDBPyConnection, events_view: str,
         core, core_source = list(configured.core_features), "configured"
     else:
         active = [r for r in rows if r[0] not in passive and not re.search(r"error|fail", str(r[0]), re.I)]
-        core, core_source = [r[0] for r in active[:5]], "inferred: the non-passive events used by the most accounts"
+        core, core_source = (
+            [r[0] for r in active[:5]],
+            "inferred: the non-passive events used by the most accounts",
+        )
     top = sorted(rows, key=lambda r: (-r[1], r[0]))[:top_n]
     return EventSemantics(
         source="configured" if configured else "inferred",
@@ -151,26 +171,40 @@ def resolve_semantics(ds: Dataset, as_of_sql_end: str | None = None) -> Resolved
     if cfg.passive_events:
         passive, sources["passive_events"] = list(cfg.passive_events), "configured"
     else:
-        names = [r[0] for r in ds.con.execute(
-            f"SELECT event FROM {events} {upto} GROUP BY event ORDER BY count(*) DESC, event").fetchall()]
+        names = [
+            r[0]
+            for r in ds.con.execute(
+                f"SELECT event FROM {events} {upto} GROUP BY event ORDER BY count(*) DESC, event"
+            ).fetchall()
+        ]
         passive = [e for e in names if PASSIVE_PATTERN.search(str(e))]
         sources["passive_events"] = "inferred: event names that mean presence (login, page view, session)"
     if cfg.core_features:
         core, sources["core_features"] = list(cfg.core_features), "configured"
     else:
         core = _infer_core(ds, events, upto, passive)
-        sources["core_features"] = ("inferred: the non-passive events used by the most accounts among the more "
-                                    "active half")
+        sources["core_features"] = (
+            "inferred: the non-passive events used by the most accounts among the more active half"
+        )
     value = list(cfg.value_events)
     sources["value_events"] = "configured" if value else "inferred: none configured"
     workflows = dict(cfg.workflows)
     sources["workflows"] = "configured" if workflows else "inferred: none configured"
     activation = cfg.activation or (value[0] if value else (core[0] if core else None))
-    sources["activation"] = "configured" if cfg.activation else "inferred: the first value event or core feature"
+    sources["activation"] = (
+        "configured" if cfg.activation else "inferred: the first value event or core feature"
+    )
     personas = dict(cfg.personas)
     sources["personas"] = "configured" if personas else "inferred: none configured"
-    return ResolvedSemantics(core_features=core, passive_events=passive, value_events=value, workflows=workflows,
-                             activation=activation, personas=personas, sources=sources)
+    return ResolvedSemantics(
+        core_features=core,
+        passive_events=passive,
+        value_events=value,
+        workflows=workflows,
+        activation=activation,
+        personas=personas,
+        sources=sources,
+    )
 
 
 def _infer_core(ds: Dataset, events: str, upto: str, passive: list[str], n: int = 5) -> list[str]:
@@ -189,5 +223,6 @@ def _infer_core(ds: Dataset, events: str, upto: str, passive: list[str], n: int 
         FROM recent WHERE {key} IN (SELECT k FROM engaged) AND event NOT IN ({placeholders})
           AND NOT regexp_matches(event, '(?i)error|fail')
         GROUP BY event ORDER BY accounts DESC, n DESC, event LIMIT {n}""",
-        excluded).fetchall()
+        excluded,
+    ).fetchall()
     return [r[0] for r in rows]

@@ -11,7 +11,18 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field
 
-from .common import DECIMALS, Envelope, Window, fetch_dicts, ratio, resolve_as_of, rnd, sql_percentile, validate_rows, window
+from .common import (
+    DECIMALS,
+    Envelope,
+    Window,
+    fetch_dicts,
+    ratio,
+    resolve_as_of,
+    rnd,
+    sql_percentile,
+    validate_rows,
+    window,
+)
 from .dataset import Dataset
 from .errors import InputError
 from .semantics import ResolvedSemantics, resolve_semantics
@@ -55,13 +66,25 @@ def account_frame(ds: Dataset) -> pd.DataFrame:
     import pandas as pd
 
     if ds.has("accounts"):
-        want = ["account_id", "name", "segment", "use_case", "seats_purchased", "active_users_30d", "arr", "mrr"]
+        want = [
+            "account_id",
+            "name",
+            "segment",
+            "use_case",
+            "seats_purchased",
+            "active_users_30d",
+            "arr",
+            "mrr",
+        ]
         return ds.frame("accounts", want)
     if "account_id" not in ds.columns("events"):
-        raise InputError("the events have no account column and there is no users table to map them.",
-                         fix="Load a users export (user_id, account_id) or events with an account/group id.")
-    ids = ds.con.execute(f"SELECT DISTINCT account_id FROM {ds.view('events')} WHERE account_id IS NOT NULL "
-                         "ORDER BY 1").fetchall()
+        raise InputError(
+            "the events have no account column and there is no users table to map them.",
+            fix="Load a users export (user_id, account_id) or events with an account/group id.",
+        )
+    ids = ds.con.execute(
+        f"SELECT DISTINCT account_id FROM {ds.view('events')} WHERE account_id IS NOT NULL ORDER BY 1"
+    ).fetchall()
     return pd.DataFrame({"account_id": [r[0] for r in ids]})
 
 
@@ -76,8 +99,9 @@ def active_users(ds: Dataset, win: Window, core: list[str]) -> pd.DataFrame:
     return ds.con.execute(
         f"""SELECT account_id, count(DISTINCT user_id) AS present_users,
                    count(DISTINCT user_id) FILTER (WHERE event IN {_in_list(core)}) AS adopted_users
-            FROM {ds.view('events')} WHERE {win.sql()} AND account_id IS NOT NULL
-            GROUP BY account_id""").df()
+            FROM {ds.view("events")} WHERE {win.sql()} AND account_id IS NOT NULL
+            GROUP BY account_id"""
+    ).df()
 
 
 class SeatRow(BaseModel):
@@ -103,7 +127,9 @@ class SeatUtilization(Envelope):
     accounts: list[SeatRow]
 
 
-def group_medians(rows: list[BaseModel], group: str, fields: tuple[str, ...]) -> dict[str, dict[str, float | None]]:
+def group_medians(
+    rows: list[BaseModel], group: str, fields: tuple[str, ...]
+) -> dict[str, dict[str, float | None]]:
     """Median of each field per group value ('(none)' for missing), skipping missing values."""
     from statistics import median
 
@@ -126,20 +152,31 @@ def account_source_sql(ds: Dataset, columns: tuple[str, ...]) -> str:
         cols = ", ".join(c if c in have else f"NULL AS {c}" for c in ("account_id", *columns))
         return f"SELECT {cols} FROM {ds.view('accounts')}"
     if "account_id" not in ds.columns("events"):
-        raise InputError("the events have no account column and there is no users table to map them.",
-                         fix="Load a users export (user_id, account_id) or events with an account/group id.")
+        raise InputError(
+            "the events have no account column and there is no users table to map them.",
+            fix="Load a users export (user_id, account_id) or events with an account/group id.",
+        )
     nulls = ", ".join(f"NULL AS {c}" for c in columns)
-    return (f"SELECT DISTINCT account_id{', ' + nulls if nulls else ''} FROM {ds.view('events')} "
-            "WHERE account_id IS NOT NULL")
+    return (
+        f"SELECT DISTINCT account_id{', ' + nulls if nulls else ''} FROM {ds.view('events')} "
+        "WHERE account_id IS NOT NULL"
+    )
 
 
-def seat_utilization(ds: Dataset, *, window_days: int = 30, as_of: date | str | None = None,
-                     semantics: ResolvedSemantics | None = None) -> SeatUtilization:
+def seat_utilization(
+    ds: Dataset,
+    *,
+    window_days: int = 30,
+    as_of: date | str | None = None,
+    semantics: ResolvedSemantics | None = None,
+) -> SeatUtilization:
     """Present and adopted users ÷ seats purchased per account, with bands and segment percentiles."""
     if not 1 <= window_days <= 365:
         raise InputError(f"window_days must be between 1 and 365 (got {window_days}).", column="window_days")
     if not (ds.has("accounts") or ds.has("events")):
-        raise InputError("seat utilization needs accounts or events.", fix="Load an accounts or events export.")
+        raise InputError(
+            "seat utilization needs accounts or events.", fix="Load an accounts or events export."
+        )
     caveats: list[str] = []
     source = account_source_sql(ds, ("name", "segment", "seats_purchased", "active_users_30d"))
     if ds.has("events"):
@@ -147,23 +184,34 @@ def seat_utilization(ds: Dataset, *, window_days: int = 30, as_of: date | str | 
         sem = semantics or resolve_semantics(ds)
         core = sem.core_features
         caveats += sem.caveats()
-        activity = (f"SELECT account_id, count(DISTINCT user_id) AS present_users, count(DISTINCT user_id) "
-                    f"FILTER (WHERE event IN {_in_list(core)}) AS adopted_users FROM {ds.view('events')} "
-                    f"WHERE {window(day, window_days).sql()} AND account_id IS NOT NULL GROUP BY account_id")
+        activity = (
+            f"SELECT account_id, count(DISTINCT user_id) AS present_users, count(DISTINCT user_id) "
+            f"FILTER (WHERE event IN {_in_list(core)}) AS adopted_users FROM {ds.view('events')} "
+            f"WHERE {window(day, window_days).sql()} AND account_id IS NOT NULL GROUP BY account_id"
+        )
         present, adopted = "coalesce(t.present_users, 0)", "coalesce(t.adopted_users, 0)"
     else:
         day, core = (resolve_as_of(ds, as_of) if as_of else None), []
         if day is None:
-            raise InputError("without events the as-of date cannot be inferred.", fix="Pass --as-of YYYY-MM-DD.")
-        activity = "SELECT NULL::VARCHAR AS account_id, NULL AS present_users, NULL AS adopted_users WHERE false"
+            raise InputError(
+                "without events the as-of date cannot be inferred.", fix="Pass --as-of YYYY-MM-DD."
+            )
+        activity = (
+            "SELECT NULL::VARCHAR AS account_id, NULL AS present_users, NULL AS adopted_users WHERE false"
+        )
         snapshot = window_days == 30 and ds.has("accounts") and "active_users_30d" in ds.columns("accounts")
         present, adopted = ("a.active_users_30d" if snapshot else "NULL"), "NULL"
-        caveats.append("No events: present users come from the snapshot's active_users_30d; adopted users "
-                       "(core-feature use) cannot be computed." if snapshot else
-                       "No events and no 30-day active-user column: utilization cannot be computed.")
+        caveats.append(
+            "No events: present users come from the snapshot's active_users_30d; adopted users "
+            "(core-feature use) cannot be computed."
+            if snapshot
+            else "No events and no 30-day active-user column: utilization cannot be computed."
+        )
     if not ds.has("accounts") or "seats_purchased" not in ds.columns("accounts"):
         caveats.append("No seats_purchased: utilization ratios and bands are unavailable; counts are shown.")
-    rows = fetch_dicts(ds.con, f"""
+    rows = fetch_dicts(
+        ds.con,
+        f"""
         WITH j AS (
             SELECT a.account_id, a.name, a.segment, a.seats_purchased,
                    CAST({present} AS INTEGER) AS present_users, CAST({adopted} AS INTEGER) AS adopted_users,
@@ -178,18 +226,35 @@ def seat_utilization(ds: Dataset, *, window_days: int = 30, as_of: date | str | 
                     WHEN pu > 1 THEN 'over_deployed' WHEN pu >= {GOOD_UTILIZATION} THEN 'good'
                     WHEN pu >= {LOW_UTILIZATION} THEN 'ok' ELSE 'low' END AS flag,
                coalesce(present_users >= 3 AND adopted_users < 0.5 * present_users, false) AS present_not_adopted,
-               {sql_percentile('pu', "coalesce(segment, '(none)')")} AS segment_percentile,
-               {sql_percentile('au', "coalesce(segment, '(none)')")} AS adopted_segment_percentile
-        FROM j ORDER BY pu IS NULL, pu, account_id""")
+               {sql_percentile("pu", "coalesce(segment, '(none)')")} AS segment_percentile,
+               {sql_percentile("au", "coalesce(segment, '(none)')")} AS adopted_segment_percentile
+        FROM j ORDER BY pu IS NULL, pu, account_id""",
+    )
     accounts = validate_rows(SeatRow, rows)
     medians = group_medians(accounts, "segment", ("present_utilization", "adopted_utilization"))
     low = sum(r.flag == "low" for r in accounts)
     gap = sum(r.present_not_adopted for r in accounts)
-    summary = (f"{len(accounts)} accounts over the {window_days} days to {day}: {low} below 50% seat utilization, "
-               f"{gap} present but not adopted (fewer than half their active users touch a core feature).")
-    return SeatUtilization(as_of=day, window_days=window_days, core_features=core, segment_medians=medians,
-                           accounts=accounts, summary=summary, caveats=caveats)
+    summary = (
+        f"{len(accounts)} accounts over the {window_days} days to {day}: {low} below 50% seat utilization, "
+        f"{gap} present but not adopted (fewer than half their active users touch a core feature)."
+    )
+    return SeatUtilization(
+        as_of=day,
+        window_days=window_days,
+        core_features=core,
+        segment_medians=medians,
+        accounts=accounts,
+        summary=summary,
+        caveats=caveats,
+    )
 
 
-__all__ = ["SeatUtilization", "account_frame", "percentile_in_group", "ratio", "seat_utilization",
-           "active_users", "utilization_flag"]
+__all__ = [
+    "SeatUtilization",
+    "account_frame",
+    "percentile_in_group",
+    "ratio",
+    "seat_utilization",
+    "active_users",
+    "utilization_flag",
+]

@@ -23,9 +23,14 @@ def in_tmp(tmp_path, monkeypatch):
 
 
 def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "customer_health.server.cli", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=120,
-                          env={"PATH": "/usr/bin:/bin", "CUSTOMER_HEALTH_HOME": str(cwd / "ws")})
+    return subprocess.run(
+        [sys.executable, "-m", "customer_health.server.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "CUSTOMER_HEALTH_HOME": str(cwd / "ws")},
+    )
 
 
 def test_load_json_has_the_contract_keys(in_tmp, capsys):

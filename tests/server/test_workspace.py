@@ -22,7 +22,9 @@ def mini(tmp_path):
 
 
 def _digests(folder: Path) -> dict[str, tuple[str, int]]:
-    return {p.name: (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns) for p in folder.iterdir()}
+    return {
+        p.name: (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns) for p in folder.iterdir()
+    }
 
 
 def test_second_load_reuses_the_ingested_tables(tmp_path, mini):
@@ -119,7 +121,9 @@ def test_several_bad_files_named_explicitly_are_reported_together(tmp_path):
 
 
 def test_a_config_next_to_the_data_is_used_for_semantics(tmp_path, mini):
-    (mini / "customer-health.yaml").write_text("core_features: [import_data, share_report]\npassive_events: [login]\n")
+    (mini / "customer-health.yaml").write_text(
+        "core_features: [import_data, share_report]\npassive_events: [login]\n"
+    )
     with Workspace(tmp_path / "ws") as ws:
         result = ws.load([mini], roots=AllowedRoots([tmp_path.resolve()]))
     assert result.quality.semantics["source"] == "configured"

@@ -19,8 +19,8 @@ def test_breadth_is_the_share_of_core_features_used(portfolio):
 def test_depth_per_feature_against_seats_and_active_users(portfolio):
     build = next(f for f in _rows(portfolio)["P1"].features if f.feature == "build_report")
     assert (build.users, build.actions) == (2, 8.0)
-    assert build.share_of_seats == 0.5       # 2 of 4 seats
-    assert build.share_of_active == 0.6667   # 2 of 3 active users
+    assert build.share_of_seats == 0.5  # 2 of 4 seats
+    assert build.share_of_active == 0.6667  # 2 of 3 active users
     assert not build.underused
 
 

@@ -28,32 +28,61 @@ ACCOUNTS = [
     ["A5", "Five", "2025-02-14", "2025-02-14", "50000", "", "yes", "2025-03-31"],
     ["A6", "Six", "", "2025-02-20", "", "500", "no", ""],
 ]
-OUTCOMES = [["account_id", "outcome", "date"],
-            ["A1", "churned", "2025-03-10"], ["A4", "renewed", "2025-03-01"]]
-REVENUE = [["account_id", "month", "mrr"],
-           ["A1", "2025-01-01", "400"], ["A1", "2025-02-01", "400"], ["A1", "2025-03-01", "400"],
-           ["A2", "2025-01-01", "800"],
-           ["A3", "2025-01-01", "5000"], ["A3", "2025-02-01", "5000"], ["A3", "2025-03-01", "6000"],
-           ["A3", "2025-04-01", "7000"], ["A3", "2025-05-01", "9000"],
-           ["A4", "2025-02-01", "12500"], ["A4", "2025-03-01", "12500"], ["A4", "2025-04-01", "15000"],
-           ["A5", "2025-02-01", "4000"], ["A5", "2025-03-01", "4000"],
-           ["A6", "2025-02-01", "500"], ["A6", "2025-03-01", "500"], ["A6", "2025-04-01", "500"]]
-USERS = [["user_id", "account_id", "role", "created_at"],
-         ["u1", "A1", "admin", "2025-01-05"], ["u2", "A1", "analyst", "2025-01-06"],
-         ["u3", "A2", "admin", "2025-01-20"], ["u7", "A3", "analyst", "2025-01-25"],
-         ["u4", "A4", "admin", "2025-02-03"], ["u5", "A5", "admin", "2025-02-14"], ["u6", "A6", "admin", ""]]
-EVENTS = [["timestamp", "user_id", "event"],
-          ["2025-01-05T09:00:00Z", "u1", "login"], ["2025-01-10T09:00:00Z", "u1", "share_report"],
-          ["2025-02-05T09:00:00Z", "u1", "login"], ["2025-03-02T09:00:00Z", "u1", "login"],
-          ["2025-01-07T09:00:00Z", "u2", "login"], ["2025-04-20T09:00:00Z", "u2", "login"],
-          ["2025-01-21T09:00:00Z", "u3", "login"],
-          ["2025-01-26T09:00:00Z", "u7", "build_report"], ["2025-02-02T09:00:00Z", "u7", "share_report"],
-          ["2025-04-10T09:00:00Z", "u7", "login"],
-          ["2025-02-04T09:00:00Z", "u4", "share_report"], ["2025-03-01T09:00:00Z", "u4", "login"],
-          ["2025-04-01T09:00:00Z", "u4", "login"],
-          ["2025-02-15T09:00:00Z", "u5", "login"],
-          ["2025-02-21T09:00:00Z", "u6", "login"], ["2025-03-25T09:00:00Z", "u6", "build_report"],
-          ["2025-04-14T09:00:00Z", "u6", "share_report"]]
+OUTCOMES = [
+    ["account_id", "outcome", "date"],
+    ["A1", "churned", "2025-03-10"],
+    ["A4", "renewed", "2025-03-01"],
+]
+REVENUE = [
+    ["account_id", "month", "mrr"],
+    ["A1", "2025-01-01", "400"],
+    ["A1", "2025-02-01", "400"],
+    ["A1", "2025-03-01", "400"],
+    ["A2", "2025-01-01", "800"],
+    ["A3", "2025-01-01", "5000"],
+    ["A3", "2025-02-01", "5000"],
+    ["A3", "2025-03-01", "6000"],
+    ["A3", "2025-04-01", "7000"],
+    ["A3", "2025-05-01", "9000"],
+    ["A4", "2025-02-01", "12500"],
+    ["A4", "2025-03-01", "12500"],
+    ["A4", "2025-04-01", "15000"],
+    ["A5", "2025-02-01", "4000"],
+    ["A5", "2025-03-01", "4000"],
+    ["A6", "2025-02-01", "500"],
+    ["A6", "2025-03-01", "500"],
+    ["A6", "2025-04-01", "500"],
+]
+USERS = [
+    ["user_id", "account_id", "role", "created_at"],
+    ["u1", "A1", "admin", "2025-01-05"],
+    ["u2", "A1", "analyst", "2025-01-06"],
+    ["u3", "A2", "admin", "2025-01-20"],
+    ["u7", "A3", "analyst", "2025-01-25"],
+    ["u4", "A4", "admin", "2025-02-03"],
+    ["u5", "A5", "admin", "2025-02-14"],
+    ["u6", "A6", "admin", ""],
+]
+EVENTS = [
+    ["timestamp", "user_id", "event"],
+    ["2025-01-05T09:00:00Z", "u1", "login"],
+    ["2025-01-10T09:00:00Z", "u1", "share_report"],
+    ["2025-02-05T09:00:00Z", "u1", "login"],
+    ["2025-03-02T09:00:00Z", "u1", "login"],
+    ["2025-01-07T09:00:00Z", "u2", "login"],
+    ["2025-04-20T09:00:00Z", "u2", "login"],
+    ["2025-01-21T09:00:00Z", "u3", "login"],
+    ["2025-01-26T09:00:00Z", "u7", "build_report"],
+    ["2025-02-02T09:00:00Z", "u7", "share_report"],
+    ["2025-04-10T09:00:00Z", "u7", "login"],
+    ["2025-02-04T09:00:00Z", "u4", "share_report"],
+    ["2025-03-01T09:00:00Z", "u4", "login"],
+    ["2025-04-01T09:00:00Z", "u4", "login"],
+    ["2025-02-15T09:00:00Z", "u5", "login"],
+    ["2025-02-21T09:00:00Z", "u6", "login"],
+    ["2025-03-25T09:00:00Z", "u6", "build_report"],
+    ["2025-04-14T09:00:00Z", "u6", "share_report"],
+]
 TABLES = {"accounts": ACCOUNTS, "outcomes": OUTCOMES, "revenue": REVENUE, "users": USERS, "events": EVENTS}
 
 
@@ -177,12 +206,21 @@ def test_arr_tiers_put_boundaries_in_the_upper_tier_and_ignore_churn_after_as_of
 
 
 def test_arr_tier_revenue_retention_over_twelve_months(cohorts):
-    accounts = [["account_id", "signup_date", "arr"], ["B1", "2023-06-01", "5000"],
-                ["B2", "2023-06-01", "20000"], ["B3", "2024-12-01", "7000"]]
+    accounts = [
+        ["account_id", "signup_date", "arr"],
+        ["B1", "2023-06-01", "5000"],
+        ["B2", "2023-06-01", "20000"],
+        ["B3", "2024-12-01", "7000"],
+    ]
     # The last 12 revenue months are 2024-02 … 2025-01. B1 100 → 150; B2 1000 → nothing;
     # B3 is new (not paying in 2024-02), so it is not in the base.
-    revenue = [["account_id", "month", "mrr"], ["B1", "2024-02-01", "100"], ["B1", "2025-01-01", "150"],
-               ["B2", "2024-02-01", "1000"], ["B3", "2025-01-01", "500"]]
+    revenue = [
+        ["account_id", "month", "mrr"],
+        ["B1", "2024-02-01", "100"],
+        ["B1", "2025-01-01", "150"],
+        ["B2", "2024-02-01", "1000"],
+        ["B3", "2025-01-01", "500"],
+    ]
     result = cohorts({"accounts": accounts, "revenue": revenue}, as_of="2025-01-31")
     tiers = {t.tier: t.revenue_retention_12m for t in result.arr_tiers}
     assert (tiers["<10k"], tiers["10k–50k"], tiers["50k–150k"]) == (1.5, 0.0, None)
@@ -214,8 +252,9 @@ def test_accounts_and_users_that_predate_the_events_are_left_out_of_event_cohort
     assert result.behavioural.before_events == 1
     assert [r.cohort for r in result.active_users.rows] == ["2025-01", "2025-02"]
     assert _row(result.logo, "2024-12").size == 1
-    assert any(c.startswith("1 users signed up before the event history starts (2025-01)")
-               for c in result.caveats)
+    assert any(
+        c.startswith("1 users signed up before the event history starts (2025-01)") for c in result.caveats
+    )
     assert any(c.startswith("1 accounts started before the events begin") for c in result.caveats)
 
 
@@ -262,8 +301,16 @@ def test_missing_revenue_and_events_leave_those_parts_out_with_caveats(cohorts):
     # Without the outcomes file A1's churn is unknown: Jan keeps 2/3 from month 1 on.
     assert _row(result.logo, "2025-01").values == [1.0, 0.6667, 0.6667, 0.6667]
     data = result.model_dump(mode="json")
-    assert list(data) == ["as_of", "summary", "caveats", "logo", "revenue", "active_users", "arr_tiers",
-                          "behavioural"]
+    assert list(data) == [
+        "as_of",
+        "summary",
+        "caveats",
+        "logo",
+        "revenue",
+        "active_users",
+        "arr_tiers",
+        "behavioural",
+    ]
 
 
 def test_events_alone_give_active_users_but_no_logo_retention(cohorts):
@@ -289,11 +336,14 @@ def test_default_as_of_is_the_latest_activity_date(cohorts):
     assert result.as_of == date(2025, 4, 20)  # u2's login, the latest event
 
 
-@pytest.mark.parametrize(("kwargs", "words"), [
-    ({"max_months": 0}, "max_months"),
-    ({"activation_event": "shar_report"}, "share_report"),
-    ({"activation_days": 0}, "activation_days"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "words"),
+    [
+        ({"max_months": 0}, "max_months"),
+        ({"activation_event": "shar_report"}, "share_report"),
+        ({"activation_days": 0}, "activation_days"),
+    ],
+)
 def test_bad_arguments_are_named(cohorts, kwargs, words):
     with pytest.raises(InputError, match=words):
         cohorts(as_of="2025-04-15", **kwargs)
@@ -362,6 +412,7 @@ def test_the_example_portfolio_yields_every_cohort_view_within_bounds(sample_res
         assert table.metric == "active_user_retention" or table.average[0] == 1.0
     b = r.behavioural
     assert b.activation_source == "configured" and all(c.size for c in b.cohorts)
-    assert b.retention_index == pytest.approx(b.cohorts[0].retention[str(b.index_month)]
-                                              / b.cohorts[1].retention[str(b.index_month)], abs=1e-3)
+    assert b.retention_index == pytest.approx(
+        b.cohorts[0].retention[str(b.index_month)] / b.cohorts[1].retention[str(b.index_month)], abs=1e-3
+    )
     assert len(r.model_dump_json()) < 20_000

@@ -12,7 +12,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from customer_health.server.workspace import AllowedRoots, Workspace
 from customer_health.tools.adoption import feature_adoption
 from customer_health.tools.trends import usage_trends
@@ -26,7 +25,9 @@ def example(tmp_path_factory):
     ws = Workspace(tmp_path_factory.mktemp("ws"))
     ds = ws.dataset(ws.load([EXAMPLES / "sample"], roots=AllowedRoots([EXAMPLES.resolve()])))
     truth = json.loads((EXAMPLES / "sample-truth.json").read_text())
-    churned = {r[0] for r in ds.con.execute(f"SELECT account_id FROM {ds.view('accounts')} WHERE churned").fetchall()}
+    churned = {
+        r[0] for r in ds.con.execute(f"SELECT account_id FROM {ds.view('accounts')} WHERE churned").fetchall()
+    }
     planted = {name: set(ids) - churned for name, ids in truth["patterns"].items()}
     yield ds, planted
     ws.close()

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from customer_health.server.workspace import AllowedRoots, Workspace
 from customer_health.tools.errors import InputError
 from customer_health.tools.health import normalize, score_accounts, score_frame
@@ -21,7 +20,12 @@ def test_the_seed_snapshot_scores_in_the_seeds_order_and_colours(tmp_path):
         ds = ws.dataset(ws.load([EXAMPLES / "snapshot"], roots=AllowedRoots([EXAMPLES.resolve()])))
         result = score_accounts(ds, as_of="2026-01-01")
     order = [(a.account_id, a.colour) for a in sorted(result.accounts, key=lambda a: -a.health_score)]
-    assert order == [("ACME-Corp", "green"), ("Gamma-Ltd", "yellow"), ("Beta-Inc", "red"), ("Delta-Co", "red")]
+    assert order == [
+        ("ACME-Corp", "green"),
+        ("Gamma-Ltd", "yellow"),
+        ("Beta-Inc", "red"),
+        ("Delta-Co", "red"),
+    ]
 
 
 def test_snapshot_scores_by_hand(tmp_path):
@@ -31,8 +35,13 @@ def test_snapshot_scores_by_hand(tmp_path):
         acme = next(a for a in score_accounts(ds, as_of="2026-01-01").accounts if a.account_id == "ACME-Corp")
     # usage: features 8 of target 8 → 100 (w10), logins 45 ≥ 40 → 100 (w5), 2 days since login → 100 (w10)
     # engagement: NPS 9 → band 100; support: 1 open ticket on a 6 → 0 line → 83.33
-    assert acme.components == {"usage": 100.0, "engagement": 100.0, "growth": None, "support": 83.3,
-                               "financial": None}
+    assert acme.components == {
+        "usage": 100.0,
+        "engagement": 100.0,
+        "growth": None,
+        "support": 83.3,
+        "financial": None,
+    }
     assert acme.health_score == round(0.4 * 100 + 0.4 * 100 + 0.2 * (100 - 100 / 6), 1)
     assert acme.weight_coverage == 0.75
 
@@ -47,9 +56,21 @@ def test_drivers_add_up_to_the_score_and_come_biggest_drag_first(tmp_path):
     assert beta.drivers[0].metric == "nps" and beta.drivers[0].text == "NPS (0–10): -1"
 
 
-@pytest.mark.parametrize(("score", "tier"), [(100, "thriving"), (85, "thriving"), (84.9, "healthy"), (70, "healthy"),
-                                             (69.9, "neutral"), (50, "neutral"), (49.9, "at_risk"), (30, "at_risk"),
-                                             (29.9, "critical"), (0, "critical")])
+@pytest.mark.parametrize(
+    ("score", "tier"),
+    [
+        (100, "thriving"),
+        (85, "thriving"),
+        (84.9, "healthy"),
+        (70, "healthy"),
+        (69.9, "neutral"),
+        (50, "neutral"),
+        (49.9, "at_risk"),
+        (30, "at_risk"),
+        (29.9, "critical"),
+        (0, "critical"),
+    ],
+)
 def test_tier_boundaries_are_exact(score, tier):
     assert Tiers().tier(score) == tier
 
@@ -64,13 +85,20 @@ def test_linear_bands_and_percentile_normalization_by_hand():
     values = pd.Series([0.0, 0.35, 0.7, 0.9, math.nan])
     lin = normalize(values, MetricSpec(method="linear", weight=1, floor=0.0, target=0.7))
     assert list(lin.round(2))[:4] == [0.0, 50.0, 100.0, 100.0] and math.isnan(lin.iloc[4])
-    inverse = normalize(pd.Series([0.0, 3.0, 6.0, 9.0]), MetricSpec(method="linear", weight=1, floor=6, target=0))
+    inverse = normalize(
+        pd.Series([0.0, 3.0, 6.0, 9.0]), MetricSpec(method="linear", weight=1, floor=6, target=0)
+    )
     assert list(inverse) == [100.0, 50.0, 0.0, 0.0]
-    bands = normalize(pd.Series([-1.0, 4.0, 6.9, 7.0, 10.0]),
-                      MetricSpec(method="bands", weight=1, bands=[(0, 0), (5, 20), (7, 65), (9, 100)]))
+    bands = normalize(
+        pd.Series([-1.0, 4.0, 6.9, 7.0, 10.0]),
+        MetricSpec(method="bands", weight=1, bands=[(0, 0), (5, 20), (7, 65), (9, 100)]),
+    )
     assert list(bands) == [0.0, 0.0, 20.0, 65.0, 100.0]
-    pct = normalize(pd.Series([1.0, 2.0, 3.0, 10.0]), MetricSpec(method="percentile", weight=1),
-                    pd.Series(["a", "a", "a", "b"]))
+    pct = normalize(
+        pd.Series([1.0, 2.0, 3.0, 10.0]),
+        MetricSpec(method="percentile", weight=1),
+        pd.Series(["a", "a", "a", "b"]),
+    )
     assert list(pct[:3]) == [0.0, 50.0, 100.0] and math.isnan(pct.iloc[3])
 
 
@@ -79,10 +107,21 @@ def _frame(**cols):
 
 
 def test_missing_components_redistribute_their_weight():
-    prof = load_profile({"name": "t", "components": {
-        "usage": {"weight": 50, "metrics": {"breadth": {"method": "linear", "weight": 1, "floor": 0, "target": 1}}},
-        "support": {"weight": 50, "metrics": {"open_tickets": {"method": "linear", "weight": 1, "floor": 4,
-                                                                "target": 0}}}}})
+    prof = load_profile(
+        {
+            "name": "t",
+            "components": {
+                "usage": {
+                    "weight": 50,
+                    "metrics": {"breadth": {"method": "linear", "weight": 1, "floor": 0, "target": 1}},
+                },
+                "support": {
+                    "weight": 50,
+                    "metrics": {"open_tickets": {"method": "linear", "weight": 1, "floor": 4, "target": 0}},
+                },
+            },
+        }
+    )
     rows = score_frame(_frame(breadth=[0.5, 0.5], open_tickets=[2.0, math.nan], segment=["x", "x"]), prof)
     assert (rows[0].health_score, rows[0].weight_coverage) == (50.0, 1.0)
     assert (rows[1].health_score, rows[1].weight_coverage) == (50.0, 0.5)  # support dropped out
@@ -91,9 +130,16 @@ def test_missing_components_redistribute_their_weight():
 
 def test_young_accounts_are_scored_on_onboarding_signals_and_labelled():
     prof = preset("enterprise")
-    frame = _frame(activated=[1.0, 1.0], adopted_utilization=[0.5, 0.5], breadth=[0.8, 0.8],
-                   days_since_last_activity=[0.0, 0.0], tenure_days=[30, 400], nps=[9.0, 9.0],
-                   core_trend=[-0.9, -0.9], segment=["x", "x"])
+    frame = _frame(
+        activated=[1.0, 1.0],
+        adopted_utilization=[0.5, 0.5],
+        breadth=[0.8, 0.8],
+        days_since_last_activity=[0.0, 0.0],
+        tenure_days=[30, 400],
+        nps=[9.0, 9.0],
+        core_trend=[-0.9, -0.9],
+        segment=["x", "x"],
+    )
     new, old = score_frame(frame, prof)
     assert new.lifecycle == "onboarding" and "onboarding" in new.components and "growth" not in new.components
     assert old.lifecycle == "established" and old.components["growth"] == 0.0
@@ -101,8 +147,15 @@ def test_young_accounts_are_scored_on_onboarding_signals_and_labelled():
 
 
 def test_trend_adjustment_scales_the_score_when_enabled():
-    base = {"name": "t", "components": {"usage": {"weight": 100, "metrics": {
-        "breadth": {"method": "linear", "weight": 1, "floor": 0, "target": 1}}}}}
+    base = {
+        "name": "t",
+        "components": {
+            "usage": {
+                "weight": 100,
+                "metrics": {"breadth": {"method": "linear", "weight": 1, "floor": 0, "target": 1}},
+            }
+        },
+    }
     frame = _frame(breadth=[0.6], core_trend=[-0.5], segment=["x"])
     assert score_frame(frame, load_profile(base))[0].health_score == 60.0
     adjusted = load_profile({**base, "trend_adjustment": {"enabled": True, "factor": 0.2}})
@@ -110,27 +163,64 @@ def test_trend_adjustment_scales_the_score_when_enabled():
 
 
 def test_segment_overrides_change_weights_and_tiers():
-    prof = load_profile({"name": "t", "components": {
-        "usage": {"weight": 50, "metrics": {"breadth": {"method": "linear", "weight": 1, "floor": 0, "target": 1}}},
-        "support": {"weight": 50, "metrics": {"open_tickets": {"method": "linear", "weight": 1, "floor": 4,
-                                                                "target": 0}}}},
-        "segments": {"Enterprise": {"weights": {"usage": 100, "support": 0},
-                                    "tiers": {"thriving": 95, "healthy": 80, "neutral": 60, "at_risk": 40}}}})
-    smb, ent = score_frame(_frame(breadth=[0.9, 0.9], open_tickets=[0.0, 0.0], segment=["SMB", "Enterprise"]), prof)
+    prof = load_profile(
+        {
+            "name": "t",
+            "components": {
+                "usage": {
+                    "weight": 50,
+                    "metrics": {"breadth": {"method": "linear", "weight": 1, "floor": 0, "target": 1}},
+                },
+                "support": {
+                    "weight": 50,
+                    "metrics": {"open_tickets": {"method": "linear", "weight": 1, "floor": 4, "target": 0}},
+                },
+            },
+            "segments": {
+                "Enterprise": {
+                    "weights": {"usage": 100, "support": 0},
+                    "tiers": {"thriving": 95, "healthy": 80, "neutral": 60, "at_risk": 40},
+                }
+            },
+        }
+    )
+    smb, ent = score_frame(
+        _frame(breadth=[0.9, 0.9], open_tickets=[0.0, 0.0], segment=["SMB", "Enterprise"]), prof
+    )
     assert (smb.health_score, smb.tier) == (95.0, "thriving")
     assert (ent.health_score, ent.tier) == (90.0, "healthy")
 
 
-@pytest.mark.parametrize(("doc", "key"), [
-    ({"extends": "enterprise", "components": {"usage": {"weight": 50}}}, "sum to 100"),
-    ({"extends": "enterprise", "components": {"usage": {"metrics": {"logins_total": {"method": "linear",
-                                                                                     "weight": 1, "floor": 0,
-                                                                                     "target": 1}}}}},
-     "logins_total"),
-    ({"extends": "enterprise", "tiers": {"thriving": 60, "healthy": 70, "neutral": 50, "at_risk": 30}}, "tiers"),
-    ({"extends": "enterprise", "components": {"usage": {"metrics": {"breadth": {"method": "linear",
-                                                                               "weight": 1}}}}}, "floor"),
-])
+@pytest.mark.parametrize(
+    ("doc", "key"),
+    [
+        ({"extends": "enterprise", "components": {"usage": {"weight": 50}}}, "sum to 100"),
+        (
+            {
+                "extends": "enterprise",
+                "components": {
+                    "usage": {
+                        "metrics": {
+                            "logins_total": {"method": "linear", "weight": 1, "floor": 0, "target": 1}
+                        }
+                    }
+                },
+            },
+            "logins_total",
+        ),
+        (
+            {"extends": "enterprise", "tiers": {"thriving": 60, "healthy": 70, "neutral": 50, "at_risk": 30}},
+            "tiers",
+        ),
+        (
+            {
+                "extends": "enterprise",
+                "components": {"usage": {"metrics": {"breadth": {"method": "linear", "weight": 1}}}},
+            },
+            "floor",
+        ),
+    ],
+)
 def test_a_bad_profile_is_an_error_naming_the_key(doc, key):
     with pytest.raises(InputError) as err:
         profile_from_dict(doc, "my-profile.yaml")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from customer_health.server.workspace import AllowedRoots, Workspace
 from customer_health.tools.errors import InputError
 from customer_health.tools.personas import persona_activity

@@ -6,7 +6,6 @@ from datetime import date
 
 import numpy as np
 import pytest
-
 from customer_health.tools.errors import InputError
 from customer_health.tools.trends import _slope_sql, usage_trends
 
@@ -61,8 +60,10 @@ def test_relative_slope_matches_a_least_squares_fit():
     rng = np.random.default_rng(3)
     y = rng.integers(0, 20, 90).astype(float)  # y[i] is the value `i` days before as_of
     con = duckdb.connect()
-    got = con.execute(f"SELECT {_slope_sql(30)}, {_slope_sql(90)} FROM (SELECT unnest(range(90)) AS age, "
-                      "unnest(?) AS c)", [list(y)]).fetchone()
+    got = con.execute(
+        f"SELECT {_slope_sql(30)}, {_slope_sql(90)} FROM (SELECT unnest(range(90)) AS age, unnest(?) AS c)",
+        [list(y)],
+    ).fetchone()
     for n, value in zip((30, 90), got, strict=True):
         series = y[:n][::-1]  # oldest first
         slope = np.polyfit(np.arange(n), series, 1)[0]
@@ -72,5 +73,7 @@ def test_relative_slope_matches_a_least_squares_fit():
 def test_relative_slope_is_none_without_activity():
     import duckdb
 
-    got = duckdb.connect().execute(f"SELECT {_slope_sql(30)} FROM (SELECT range AS age, 0 AS c FROM range(90))")
+    got = duckdb.connect().execute(
+        f"SELECT {_slope_sql(30)} FROM (SELECT range AS age, 0 AS c FROM range(90))"
+    )
     assert got.fetchone()[0] is None

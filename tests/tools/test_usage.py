@@ -6,7 +6,6 @@ from datetime import date
 
 import pandas as pd
 import pytest
-
 from customer_health.tools.errors import InputError
 from customer_health.tools.usage import percentile_in_group, seat_utilization, utilization_flag
 
@@ -25,8 +24,8 @@ def test_present_and_adopted_users_are_counted_inside_the_window_only(portfolio)
 
 def test_bands_low_good_and_over_deployed(portfolio):
     rows = _by_id(seat_utilization(portfolio, window_days=30))
-    assert rows["P1"].flag == "good"          # 3 of 4 seats = 75%
-    assert rows["P2"].flag == "low"           # 3 of 10 = 30%
+    assert rows["P1"].flag == "good"  # 3 of 4 seats = 75%
+    assert rows["P2"].flag == "low"  # 3 of 10 = 30%
     assert rows["P3"].flag == "over_deployed"  # 3 users on 2 seats = 150%
     assert rows["P3"].present_utilization == 1.5
 
@@ -68,9 +67,19 @@ def test_a_window_out_of_range_is_a_clear_error(portfolio):
         seat_utilization(portfolio, window_days=0)
 
 
-@pytest.mark.parametrize(("value", "users", "flag"), [
-    (0.4999, 5, "low"), (0.5, 5, "ok"), (0.7499, 5, "ok"), (0.75, 5, "good"), (1.0, 5, "good"),
-    (1.0001, 5, "over_deployed"), (None, 3, "unknown_seats"), (None, 0, "no_activity")])
+@pytest.mark.parametrize(
+    ("value", "users", "flag"),
+    [
+        (0.4999, 5, "low"),
+        (0.5, 5, "ok"),
+        (0.7499, 5, "ok"),
+        (0.75, 5, "good"),
+        (1.0, 5, "good"),
+        (1.0001, 5, "over_deployed"),
+        (None, 3, "unknown_seats"),
+        (None, 0, "no_activity"),
+    ],
+)
 def test_band_boundaries_are_exact(value, users, flag):
     assert utilization_flag(value, users) == flag
 
