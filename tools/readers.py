@@ -11,6 +11,7 @@ import csv
 import io
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -49,24 +50,43 @@ def detect_format(path: Path, head: bytes) -> str:
     if head.startswith(b"PK\x03\x04"):
         if suffix in (".xlsx", ".xlsm"):
             return "xlsx"
-        raise InputError("is a zip archive (an Excel workbook or a compressed export), not a text file.",
-                         file=path.name, fix="Unzip it, or save the workbook with an .xlsx extension.")
+        raise InputError(
+            "is a zip archive (an Excel workbook or a compressed export), not a text file.",
+            file=path.name,
+            fix="Unzip it, or save the workbook with an .xlsx extension.",
+        )
     if head.startswith(b"PAR1"):
         return "parquet"
     if suffix in (".xlsx", ".xlsm"):
         kind = "CSV text" if _looks_textual(head) else "not an Excel file"
-        raise InputError(f"has an Excel extension but is {kind}.", file=path.name,
-                         fix="Rename it to .csv if it is a CSV export, or re-export it from Excel as .xlsx.")
+        raise InputError(
+            f"has an Excel extension but is {kind}.",
+            file=path.name,
+            fix="Rename it to .csv if it is a CSV export, or re-export it from Excel as .xlsx.",
+        )
     if suffix in (".parquet", ".pq"):
-        raise InputError("has a Parquet extension but is not a Parquet file.", file=path.name,
-                         fix="Re-export it as Parquet, or give it the extension that matches its content.")
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InputError(
+            "has a Parquet extension but is not a Parquet file.",
+            file=path.name,
+            fix="Re-export it as Parquet, or give it the extension that matches its content.",
+        )
+    if head.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff", b"\xfe\xff")):
+        # DuckDB reads UTF-16 little-endian only; these would come through as garbled text
+        raise InputError(
+            "is UTF-32 or big-endian UTF-16 text, an encoding we can't read.",
+            file=path.name,
+            fix="Save it as CSV UTF-8, or as Excel 'Unicode Text' (UTF-16 little-endian).",
+        )
+    if head.startswith(b"\xff\xfe"):
         return "csv-utf16"
     if not head.strip():
         raise InputError("is empty.", file=path.name, fix="Export the data again; the file has no content.")
     if b"\x00" in head or not _looks_textual(head):
-        raise InputError("is binary data, not a text export (or uses an encoding we can't read, such as UTF-32).",
-                         file=path.name, fix="Export it as CSV (UTF-8), XLSX, Parquet or JSON.")
+        raise InputError(
+            "is binary data, not a text export (or uses an encoding we can't read, such as UTF-32).",
+            file=path.name,
+            fix="Export it as CSV (UTF-8), XLSX, Parquet or JSON.",
+        )
     stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if suffix in (".json", ".jsonl", ".ndjson") or stripped[:1] in (b"[", b"{"):
         return "json"
@@ -94,8 +114,11 @@ def open_file(con: duckdb.DuckDBPyConnection, path: Path) -> list[RawSource]:
         with path.open("rb") as fh:
             head = fh.read(_SNIFF_BYTES)
     except OSError as exc:
-        raise InputError(f"cannot be read ({exc.strerror}).", file=path.name,
-                         fix="Check the path and the file's permissions.") from None
+        raise InputError(
+            f"cannot be read ({exc.strerror}).",
+            file=path.name,
+            fix="Check the path and the file's permissions.",
+        ) from None
     fmt = detect_format(path, head)
     if fmt == "xlsx":
         return _open_xlsx(con, path)
@@ -145,13 +168,16 @@ def _open_csv(con: duckdb.DuckDBPyConnection, path: Path, head: bytes, utf16: bo
     delim, header = sniff_dialect(text)
     header = [h.strip() for h in header]
     if not header or all(not h for h in header):
-        raise InputError("has no header row.", file=path.name,
-                         fix="Put the column names in the first line of the file.")
+        raise InputError(
+            "has no header row.", file=path.name, fix="Put the column names in the first line of the file."
+        )
     columns = _unique_names(header)
     col_spec = "{" + ", ".join(f"{literal(c)}: 'VARCHAR'" for c in columns) + "}"
-    options = (f"auto_detect=false, header=true, delim={literal(delim)}, quote='\"', escape='\"', "
-               f"columns={col_spec}, strict_mode=true, encoding={literal(encoding)}, "
-               f"max_line_size=10000000")
+    options = (
+        f"auto_detect=false, header=true, delim={literal(delim)}, quote='\"', escape='\"', "
+        f"columns={col_spec}, strict_mode=true, encoding={literal(encoding)}, "
+        f"max_line_size=10000000"
+    )
     from_sql = f"read_csv({literal(str(path))}, {options})"
     notes = []
     if delim != ",":
@@ -166,8 +192,16 @@ def as_latin1(raw: RawSource) -> RawSource | None:
     if raw.fmt != "csv" or "encoding='utf-8'" not in raw.from_sql:
         return None
     from_sql = raw.from_sql.replace("encoding='utf-8'", "encoding='latin-1'")
-    return RawSource(raw.path, raw.sheet, raw.fmt, from_sql, raw.columns, raw.types, raw.first_row,
-                     [*raw.notes, "encoding latin-1"])
+    return RawSource(
+        raw.path,
+        raw.sheet,
+        raw.fmt,
+        from_sql,
+        raw.columns,
+        raw.types,
+        raw.first_row,
+        [*raw.notes, "encoding latin-1"],
+    )
 
 
 def _open_parquet(con: duckdb.DuckDBPyConnection, path: Path) -> RawSource:
@@ -175,8 +209,11 @@ def _open_parquet(con: duckdb.DuckDBPyConnection, path: Path) -> RawSource:
     try:
         desc = con.execute(f"DESCRIBE SELECT * FROM {from_sql}").fetchall()
     except Exception as exc:  # duckdb raises several error classes for a damaged file
-        raise InputError(f"is not a readable Parquet file ({_first_line(exc)}).", file=path.name,
-                         fix="Re-export the file; it may be truncated.") from None
+        raise InputError(
+            f"is not a readable Parquet file ({_first_line(exc)}).",
+            file=path.name,
+            fix="Re-export the file; it may be truncated.",
+        ) from None
     return RawSource(path, None, "parquet", from_sql, [d[0] for d in desc], [d[1] for d in desc], 1, [])
 
 
@@ -185,8 +222,10 @@ def _open_json(con: duckdb.DuckDBPyConnection, path: Path, head: bytes) -> RawSo
     fmt = "array" if first == b"[" else "newline_delimited"
     from_sql = f"read_json({literal(str(path))}, format={literal(fmt)}, sample_size=20000, maximum_depth=3)"
     not_records = InputError(
-        "is JSON but not a list of records.", file=path.name,
-        fix="Export an array of objects ([{...}, {...}]) or one JSON object per line (JSON Lines).")
+        "is JSON but not a list of records.",
+        file=path.name,
+        fix="Export an array of objects ([{...}, {...}]) or one JSON object per line (JSON Lines).",
+    )
     try:
         desc = con.execute(f"DESCRIBE SELECT * FROM {from_sql}").fetchall()
     except Exception:
@@ -204,17 +243,22 @@ def _open_json(con: duckdb.DuckDBPyConnection, path: Path, head: bytes) -> RawSo
             names.append(name)
             exprs.append(quote(name))
             types.append(dtype)
-    if names == ["json"] or (len(desc) == 1 and not desc[0][1].upper().startswith("STRUCT") and first == b"["):
+    if names == ["json"] or (
+        len(desc) == 1 and not desc[0][1].upper().startswith("STRUCT") and first == b"["
+    ):
         raise not_records
     unique = _unique_names(names)
     select = ", ".join(f"{e} AS {quote(n)}" for e, n in zip(exprs, unique, strict=True))
     sub = f"(SELECT {select} FROM {from_sql})"
-    flat_types = [t if not t.upper().startswith(("STRUCT", "MAP", "LIST")) and not t.endswith("[]") else "JSON"
-                  for t in types]
+    flat_types = [
+        t if not t.upper().startswith(("STRUCT", "MAP", "LIST")) and not t.endswith("[]") else "JSON"
+        for t in types
+    ]
     if any(t == "JSON" for t in flat_types):
         select = ", ".join(
             f"{'CAST(' + e + ' AS VARCHAR)' if t == 'JSON' else e} AS {quote(n)}"
-            for e, n, t in zip(exprs, unique, flat_types, strict=True))
+            for e, n, t in zip(exprs, unique, flat_types, strict=True)
+        )
         sub = f"(SELECT {select} FROM {from_sql})"
         flat_types = ["VARCHAR" if t == "JSON" else t for t in flat_types]
     return RawSource(path, None, "json", sub, unique, flat_types, 1, [])
@@ -232,8 +276,11 @@ def _open_xlsx(con: duckdb.DuckDBPyConnection, path: Path) -> list[RawSource]:
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:
-        raise InputError(f"is not a readable Excel workbook ({_first_line(exc)}).", file=path.name,
-                         fix="Open it in Excel and save it again as .xlsx, or export the sheet as CSV.") from None
+        raise InputError(
+            f"is not a readable Excel workbook ({_first_line(exc)}).",
+            file=path.name,
+            fix="Open it in Excel and save it again as .xlsx, or export the sheet as CSV.",
+        ) from None
     sources = []
     try:
         for index, sheet in enumerate(book.worksheets):
@@ -250,23 +297,30 @@ def _open_xlsx(con: duckdb.DuckDBPyConnection, path: Path) -> list[RawSource]:
             frame = pd.DataFrame(body, columns=columns, dtype=object).astype("string")
             view = f"_xlsx_{abs(hash((str(path), index))) % 10**12}"
             con.register(view, frame)
-            sources.append(RawSource(path, sheet.title, "xlsx", view, columns, ["VARCHAR"] * len(columns),
-                                     header_at + 2, []))
+            sources.append(
+                RawSource(
+                    path, sheet.title, "xlsx", view, columns, ["VARCHAR"] * len(columns), header_at + 2, []
+                )
+            )
     finally:
         book.close()
     if not sources:
-        raise InputError("is a workbook with no sheet that holds a table.", file=path.name,
-                         fix="Put a header row and data rows on a sheet, or export the table as CSV.")
+        raise InputError(
+            "is a workbook with no sheet that holds a table.",
+            file=path.name,
+            fix="Put a header row and data rows on a sheet, or export the table as CSV.",
+        )
     return sources
 
 
 def _header_row(rows: list[list[object]]) -> int | None:
-    """The header is the first row, within the first 30, that is at least half as wide as the widest one."""
+    """The header is the first row, within the first 30, that is more than half as wide as the widest one."""
     counts = [sum(v is not None and str(v).strip() != "" for v in r) for r in rows[:30]]
     widest = max(counts, default=0)
     if widest == 0:
         return None
-    return next(i for i, c in enumerate(counts) if c >= max(1, widest / 2))
+    # strictly more than half: a one-cell title above a two-column table is not its header
+    return next(i for i, c in enumerate(counts) if c > widest / 2)
 
 
 def _cell_text(value: object) -> str | None:
@@ -274,8 +328,10 @@ def _cell_text(value: object) -> str | None:
         return None
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
         return str(int(value))
-    if hasattr(value, "isoformat"):
-        return value.isoformat(sep=" ") if hasattr(value, "hour") else value.isoformat()
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    if hasattr(value, "isoformat"):  # a date or a time of day (time.isoformat takes no `sep`)
+        return value.isoformat()
     return str(value)
 
 

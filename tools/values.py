@@ -16,12 +16,47 @@ MISSING_MARKERS = ("", "n/a", "na", "null", "none", "nan", "-", "—", "–", "?
 TRUE_WORDS = ("true", "t", "yes", "y", "1", "x", "checked", "on")
 FALSE_WORDS = ("false", "f", "no", "n", "0", "unchecked", "off")
 
-_MONTH_FIRST = ("%m/%d/%Y", "%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %I:%M %p", "%m/%d/%Y %I:%M:%S %p",
-                "%m/%d/%y", "%m/%d/%y %H:%M", "%m-%d-%Y")
-_DAY_FIRST = ("%d/%m/%Y", "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%d/%m/%y", "%d.%m.%Y", "%d.%m.%Y %H:%M",
-              "%d.%m.%Y %H:%M:%S", "%d-%m-%Y")
-_NAMED = ("%b %d, %Y", "%B %d, %Y", "%d %b %Y", "%d %B %Y", "%b %d %Y", "%d-%b-%Y", "%d-%b-%y", "%Y/%m/%d",
-          "%Y/%m/%d %H:%M:%S", "%Y-%m", "%b %Y", "%B %Y", "%Y%m%d", "%a %b %d %H:%M:%S %Y", "%Y-%m-%d %H:%M:%S.%f")
+# Two-digit-year formats come first: DuckDB's %Y also accepts "24" (as the year 24), while %y refuses "2024".
+_MONTH_FIRST = (
+    "%m/%d/%y",
+    "%m/%d/%y %H:%M",
+    "%m/%d/%Y",
+    "%m/%d/%Y %H:%M",
+    "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%Y %I:%M %p",
+    "%m/%d/%Y %I:%M:%S %p",
+    "%m-%d-%y",
+    "%m-%d-%Y",
+)
+_DAY_FIRST = (
+    "%d/%m/%y",
+    "%d/%m/%Y",
+    "%d/%m/%Y %H:%M",
+    "%d/%m/%Y %H:%M:%S",
+    "%d.%m.%y",
+    "%d.%m.%Y",
+    "%d.%m.%Y %H:%M",
+    "%d.%m.%Y %H:%M:%S",
+    "%d-%m-%y",
+    "%d-%m-%Y",
+)
+_NAMED = (
+    "%b %d, %Y",
+    "%B %d, %Y",
+    "%d %b %Y",
+    "%d %B %Y",
+    "%b %d %Y",
+    "%d-%b-%y",
+    "%d-%b-%Y",
+    "%Y/%m/%d",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y-%m",
+    "%b %Y",
+    "%B %Y",
+    "%Y%m%d",
+    "%a %b %d %H:%M:%S %Y",
+    "%Y-%m-%d %H:%M:%S.%f",
+)
 _NUMERIC_DATE = re.compile(r"^\s*(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2,4})")
 
 
@@ -61,9 +96,11 @@ def _blank_to_null(text_sql: str) -> str:
 def _epoch_to_timestamp(num_sql: str) -> str:
     """Per value, the magnitude says the unit: seconds < 1e11 ≤ milliseconds < 1e14 ≤ micro < 1e17 ≤ nano."""
     v = f"({num_sql})"
-    micros = (f"CASE WHEN abs({v}) >= 1e17 THEN {v} / 1000 WHEN abs({v}) >= 1e14 THEN {v} "
-              f"WHEN abs({v}) >= 1e11 THEN {v} * 1000 ELSE {v} * 1000000 END")
-    return f"make_timestamp(CAST({micros} AS BIGINT))"
+    micros = (
+        f"CASE WHEN abs({v}) >= 1e17 THEN {v} / 1000 WHEN abs({v}) >= 1e14 THEN {v} "
+        f"WHEN abs({v}) >= 1e11 THEN {v} * 1000 ELSE {v} * 1000000 END"
+    )
+    return f"make_timestamp(TRY_CAST({micros} AS BIGINT))"  # NaN or infinity → NULL, not an aborted load
 
 
 def _text_to_timestamp(text_sql: str, dayfirst: bool) -> str:
@@ -73,7 +110,9 @@ def _text_to_timestamp(text_sql: str, dayfirst: bool) -> str:
     return (
         f"CASE WHEN regexp_full_match({t}, '-?[0-9]{{9,19}}(\\.[0-9]+)?') "
         f"THEN {_epoch_to_timestamp(f'TRY_CAST({t} AS DOUBLE)')} "
-        f"ELSE coalesce(timezone('UTC', TRY_CAST({t} AS TIMESTAMPTZ)), try_strptime({t}, {fmt_list})) END"
+        # DuckDB's own cast reads 3/1/24 as the year 3, so numeric D/M/Y or M/D/Y dates skip it
+        f"ELSE coalesce(CASE WHEN NOT regexp_matches({t}, '^[0-9]{{1,2}}[/.-][0-9]{{1,2}}[/.-]') "
+        f"THEN timezone('UTC', TRY_CAST({t} AS TIMESTAMPTZ)) END, try_strptime({t}, {fmt_list})) END"
     )
 
 
@@ -82,9 +121,11 @@ def _text_to_number(text_sql: str) -> str:
     # (1,200) is an accountant's negative; currency symbols, codes, thousands separators and % are dropped.
     signed = f"regexp_replace({t}, '^\\((.*)\\)$', '-\\1')"
     bare = f"regexp_replace({signed}, '[[:space:]$€£¥,%]|USD|EUR|GBP|usd|eur|gbp', '', 'g')"
-    scaled = (f"CASE WHEN regexp_full_match({bare}, '-?[0-9.]+[kK]') THEN TRY_CAST(rtrim({bare}, 'kK') AS DOUBLE) * 1e3 "
-              f"WHEN regexp_full_match({bare}, '-?[0-9.]+[mM]') THEN TRY_CAST(rtrim({bare}, 'mM') AS DOUBLE) * 1e6 "
-              f"ELSE TRY_CAST({bare} AS DOUBLE) END")
+    scaled = (
+        f"CASE WHEN regexp_full_match({bare}, '-?[0-9.]+[kK]') THEN TRY_CAST(rtrim({bare}, 'kK') AS DOUBLE) * 1e3 "
+        f"WHEN regexp_full_match({bare}, '-?[0-9.]+[mM]') THEN TRY_CAST(rtrim({bare}, 'mM') AS DOUBLE) * 1e6 "
+        f"ELSE TRY_CAST({bare} AS DOUBLE) END"
+    )
     return scaled
 
 
@@ -101,8 +142,23 @@ def is_text_type(duck_type: str) -> bool:
 
 def _is_numeric_type(duck_type: str) -> bool:
     base = duck_type.upper()
-    return base.startswith(("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
-                            "UINTEGER", "UBIGINT", "FLOAT", "DOUBLE", "DECIMAL", "REAL"))
+    return base.startswith(
+        (
+            "TINYINT",
+            "SMALLINT",
+            "INTEGER",
+            "BIGINT",
+            "HUGEINT",
+            "UTINYINT",
+            "USMALLINT",
+            "UINTEGER",
+            "UBIGINT",
+            "FLOAT",
+            "DOUBLE",
+            "DECIMAL",
+            "REAL",
+        )
+    )
 
 
 def cleaned_text(column: str, duck_type: str) -> str:
@@ -112,7 +168,7 @@ def cleaned_text(column: str, duck_type: str) -> str:
         return _blank_to_null(col)
     if duck_type.upper().startswith(("DOUBLE", "FLOAT", "REAL", "DECIMAL")):
         # integral floats (1001.0 from a spreadsheet) read as the id 1001
-        return f"CASE WHEN {col} = trunc({col}) AND abs({col}) < 1e15 THEN CAST(CAST({col} AS BIGINT) AS VARCHAR) ELSE CAST({col} AS VARCHAR) END"
+        return f"CASE WHEN isnan({col}) THEN NULL WHEN {col} = trunc({col}) AND abs({col}) < 1e15 THEN CAST(CAST({col} AS BIGINT) AS VARCHAR) ELSE CAST({col} AS VARCHAR) END"
     return f"CAST({col} AS VARCHAR)"
 
 
@@ -126,11 +182,14 @@ def parse_expr(column: str, duck_type: str, target: ValueType, *, dayfirst: bool
         key = f"regexp_replace(lower({cleaned_text(column, duck_type)}), '[^a-z]', '', 'g')"
         cases = " ".join(
             f"WHEN {key} IN ({', '.join(literal(w.replace('_', '')) for w in words)}) THEN {literal(value)}"
-            for value, words in OUTCOME_SYNONYMS.items())
+            for value, words in OUTCOME_SYNONYMS.items()
+        )
         return f"CASE {cases} END"
     if target == "number":
         if _is_numeric_type(upper):
-            return f"CAST({col} AS DOUBLE)"
+            return (
+                f"CASE WHEN isnan({col}) THEN NULL ELSE CAST({col} AS DOUBLE) END"  # NaN is a missing value
+            )
         if upper == "BOOLEAN":
             return f"CAST({col} AS DOUBLE)"
         return _text_to_number(cleaned_text(column, duck_type))
