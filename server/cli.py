@@ -164,6 +164,13 @@ def _score_rows(result) -> list[dict]:
     return rows
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .mcp_server import run
+
+    run(transport=args.transport, host=args.host, port=args.port, allow=args.allow or [])
+    return 0
+
+
 def _data_parser(sub, name: str, help_text: str, formats=("table", "json", "csv")) -> argparse.ArgumentParser:
     p = sub.add_parser(name, help=help_text, description=help_text)
     p.add_argument("paths", nargs="+", metavar="PATH", help="Export files or folders.")
@@ -231,6 +238,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     score.add_argument("--as-of", metavar="DATE")
     score.set_defaults(func=_analysis(_score, render.render_scores, _score_rows))
+
+    serve = sub.add_parser("serve", help="Run the MCP server (stdio for Claude Code, or streamable HTTP).")
+    serve.add_argument("--transport", choices=["stdio", "http"], default="stdio")
+    serve.add_argument("--host", default="127.0.0.1", help="HTTP only; loopback unless you choose otherwise.")
+    serve.add_argument("--port", type=int, default=8765, metavar="N", help="HTTP only.")
+    serve.add_argument("--allow", metavar="DIR", action="append", help="Also allow loading files under DIR.")
+    serve.set_defaults(func=cmd_serve)
     return parser
 
 
