@@ -14,7 +14,7 @@ from pathlib import Path
 
 from customer_health.tools.errors import InputError
 
-from . import render
+from . import render, render_health
 from .output import to_csv, to_json
 
 EXIT_BAD_INPUT = 2
@@ -43,10 +43,16 @@ def _progress_printer():
     return show
 
 
-def _workspace_and_load(args: argparse.Namespace, paths: list[str]):
-    from .workspace import AllowedRoots, Workspace, read_mapping_file
+def _roots(args: argparse.Namespace):
+    from .workspace import AllowedRoots
 
-    roots = AllowedRoots.from_env(getattr(args, "allow", None) or [])
+    return AllowedRoots.from_env(getattr(args, "allow", None) or [])
+
+
+def _workspace_and_load(args: argparse.Namespace, paths: list[str]):
+    from .workspace import Workspace, read_mapping_file
+
+    roots = _roots(args)
     mapping = read_mapping_file(roots.resolve(args.map)) if getattr(args, "map", None) else None
     ws = Workspace(progress_bar=_on_terminal() and getattr(args, "format", "table") == "table")
     try:
@@ -72,14 +78,60 @@ def cmd_load(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    """The main job on the bundled example: load, score, portfolio, the accounts to call first, files written."""
+    from customer_health.tools.portfolio import portfolio_summary
+
     sample = example_dir()
     print(f"Loading the bundled example portfolio from {sample}\n")
     args.map, args.config, args.allow, args.format = None, None, None, "table"
-    ws, result = _workspace_and_load(args, [str(sample)])
-    ws.close()
-    print(render.render_load(result))
+    args.as_of, args.profile = None, None
+    ws, loaded = _workspace_and_load(args, [str(sample)])
+    args._workspace = ws
+    try:
+        ds = ws.dataset(loaded)
+        scores, risk = _scored(ds, args)
+        portfolio = portfolio_summary(ds, scores=scores)
+        files = _write_demo_outputs(ws.home / "outputs" / "demo", scores, risk, portfolio)
+    finally:
+        ws.close()
+    tables = ", ".join(f"{t.kind} ({t.rows:,} rows)" for t in loaded.tables)
+    print(f"Loaded {tables}.\n")
+    print("Portfolio")
+    print(f"  {portfolio.summary}\n")
+    print("Health scores")
+    print(f"  {scores.summary}\n")
+    print("Call these five first (most urgent risk, then ARR):")
+    for n, a in enumerate([a for a in risk.accounts if a.risk_level != "none"][:5], 1):
+        drag = next(
+            (s.drivers[0].text for s in scores.accounts if s.account_id == a.account_id and s.drivers), ""
+        )
+        print(
+            f"  {n}. {a.name or a.account_id} ({a.account_id}) — health {a.health_score:g}, {a.risk_level} risk"
+        )
+        print(f"     why: {a.signals[0].evidence if a.signals else drag}")
+        if drag:
+            print(f"     biggest drag on the score: {drag}")
+        if a.next_action:
+            act = a.next_action
+            print(f"     next: {act.action} ({act.owner}, within {act.sla})")
+    print("\nFiles written:")
+    for f in files:
+        print(f"  {f}")
     print(f"\nWorkspace: {ws.db_path}")
     return 0
+
+
+def _write_demo_outputs(folder: Path, scores, risk, portfolio) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    outputs = {
+        "scores.csv": to_csv(_score_rows(scores)),
+        "scores.json": to_json(scores),
+        "signals.csv": to_csv(_signal_rows(risk)),
+        "portfolio.json": to_json(portfolio),
+    }
+    for name, text in outputs.items():
+        (folder / name).write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+    return [folder / name for name in outputs]
 
 
 def _analysis(compute, renderer, rows_of=lambda result: [r.model_dump(mode="json") for r in result.accounts]):
@@ -146,13 +198,132 @@ def _cohort_rows(result) -> list[dict]:
 
 
 def _score(ds, args):
+    return _scored(ds, args)[0]
+
+
+def _scored(ds, args):
+    """Scores (with the workspace's earlier uploads for the trend, and each account's signals) and the risk."""
     from customer_health.tools.health import apply_previous, score_accounts
+    from customer_health.tools.signals import attach_signals, risk_signals
 
     scores = score_accounts(ds, as_of=args.as_of, profile=args.profile)
     ws = args._workspace
     apply_previous(scores.accounts, {a: s for a, (s, _) in ws.earlier_scores(ds.dataset_id, scores).items()})
     ws.remember_scores(ds.dataset_id, scores)
-    return scores
+    risk = risk_signals(ds, as_of=scores.as_of, scores=scores)
+    attach_signals(scores, risk)
+    return scores, risk
+
+
+def _signals(ds, args):
+    return _scored(ds, args)[1]
+
+
+def _signal_rows(result) -> list[dict]:
+    return [
+        {
+            **a.model_dump(mode="json", include={"account_id", "name", "segment", "csm_owner", "arr"}),
+            "health_score": a.health_score,
+            "tier": a.tier,
+            "risk_level": a.risk_level,
+            "signals": "; ".join(f"{s.id}: {s.evidence}" for s in a.signals),
+            "next_action": a.next_action.action if a.next_action else "",
+            "owner": a.next_action.owner if a.next_action else "",
+            "sla": a.next_action.sla if a.next_action else "",
+            "escalation": a.escalation.stage,
+        }
+        for a in result.accounts
+    ]
+
+
+def _portfolio(ds, args):
+    from customer_health.tools.portfolio import portfolio_summary
+
+    return portfolio_summary(
+        ds, as_of=args.as_of, profile=args.profile, period_months=args.months, top_n=args.top
+    )
+
+
+def _portfolio_rows(result) -> list[dict]:
+    rows = [
+        {"section": "health", "group": t.tier, "accounts": t.accounts, "arr": t.arr}
+        for t in result.health_distribution
+    ]
+    for name, breakdown in (("segment", result.by_segment), ("csm_owner", result.by_owner)):
+        rows += [
+            {
+                "section": name,
+                "group": g.group,
+                "accounts": g.accounts,
+                "arr": g.arr,
+                "mean_health": g.mean_health,
+                "at_risk_arr": g.at_risk_arr,
+            }
+            for g in breakdown.rows
+        ]
+    return rows
+
+
+def _account(ds, args):
+    from customer_health.tools.account import account_card
+
+    return account_card(ds, args.id, as_of=args.as_of, profile=args.profile)
+
+
+def _validate(ds, args):
+    from customer_health.tools.validation import validate_health_model
+
+    outcomes = _outcomes_frame(args) if args.outcomes else None
+    return validate_health_model(
+        ds,
+        cutoff=args.cutoff,
+        horizon_days=args.horizon_days,
+        profile=args.profile,
+        fp_cost=args.fp_cost,
+        fn_cost=args.fn_cost,
+        outcomes_path_frame=outcomes,
+    )
+
+
+def _outcomes_frame(args):
+    """The --outcomes file, ingested on its own like any export, as (account_id, outcome, date) rows."""
+    ws = args._workspace
+    loaded = ws.load([args.outcomes], roots=_roots(args), today=date.today())
+    ds = ws.dataset(loaded)
+    if not ds.has("outcomes"):
+        found = ", ".join(sorted(ds.views)) or "nothing"
+        raise InputError(
+            f"{args.outcomes} was recognised as {found}, not as renewal outcomes.",
+            fix="Give it the columns account_id, outcome (renewed/churned/contracted/expanded) and date.",
+        )
+    return ds.con.execute(f"SELECT account_id, outcome, date FROM {ds.view('outcomes')}").df()
+
+
+def _validation_rows(result) -> list[dict]:
+    return [a.model_dump(mode="json") for a in result.accounts]
+
+
+def _funnel(ds, args):
+    from customer_health.tools.funnel import compute_funnel
+
+    steps = [s.strip() for s in args.steps.split(",") if s.strip()]
+    return compute_funnel(
+        ds,
+        steps,
+        window_days=args.window_days,
+        as_of=args.as_of,
+        lookback_days=args.lookback_days,
+        account=args.account,
+        role=args.role,
+        by=args.by,
+    )
+
+
+def _funnel_rows(result) -> list[dict]:
+    rows = [{"group": "(all)", **s.model_dump(mode="json")} for s in result.steps]
+    for group, steps in result.breakdown.items():
+        rows += [{"group": group, **s.model_dump(mode="json")} for s in steps]
+    return rows
 
 
 def _score_rows(result) -> list[dict]:
@@ -169,6 +340,26 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     run(transport=args.transport, host=args.host, port=args.port, allow=args.allow or [])
     return 0
+
+
+def _profile_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--profile", metavar="NAME|FILE", help="Health profile preset or YAML file.")
+    p.add_argument("--as-of", metavar="DATE")
+
+
+def _card_row(card) -> dict:
+    s = card.score
+    return {
+        "account_id": card.account_id,
+        "name": card.name,
+        "health_score": s.health_score,
+        "tier": s.tier,
+        "trend": s.trend,
+        "top_drivers": "; ".join(d.text for d in s.drivers[:3]),
+        "summary": card.one_sentence,
+        "risk_level": (card.risk or {}).get("risk_level"),
+        "next_action": ((card.risk or {}).get("next_action") or {}).get("action"),
+    }
 
 
 def _data_parser(sub, name: str, help_text: str, formats=("table", "json", "csv")) -> argparse.ArgumentParser:
@@ -238,6 +429,64 @@ def build_parser() -> argparse.ArgumentParser:
     )
     score.add_argument("--as-of", metavar="DATE")
     score.set_defaults(func=_analysis(_score, render.render_scores, _score_rows))
+
+    funnel = _data_parser(
+        sub,
+        "funnel",
+        "Users reaching each step of a workflow in order, the broken step and the evidence why.",
+    )
+    funnel.add_argument("--steps", required=True, metavar="A,B,C", help="Two or more events, in order.")
+    funnel.add_argument(
+        "--window-days", type=int, default=14, metavar="N", help="Days to finish (default 14)."
+    )
+    funnel.add_argument("--by", choices=["role", "segment", "account"], help="Break the funnel down.")
+    funnel.add_argument("--account", metavar="ID", help="Only this account.")
+    funnel.add_argument("--role", metavar="ROLE", help="Only users with this role.")
+    funnel.add_argument(
+        "--lookback-days", type=int, metavar="N", help="Only funnels started in the last N days."
+    )
+    funnel.add_argument("--as-of", metavar="DATE")
+    funnel.set_defaults(func=_analysis(_funnel, render_health.render_funnel, _funnel_rows))
+
+    signals = _data_parser(
+        sub, "signals", "Risk signals per account, the combined risk level and one next action (owner, SLA)."
+    )
+    _profile_options(signals)
+    signals.set_defaults(func=_analysis(_signals, render_health.render_signals, _signal_rows))
+
+    portfolio = _data_parser(
+        sub,
+        "portfolio",
+        "Portfolio KPIs: GRR, NRR, logo retention, health by ARR, at-risk ARR, renewals due.",
+    )
+    _profile_options(portfolio)
+    portfolio.add_argument(
+        "--months", type=int, default=12, metavar="N", help="Retention period (default 12)."
+    )
+    portfolio.add_argument("--top", type=int, default=10, metavar="N", help="Accounts listed per table.")
+    portfolio.set_defaults(func=_analysis(_portfolio, render_health.render_portfolio, _portfolio_rows))
+
+    account = _data_parser(
+        sub, "account", "One account's card: score, drivers, seats, adoption, trend, risk."
+    )
+    account.add_argument("--id", required=True, metavar="ACCOUNT_ID", help="The account to show.")
+    _profile_options(account)
+    account.set_defaults(func=_analysis(_account, render_health.render_account, lambda c: [_card_row(c)]))
+
+    validate = _data_parser(
+        sub,
+        "validate",
+        "Backtest the health score against renewal outcomes: AUC, lift, calibration, threshold.",
+    )
+    validate.add_argument("--outcomes", metavar="FILE", help="Renewal outcomes, if not among the PATHs.")
+    validate.add_argument(
+        "--cutoff", metavar="DATE", help="Score everyone as of this date, before the outcomes."
+    )
+    validate.add_argument("--horizon-days", type=int, default=90, metavar="N")
+    validate.add_argument("--fp-cost", type=float, default=1.0, metavar="X", help="Cost of a false alarm.")
+    validate.add_argument("--fn-cost", type=float, default=5.0, metavar="X", help="Cost of a missed churn.")
+    validate.add_argument("--profile", metavar="NAME|FILE")
+    validate.set_defaults(func=_analysis(_validate, render_health.render_validation, _validation_rows))
 
     serve = sub.add_parser("serve", help="Run the MCP server (stdio for Claude Code, or streamable HTTP).")
     serve.add_argument("--transport", choices=["stdio", "http"], default="stdio")

@@ -36,6 +36,14 @@ class Dataset:
     semantics: ProductSemantics | None = None
     latest_date: date | None = None
     _columns: dict[str, list[str]] = field(default_factory=dict, repr=False)
+    _memo: dict[tuple, object] = field(default_factory=dict, repr=False)
+
+    def memo(self, key: tuple, compute):
+        """`compute()` once per key for this dataset: the views never change after a load, so neither does the
+        answer. Callers get the stored object and must not mutate it (copy first)."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
 
     def has(self, kind: str) -> bool:
         return kind in self.views
@@ -47,7 +55,7 @@ class Dataset:
         if kind not in self.views:
             loaded = ", ".join(sorted(self.views)) or "nothing"
             raise InputError(
-                f"this needs a {kind} table, and the dataset has {loaded}.",
+                f"this needs {'an' if kind[0] in 'aeiou' else 'a'} {kind} table, and the dataset has {loaded}.",
                 fix=f"Load {_HOW_TO_ADD[kind]} together with the other files.",
             )
         return quote(self.views[kind])

@@ -66,6 +66,12 @@ class AccountScore(BaseModel):
         description="Share (0–1) of the profile's component weight backed by data."
     )
     drivers: list[Driver] = Field(description="Every metric that counted, biggest drag first.")
+    signals: list[dict[str, str]] = Field(
+        default_factory=list, description="Risk signals firing (id, severity, evidence), when risk was assessed."
+    )
+    next_action: dict[str, str] | None = Field(
+        None, description="The first step of the most urgent playbook (action, owner, sla, …), if any."
+    )
 
 
 class HealthScores(Envelope):
@@ -112,7 +118,7 @@ def score_accounts(
         )
     rows = score_frame(metrics, prof)
     if history and ds.has("events"):
-        earlier = score_frame(account_metrics(ds, day - timedelta(days=30), sem), prof)
+        earlier = score_frame(account_metrics(ds, day - timedelta(days=30), sem), prof, drivers=False)
         apply_previous(rows, {r.account_id: r.health_score for r in earlier})
     lost = lost_accounts(ds, day)
     for r in rows:
@@ -168,8 +174,10 @@ def apply_previous(rows: list[AccountScore], previous: dict[str, float]) -> None
             r.trend = "up" if delta > DEAD_BAND else ("down" if delta < -DEAD_BAND else "flat")
 
 
-def score_frame(metrics: pd.DataFrame, prof: Profile) -> list[AccountScore]:
-    """Score a metrics frame (one row per account) with a profile; pure arithmetic, no data access."""
+def score_frame(metrics: pd.DataFrame, prof: Profile, *, drivers: bool = True) -> list[AccountScore]:
+    """Score a metrics frame (one row per account) with a profile; pure arithmetic, no data access.
+
+    Without `drivers` the accounts carry scores and components only (for earlier dates and backtests)."""
     import pandas as pd
 
     segments = (
@@ -196,27 +204,41 @@ def score_frame(metrics: pd.DataFrame, prof: Profile) -> list[AccountScore]:
             )
             points[(comp, metric)] = normalize(values, spec, segments)
             specs[(comp, metric)] = spec
-    medians = {
-        m: pd.to_numeric(metrics[m], errors="coerce").groupby(segments).median()
+    medians: dict[str, dict[str, float | None]] = {
+        m: {
+            str(k): (float(v) if v == v else None)
+            for k, v in pd.to_numeric(metrics[m], errors="coerce").groupby(segments).median().items()
+        }
         for m in {m for _, m in specs}
         if m in metrics
     }
+    # plain Python lists: per-account arithmetic on floats is far cheaper than pandas row access
+    pts = {key: series.to_numpy(dtype=float).tolist() for key, series in points.items()}
+    values = {m: [_float(v) for v in metrics[m].tolist()] for m in {m for _, m in specs} if m in metrics}
+    by_comp = {comp: [(m, specs[(c, m)].weight) for (c, m) in specs if c == comp] for comp, _ in parts}
+    names = metrics["name"].tolist() if "name" in metrics else [None] * len(metrics)
+    arrs = metrics["arr"].tolist() if "arr" in metrics else [None] * len(metrics)
+    trends = (
+        [_float(v) for v in metrics["core_trend"].tolist()]
+        if prof.trend_adjustment.enabled and "core_trend" in metrics
+        else None
+    )
+    weight_cache: dict[tuple[str, bool], dict[str, float]] = {}
     out = []
-    for i, acct in enumerate(metrics.index):
-        row = metrics.iloc[i]
-        seg = segments.iloc[i]
-        new = bool(onboarding.iloc[i])
-        weights = prof.weights_for(None if seg == "(none)" else seg)
-        if new:
-            weights = {**weights, "onboarding": weights.get("usage", 0) + weights.get("growth", 0)}
-            weights.pop("usage", None)
-            weights.pop("growth", None)
+    for i, (acct, seg, new) in enumerate(
+        zip(metrics.index, segments.tolist(), onboarding.tolist(), strict=True)
+    ):
+        new = bool(new)
+        weights = weight_cache.get((seg, new))
+        if weights is None:
+            weights = _weights(prof, seg, new)
+            weight_cache[(seg, new)] = weights
         comp_scores: dict[str, float | None] = {}
         comp_parts: dict[str, list[tuple[str, float, float]]] = {}
         for comp, _ in parts:
             if comp not in weights:
                 continue
-            got = [(m, specs[(c, m)].weight, points[(c, m)].iloc[i]) for (c, m) in specs if c == comp]
+            got = [(m, w, pts[(comp, m)][i]) for m, w in by_comp[comp]]
             got = [(m, w, p) for m, w, p in got if p == p]
             comp_parts[comp] = got
             total_w = sum(w for _, w, _ in got)
@@ -229,25 +251,21 @@ def score_frame(metrics: pd.DataFrame, prof: Profile) -> list[AccountScore]:
                 fix="Load usage events or a snapshot with usage columns.",
             )
         score = sum(weights[c] * comp_scores[c] for c in available) / denom
-        if (
-            prof.trend_adjustment.enabled
-            and "core_trend" in metrics
-            and row.get("core_trend") == row.get("core_trend")
-        ):
-            trend = max(-1.0, min(1.0, float(row["core_trend"])))
+        if trends is not None and trends[i] is not None:
+            trend = max(-1.0, min(1.0, trends[i]))
             score = max(0.0, min(100.0, score * (1 + trend * prof.trend_adjustment.factor)))
         score = round(score, 1)
-        drivers = []
-        for comp in available:
+        explained = []
+        for comp in available if drivers else ():
             comp_w = comp_parts[comp]
             total_w = sum(w for _, w, _ in comp_w)
             for metric, w, p in comp_w:
                 eff = weights[comp] / denom * w / total_w * 100
-                med = medians.get(metric)
-                seg_med = float(med.get(seg)) if med is not None and med.get(seg) == med.get(seg) else None
-                value = _float(row.get(metric))
-                drivers.append(
-                    Driver(
+                seg_med = medians[metric].get(seg) if metric in medians else None
+                value = values[metric][i] if metric in values else None
+                # model_construct: every field is computed here, so pydantic's validation would only cost time
+                explained.append(
+                    Driver.model_construct(
                         metric=metric,
                         component=comp,
                         label=CATALOGUE[metric].label,
@@ -260,26 +278,38 @@ def score_frame(metrics: pd.DataFrame, prof: Profile) -> list[AccountScore]:
                         text=driver_text(metric, value, seg_med, seg),
                     )
                 )
-        drivers.sort(key=lambda d: (-d.lost, d.metric))
-        tiers = prof.tiers_for(None if seg == "(none)" else seg)
-        tier = tiers.tier(score)
+        explained.sort(key=lambda d: (-d.lost, d.metric))
+        tier = prof.tiers_for(None if seg == "(none)" else seg).tier(score)
         full = sum(weights.values())
         out.append(
-            AccountScore(
+            AccountScore.model_construct(
                 account_id=str(acct),
-                name=_str(row.get("name")),
+                name=_str(names[i]),
                 segment=None if seg == "(none)" else seg,
-                arr=rnd(_float(row.get("arr")), 2),
+                arr=rnd(_float(arrs[i]), 2),
                 health_score=score,
                 tier=tier,
                 colour=COLOURS[tier],
                 lifecycle="onboarding" if new else "established",
+                status="customer",
+                previous_score=None,
+                trend=None,
                 components={c: (round(s, 1) if s is not None else None) for c, s in comp_scores.items()},
                 weight_coverage=round(denom / full, 4) if full else 0.0,
-                drivers=drivers,
+                drivers=explained,
             )
         )
     return out
+
+
+def _weights(prof: Profile, seg: str, new: bool) -> dict[str, float]:
+    """Component weights for a segment; onboarding accounts trade usage and growth for onboarding signals."""
+    weights = prof.weights_for(None if seg == "(none)" else seg)
+    if new:
+        weights = {**weights, "onboarding": weights.get("usage", 0) + weights.get("growth", 0)}
+        weights.pop("usage", None)
+        weights.pop("growth", None)
+    return weights
 
 
 def driver_text(metric: str, value: float | None, segment_median: float | None, segment: str) -> str:

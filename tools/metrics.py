@@ -59,7 +59,16 @@ INFO_ONLY = ("tenure_days", "segment", "name", "arr", "csm_owner", "renewal_date
 
 
 def account_metrics(ds: Dataset, as_of: date, semantics: ResolvedSemantics | None = None) -> pd.DataFrame:
-    """One row per account (index account_id) with every metric the data supports, as of the end of `as_of`."""
+    """One row per account (index account_id) with every metric the data supports, as of the end of `as_of`.
+
+    Computed once per dataset, date and semantics (scores, signals and the account card all read it); the caller
+    gets its own copy.
+    """
+    key = ("account_metrics", as_of, semantics.model_dump_json() if semantics is not None else None)
+    return ds.memo(key, lambda: _account_metrics(ds, as_of, semantics)).copy()
+
+
+def _account_metrics(ds: Dataset, as_of: date, semantics: ResolvedSemantics | None) -> pd.DataFrame:
     import numpy as np
     import pandas as pd
 

@@ -145,6 +145,15 @@ def risk_signals(
     )
 
 
+def attach_signals(scores: HealthScores, risk: RiskSignals) -> None:
+    """Copy each account's signals and next action onto its score row, so one score table carries both."""
+    by_id = {a.account_id: a for a in risk.accounts}
+    for s in scores.accounts:
+        r = by_id.get(s.account_id)
+        s.signals = [{"id": h.id, "severity": h.severity, "evidence": h.evidence} for h in r.signals] if r else []
+        s.next_action = r.next_action.model_dump(mode="json") if r and r.next_action else None
+
+
 def signals_for_account(ds: Dataset, account_id: str, **kwargs: Any) -> AccountRisk:
     """One account's row of `risk_signals` (same arguments), for an account card."""
     result = risk_signals(ds, **kwargs)

@@ -258,7 +258,7 @@ def _score_plan(
     for day in sorted(by_day):
         sem = resolve_semantics(ds, f"TIMESTAMP '{window(day, 1).end}'") if ds.has("events") else None
         metrics = account_metrics(ds, day, sem)
-        scored = {s.account_id: s for s in score_frame(metrics, prof)} if len(metrics) else {}
+        scored = {s.account_id: s for s in score_frame(metrics, prof, drivers=False)} if len(metrics) else {}
         logins = _login_score(ds, day, metrics, seats, sem.passive_events if sem else [])
         notes.update(sem.caveats() if sem else [])
         tenure = metrics.get("tenure_days")
