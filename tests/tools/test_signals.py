@@ -156,7 +156,8 @@ EXPECTED = {
     "A": {"usage_decline_critical", "support_escalation"},
     "B": {"usage_decline_high", "key_user_inactive"},
     "C": {"no_activity_14d", "key_user_inactive", "core_feature_unused"},
-    "D": {"no_activity_30d", "usage_decline_critical", "core_feature_unused", "low_seat_utilization"},
+    # D's core use went 1 → 0: under the 10-action floor, so no usage-decline signal (dormancy covers it)
+    "D": {"no_activity_30d", "core_feature_unused", "low_seat_utilization"},
     "E": {"champion_departed"},
     "F": {"champion_silent"},
     "G": {"competitor_mention", "negative_nps"},
