@@ -146,10 +146,10 @@ _NPS_BANDS = [[0, 0], [5, 20], [7, 65], [9, 100]]  # detractor 0–6, passive 7�
 _SUB_METRICS: dict[str, dict[str, dict]] = {
     # adoption first: core-feature users per seat, breadth and depth, spread of the work — not logins
     "usage": {
-        "adopted_utilization": _lin(30, 0.05, 0.7),
-        "breadth": _lin(15, 0.2, 1.0),
-        "core_depth": _lin(15, 0.05, 0.6),
-        "core_actions_per_seat": {"method": "percentile", "weight": 10},
+        "adopted_utilization": _lin(25, 0.05, 0.7),
+        "breadth": _lin(10, 0.2, 1.0),
+        "core_depth": _lin(20, 0.05, 0.6),
+        "core_actions_per_seat": {"method": "percentile", "weight": 15},
         "top1_share": _lin(10, 0.9, 0.4),
         "days_since_last_activity": _lin(10, 30, 2),
         "features_used": _lin(10, 0, 8),
@@ -157,8 +157,8 @@ _SUB_METRICS: dict[str, dict[str, dict]] = {
         "days_since_last_login": _lin(10, 30, 2),
     },
     "engagement": {
-        "nps": {"method": "bands", "weight": 40, "bands": _NPS_BANDS},
-        "champion_active": _lin(35, 0, 1),
+        "nps": {"method": "bands", "weight": 50, "bands": _NPS_BANDS},
+        "champion_active": _lin(25, 0, 1),
         "sponsor_active": _lin(15, 0, 1),
         "persona_coverage": _lin(10, 0, 1),
     },
@@ -168,9 +168,9 @@ _SUB_METRICS: dict[str, dict[str, dict]] = {
         "mrr_change_90d": _lin(30, -0.25, 0.1),
     },
     "support": {
-        "open_tickets": _lin(40, 6, 0),
-        "escalations_90d": _lin(35, 3, 0),
-        "csat_90d": _lin(25, 0.4, 1.0),
+        "open_tickets": _lin(30, 6, 0),
+        "escalations_90d": _lin(25, 3, 0),
+        "csat_90d": _lin(45, 0.4, 1.0),
     },
     "financial": {
         "mrr_change_180d": _lin(60, -0.3, 0.05),
