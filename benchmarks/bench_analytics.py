@@ -16,6 +16,7 @@ import resource
 import sys
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -72,14 +73,74 @@ def trends_duckdb(con, events: str, as_of: str) -> dict[tuple[str, int], float]:
 
 
 def trends_pandas(df, as_of: str) -> dict[tuple[str, int], float]:
+    """The same work as trends_duckdb: weekly present/adopted users and core actions, the two 30-day periods, the
+    slope of daily core actions."""
+    import numpy as np
     import pandas as pd
 
     end = pd.Timestamp(as_of) + pd.Timedelta(days=1)
-    w = df[(df["timestamp"] >= end - pd.Timedelta(days=91)) & (df["timestamp"] < end)]
-    w = w[w["event"].isin(CORE)]
-    age = (pd.Timestamp(as_of) - w["timestamp"].dt.normalize()).dt.days
-    counts = w.groupby([w["account_id"], age // 7]).size()
+    w = df[(df["timestamp"] >= end - pd.Timedelta(days=91)) & (df["timestamp"] < end)].copy()
+    w["is_core"] = w["event"].isin(CORE)
+    w["age"] = (pd.Timestamp(as_of) - w["timestamp"].dt.normalize()).dt.days
+    core = w[w["is_core"]]
+    for span, frame in ((7, w[w["age"] < 91]), (30, w[w["age"] < 60])):
+        key = [frame["account_id"], frame["age"] // span]
+        frame.groupby(key)["user_id"].nunique()
+        frame[frame["is_core"]].groupby([frame["account_id"], frame["age"] // span])["user_id"].nunique()
+    daily = core.groupby(["account_id", "age"]).size().reset_index(name="n")
+    for _, g in daily.groupby("account_id"):
+        if len(g) > 1:
+            np.polyfit(-g["age"].to_numpy(dtype=float), g["n"].to_numpy(dtype=float), 1)
+    counts = core[core["age"] < 91].groupby([core["account_id"], core["age"] // 7]).size()
     return {(a, int(k)): float(n) for (a, k), n in counts.items()}
+
+
+def score_inputs_duckdb(con, events: str, as_of: str) -> dict[str, tuple[int, int, int, int]]:
+    """The event-level inputs of the health score at one date, in one query: present and adopted users and core
+    actions in the last 30 days, core actions in the 30 before, features used, busiest user's core actions."""
+    core = ", ".join(f"'{c}'" for c in CORE)
+    rows = con.execute(f"""
+        WITH w AS (SELECT account_id, user_id, event, event IN ({core}) AS is_core,
+                          timestamp >= DATE '{as_of}' - INTERVAL 29 DAY AS recent
+                   FROM {events} WHERE account_id IS NOT NULL
+                     AND timestamp >= DATE '{as_of}' - INTERVAL 59 DAY AND timestamp < DATE '{as_of}' + INTERVAL 1 DAY),
+             per_user AS (SELECT account_id, user_id, count(*) AS n FROM w WHERE recent AND is_core GROUP BY ALL)
+        SELECT account_id,
+               count(DISTINCT user_id) FILTER (WHERE recent),
+               count(DISTINCT user_id) FILTER (WHERE recent AND is_core),
+               count(*) FILTER (WHERE recent AND is_core),
+               count(*) FILTER (WHERE NOT recent AND is_core),
+               count(DISTINCT event) FILTER (WHERE recent AND is_core),
+               (SELECT max(n) FROM per_user p WHERE p.account_id = w.account_id)
+        FROM w GROUP BY account_id""").fetchall()
+    return {r[0]: tuple(r[1:]) for r in rows}
+
+
+def score_inputs_pandas(df, as_of: str) -> dict[str, tuple]:
+    import pandas as pd
+
+    end = pd.Timestamp(as_of) + pd.Timedelta(days=1)
+    w = df[(df["timestamp"] >= end - pd.Timedelta(days=60)) & (df["timestamp"] < end)].copy()
+    w["is_core"] = w["event"].isin(CORE)
+    w["recent"] = w["timestamp"] >= end - pd.Timedelta(days=30)
+    recent, core = w[w["recent"]], w[w["recent"] & w["is_core"]]
+    present = recent.groupby("account_id")["user_id"].nunique()
+    adopted = core.groupby("account_id")["user_id"].nunique()
+    actions = core.groupby("account_id").size()
+    prior = w[~w["recent"] & w["is_core"]].groupby("account_id").size()
+    features = core.groupby("account_id")["event"].nunique()
+    top = core.groupby(["account_id", "user_id"]).size().groupby(level=0).max()
+    return {
+        a: (
+            int(present.get(a, 0)),
+            int(adopted.get(a, 0)),
+            int(actions.get(a, 0)),
+            int(prior.get(a, 0)),
+            int(features.get(a, 0)),
+            None if a not in top else int(top[a]),
+        )
+        for a in w["account_id"].dropna().unique()
+    }
 
 
 def run_size(n_events: int, base: Path) -> dict:
@@ -141,6 +202,17 @@ def run_size(n_events: int, base: Path) -> dict:
         row |= {"funnel_s": round(fu_s, 3), "funnel_duckdb_s": round(fd_s, 3)}
     except ImportError:
         pandas_funnel = None
+    # scoring: a fresh Dataset per run so nothing is served from the per-dataset cache; the baselines compute only
+    # the event-level inputs at the two dates the score needs (now and 30 days earlier), not the whole score
+    from customer_health.tools.health import score_accounts
+
+    sc_s, sc = _timed(lambda: score_accounts(ws.dataset(loaded)), repeat=2)
+    earlier = f"{as_of - timedelta(days=30)}"
+    sd_s, sd = _timed(
+        lambda: (score_inputs_duckdb(con, ev, f"{as_of}"), score_inputs_duckdb(con, ev, earlier))
+    )
+    assert {a: v[:2] for a, v in sd[0].items() if v[0]} == ours_map, "score inputs: DuckDB disagrees with seats"
+    row |= {"score_s": round(sc_s, 3), "score_inputs_duckdb_s": round(sd_s, 3), "accounts": len(sc.accounts)}
     row["peak_mb_ours"] = round(_peak_mb())
 
     df = con.execute(f"SELECT timestamp, user_id, event, account_id FROM {ev}").df()
@@ -149,6 +221,11 @@ def run_size(n_events: int, base: Path) -> dict:
     pt_s, pt = _timed(lambda: trends_pandas(df, f"{as_of}"), repeat=1)
     assert {k: v for k, v in pt.items() if k[1] < 13} == {k: v for k, v in trd.items() if k[1] < 13}
     row |= {"seats_pandas_s": round(ps_s, 3), "trends_pandas_s": round(pt_s, 3)}
+    sp_s, sp = _timed(
+        lambda: (score_inputs_pandas(df, f"{as_of}"), score_inputs_pandas(df, earlier)), repeat=1
+    )
+    assert sp[0] == sd[0], "score inputs: pandas and DuckDB disagree"
+    row["score_inputs_pandas_s"] = round(sp_s, 3)
     if pandas_funnel is not None:
         pf_s, pf = _timed(lambda: pandas_funnel(df, STEPS, 14), repeat=1)
         assert list(pf) == [s.users for s in fu.steps], "funnel: pandas disagrees"
