@@ -297,6 +297,8 @@ def score_frame(metrics: pd.DataFrame, prof: Profile, *, drivers: bool = True) -
                 components={c: (round(s, 1) if s is not None else None) for c, s in comp_scores.items()},
                 weight_coverage=round(denom / full, 4) if full else 0.0,
                 drivers=explained,
+                signals=[],  # explicit: model_construct would inspect the default factory on every call
+                next_action=None,
             )
         )
     return out
