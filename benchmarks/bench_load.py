@@ -33,6 +33,7 @@ import sys, time, duckdb
 path, home = sys.argv[1], sys.argv[2]
 con = duckdb.connect(home + '/baseline.duckdb')
 con.execute("SET memory_limit='1GB'")
+con.execute('SET enable_progress_bar = false')
 reader = 'read_parquet' if path.endswith('.parquet') else 'read_csv'
 t = time.perf_counter()
 con.execute(f"CREATE OR REPLACE TABLE ev AS SELECT * FROM {reader}('{path}')")
@@ -59,7 +60,7 @@ def _rss_run(script: str, *args: str) -> tuple[float, int, float]:
             check=True,
         )
         peak_kb = int(Path(log.name).read_text().strip().splitlines()[-1])
-    seconds, rows = out.stdout.split()
+    seconds, rows = out.stdout.strip().splitlines()[-1].split()  # a library may print above it
     return float(seconds), int(rows), peak_kb / 1024
 
 
