@@ -6,7 +6,7 @@ from datetime import date
 
 from pydantic import BaseModel, Field
 
-from .common import Envelope, ratio, resolve_as_of, rnd, window
+from .common import Envelope, ratio, resolve_as_of, rnd, trusted, window
 from .dataset import Dataset
 from .errors import InputError
 from .semantics import ResolvedSemantics, resolve_semantics
@@ -156,7 +156,8 @@ def _row(
         share = ratio(users, seats if seats else (active_users or None))
         low = share is not None and share < UNDERUSED_FEATURE
         features.append(
-            FeatureUse(
+            trusted(  # computed here from typed query results: validation would only cost time
+                FeatureUse,
                 feature=feature,
                 users=users,
                 actions=actions,
@@ -169,7 +170,8 @@ def _row(
             underused.append(feature)
     total, core_users, top1_actions, top2_actions, top_user = top if top else (0.0, 0, None, None, None)
     top1 = ratio(top1_actions, total) if total else None
-    return AdoptionRow(
+    return trusted(
+        AdoptionRow,
         account_id=str(rec["account_id"]),
         name=rec.get("name"),
         segment=rec.get("segment"),
@@ -184,4 +186,5 @@ def _row(
         # a one-seat account with one user is not a single point of failure, it is the whole account
         single_point_of_failure=bool(top1 is not None and top1 >= SPOF_SHARE and (seats or active_users) > 1),
         top_user=str(top_user) if top_user is not None else None,
+        breadth_segment_percentile=None,
     )

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from pydantic import BaseModel, Field
 
 from .dataset import Dataset
 from .errors import InputError
+
+M = TypeVar("M", bound=BaseModel)
 
 DECIMALS = 4  # ratios and shares are rounded here, and only here
 
@@ -106,3 +108,20 @@ def validate_rows(model: type[BaseModel], rows: list[dict]) -> list:
     if model not in _ADAPTERS:
         _ADAPTERS[model] = TypeAdapter(list[model])
     return _ADAPTERS[model].validate_python(rows)
+
+
+def trusted(model: type[M], **values) -> M:
+    """An instance of `model` from values this code computed itself, without validation.
+
+    What `model_construct` does for a model with no aliases, extras or defaults left to fill, minus its per-call
+    bookkeeping (about 10 µs, which adds up over 150,000 drivers). Every field must be given.
+    """
+    if len(values) != len(model.__pydantic_fields__):
+        missing = set(model.__pydantic_fields__) - set(values)
+        raise TypeError(f"{model.__name__}: trusted() needs every field; missing {sorted(missing)}")
+    obj = model.__new__(model)
+    object.__setattr__(obj, "__dict__", values)
+    object.__setattr__(obj, "__pydantic_fields_set__", set(values))
+    object.__setattr__(obj, "__pydantic_extra__", None)
+    object.__setattr__(obj, "__pydantic_private__", None)
+    return obj

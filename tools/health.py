@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field
 
-from .common import Envelope, resolve_as_of, rnd
+from .common import Envelope, resolve_as_of, rnd, trusted
 from .dataset import Dataset
 from .errors import InputError
 from .metrics import CATALOGUE, account_metrics, lost_accounts
@@ -67,7 +67,8 @@ class AccountScore(BaseModel):
     )
     drivers: list[Driver] = Field(description="Every metric that counted, biggest drag first.")
     signals: list[dict[str, str]] = Field(
-        default_factory=list, description="Risk signals firing (id, severity, evidence), when risk was assessed."
+        default_factory=list,
+        description="Risk signals firing (id, severity, evidence), when risk was assessed.",
     )
     next_action: dict[str, str] | None = Field(
         None, description="The first step of the most urgent playbook (action, owner, sla, …), if any."
@@ -263,9 +264,9 @@ def score_frame(metrics: pd.DataFrame, prof: Profile, *, drivers: bool = True) -
                 eff = weights[comp] / denom * w / total_w * 100
                 seg_med = medians[metric].get(seg) if metric in medians else None
                 value = values[metric][i] if metric in values else None
-                # model_construct: every field is computed here, so pydantic's validation would only cost time
                 explained.append(
-                    Driver.model_construct(
+                    trusted(
+                        Driver,
                         metric=metric,
                         component=comp,
                         label=CATALOGUE[metric].label,
@@ -282,7 +283,8 @@ def score_frame(metrics: pd.DataFrame, prof: Profile, *, drivers: bool = True) -
         tier = prof.tiers_for(None if seg == "(none)" else seg).tier(score)
         full = sum(weights.values())
         out.append(
-            AccountScore.model_construct(
+            trusted(
+                AccountScore,
                 account_id=str(acct),
                 name=_str(names[i]),
                 segment=None if seg == "(none)" else seg,
@@ -297,7 +299,7 @@ def score_frame(metrics: pd.DataFrame, prof: Profile, *, drivers: bool = True) -
                 components={c: (round(s, 1) if s is not None else None) for c, s in comp_scores.items()},
                 weight_coverage=round(denom / full, 4) if full else 0.0,
                 drivers=explained,
-                signals=[],  # explicit: model_construct would inspect the default factory on every call
+                signals=[],
                 next_action=None,
             )
         )

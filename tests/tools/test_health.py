@@ -231,3 +231,26 @@ def test_an_unknown_preset_lists_the_presets():
     with pytest.raises(InputError) as err:
         load_profile("saas")
     assert all(p in err.value.message for p in PRESETS)
+
+
+def test_trusted_rows_equal_validated_ones_and_refuse_a_missing_field():
+    from customer_health.tools.common import trusted
+    from customer_health.tools.health import Driver
+
+    values = dict(
+        metric="nps",
+        component="engagement",
+        label="NPS (0–10)",
+        value=6.5,
+        points_scale=20.0,
+        weight=12.0,
+        points=2.4,
+        lost=9.6,
+        segment_median=8.0,
+        text="NPS (0–10): 6.5 vs 8 SMB median",
+    )
+    fast = trusted(Driver, **values)
+    assert fast == Driver(**values) and fast.model_dump() == Driver(**values).model_dump()
+    assert fast.model_dump_json() == Driver(**values).model_dump_json()
+    with pytest.raises(TypeError, match="segment_median"):
+        trusted(Driver, **{k: v for k, v in values.items() if k != "segment_median"})
