@@ -150,7 +150,9 @@ def attach_signals(scores: HealthScores, risk: RiskSignals) -> None:
     by_id = {a.account_id: a for a in risk.accounts}
     for s in scores.accounts:
         r = by_id.get(s.account_id)
-        s.signals = [{"id": h.id, "severity": h.severity, "evidence": h.evidence} for h in r.signals] if r else []
+        s.signals = (
+            [{"id": h.id, "severity": h.severity, "evidence": h.evidence} for h in r.signals] if r else []
+        )
         s.next_action = r.next_action.model_dump(mode="json") if r and r.next_action else None
 
 
