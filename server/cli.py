@@ -14,7 +14,7 @@ from pathlib import Path
 
 from customer_health.tools.errors import InputError
 
-from . import render, render_health
+from . import render, render_health, rows
 from .output import to_csv, to_json
 
 EXIT_BAD_INPUT = 2
@@ -124,9 +124,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def _write_demo_outputs(folder: Path, scores, risk, portfolio) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     outputs = {
-        "scores.csv": to_csv(_score_rows(scores)),
+        "scores.csv": to_csv(rows.score_rows(scores)),
         "scores.json": to_json(scores),
-        "signals.csv": to_csv(_signal_rows(risk)),
+        "signals.csv": to_csv(rows.signal_rows(risk)),
         "portfolio.json": to_json(portfolio),
     }
     for name, text in outputs.items():
@@ -179,24 +179,6 @@ def _cohorts(ds, args):
     return compute_cohorts(ds, as_of=args.as_of, max_months=args.months, activation_event=args.activation)
 
 
-def _cohort_rows(result) -> list[dict]:
-    rows = []
-    for table in (result.logo, result.revenue, result.active_users):
-        if table is None:
-            continue
-        for r in table.rows:
-            rows.append(
-                {
-                    "metric": table.metric,
-                    "cohort": r.cohort,
-                    "size": r.size,
-                    "low_confidence": r.low_confidence,
-                    **{f"m{i}": v for i, v in enumerate(r.values)},
-                }
-            )
-    return rows
-
-
 def _score(ds, args):
     return _scored(ds, args)[0]
 
@@ -219,49 +201,12 @@ def _signals(ds, args):
     return _scored(ds, args)[1]
 
 
-def _signal_rows(result) -> list[dict]:
-    return [
-        {
-            **a.model_dump(mode="json", include={"account_id", "name", "segment", "csm_owner", "arr"}),
-            "health_score": a.health_score,
-            "tier": a.tier,
-            "risk_level": a.risk_level,
-            "signals": "; ".join(f"{s.id}: {s.evidence}" for s in a.signals),
-            "next_action": a.next_action.action if a.next_action else "",
-            "owner": a.next_action.owner if a.next_action else "",
-            "sla": a.next_action.sla if a.next_action else "",
-            "escalation": a.escalation.stage,
-        }
-        for a in result.accounts
-    ]
-
-
 def _portfolio(ds, args):
     from customer_health.tools.portfolio import portfolio_summary
 
     return portfolio_summary(
         ds, as_of=args.as_of, profile=args.profile, period_months=args.months, top_n=args.top
     )
-
-
-def _portfolio_rows(result) -> list[dict]:
-    rows = [
-        {"section": "health", "group": t.tier, "accounts": t.accounts, "arr": t.arr}
-        for t in result.health_distribution
-    ]
-    for name, breakdown in (("segment", result.by_segment), ("csm_owner", result.by_owner)):
-        rows += [
-            {
-                "section": name,
-                "group": g.group,
-                "accounts": g.accounts,
-                "arr": g.arr,
-                "mean_health": g.mean_health,
-                "at_risk_arr": g.at_risk_arr,
-            }
-            for g in breakdown.rows
-        ]
-    return rows
 
 
 def _account(ds, args):
@@ -299,10 +244,6 @@ def _outcomes_frame(args):
     return ds.con.execute(f"SELECT account_id, outcome, date FROM {ds.view('outcomes')}").df()
 
 
-def _validation_rows(result) -> list[dict]:
-    return [a.model_dump(mode="json") for a in result.accounts]
-
-
 def _funnel(ds, args):
     from customer_health.tools.funnel import compute_funnel
 
@@ -319,22 +260,6 @@ def _funnel(ds, args):
     )
 
 
-def _funnel_rows(result) -> list[dict]:
-    rows = [{"group": "(all)", **s.model_dump(mode="json")} for s in result.steps]
-    for group, steps in result.breakdown.items():
-        rows += [{"group": group, **s.model_dump(mode="json")} for s in steps]
-    return rows
-
-
-def _score_rows(result) -> list[dict]:
-    rows = []
-    for a in result.accounts:
-        row = a.model_dump(mode="json", exclude={"drivers"})
-        row["top_drivers"] = "; ".join(d.text for d in a.drivers[:3])
-        rows.append(row)
-    return rows
-
-
 def cmd_serve(args: argparse.Namespace) -> int:
     from .mcp_server import run
 
@@ -345,21 +270,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def _profile_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--profile", metavar="NAME|FILE", help="Health profile preset or YAML file.")
     p.add_argument("--as-of", metavar="DATE")
-
-
-def _card_row(card) -> dict:
-    s = card.score
-    return {
-        "account_id": card.account_id,
-        "name": card.name,
-        "health_score": s.health_score,
-        "tier": s.tier,
-        "trend": s.trend,
-        "top_drivers": "; ".join(d.text for d in s.drivers[:3]),
-        "summary": card.one_sentence,
-        "risk_level": (card.risk or {}).get("risk_level"),
-        "next_action": ((card.risk or {}).get("next_action") or {}).get("action"),
-    }
 
 
 def _data_parser(sub, name: str, help_text: str, formats=("table", "json", "csv")) -> argparse.ArgumentParser:
@@ -415,7 +325,7 @@ def build_parser() -> argparse.ArgumentParser:
     cohorts.add_argument("--months", type=int, default=12, metavar="N", help="Months since signup to show.")
     cohorts.add_argument("--activation", metavar="EVENT", help="The activation milestone event.")
     cohorts.add_argument("--as-of", metavar="DATE")
-    cohorts.set_defaults(func=_analysis(_cohorts, render.render_cohorts, _cohort_rows))
+    cohorts.set_defaults(func=_analysis(_cohorts, render.render_cohorts, rows.cohort_rows))
 
     score = _data_parser(
         sub,
@@ -428,7 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="self_serve, enterprise (default), usage_based, high_touch, or a profile YAML file.",
     )
     score.add_argument("--as-of", metavar="DATE")
-    score.set_defaults(func=_analysis(_score, render.render_scores, _score_rows))
+    score.set_defaults(func=_analysis(_score, render.render_scores, rows.score_rows))
 
     funnel = _data_parser(
         sub,
@@ -446,13 +356,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--lookback-days", type=int, metavar="N", help="Only funnels started in the last N days."
     )
     funnel.add_argument("--as-of", metavar="DATE")
-    funnel.set_defaults(func=_analysis(_funnel, render_health.render_funnel, _funnel_rows))
+    funnel.set_defaults(func=_analysis(_funnel, render_health.render_funnel, rows.funnel_rows))
 
     signals = _data_parser(
         sub, "signals", "Risk signals per account, the combined risk level and one next action (owner, SLA)."
     )
     _profile_options(signals)
-    signals.set_defaults(func=_analysis(_signals, render_health.render_signals, _signal_rows))
+    signals.set_defaults(func=_analysis(_signals, render_health.render_signals, rows.signal_rows))
 
     portfolio = _data_parser(
         sub,
@@ -464,14 +374,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--months", type=int, default=12, metavar="N", help="Retention period (default 12)."
     )
     portfolio.add_argument("--top", type=int, default=10, metavar="N", help="Accounts listed per table.")
-    portfolio.set_defaults(func=_analysis(_portfolio, render_health.render_portfolio, _portfolio_rows))
+    portfolio.set_defaults(func=_analysis(_portfolio, render_health.render_portfolio, rows.portfolio_rows))
 
     account = _data_parser(
         sub, "account", "One account's card: score, drivers, seats, adoption, trend, risk."
     )
     account.add_argument("--id", required=True, metavar="ACCOUNT_ID", help="The account to show.")
     _profile_options(account)
-    account.set_defaults(func=_analysis(_account, render_health.render_account, lambda c: [_card_row(c)]))
+    account.set_defaults(func=_analysis(_account, render_health.render_account, lambda c: [rows.card_row(c)]))
 
     validate = _data_parser(
         sub,
@@ -486,7 +396,7 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--fp-cost", type=float, default=1.0, metavar="X", help="Cost of a false alarm.")
     validate.add_argument("--fn-cost", type=float, default=5.0, metavar="X", help="Cost of a missed churn.")
     validate.add_argument("--profile", metavar="NAME|FILE")
-    validate.set_defaults(func=_analysis(_validate, render_health.render_validation, _validation_rows))
+    validate.set_defaults(func=_analysis(_validate, render_health.render_validation, rows.validation_rows))
 
     serve = sub.add_parser("serve", help="Run the MCP server (stdio for Claude Code, or streamable HTTP).")
     serve.add_argument("--transport", choices=["stdio", "http"], default="stdio")
