@@ -263,7 +263,9 @@ def _funnel(ds, args):
 def cmd_serve(args: argparse.Namespace) -> int:
     from .mcp_server import run
 
-    run(transport=args.transport, host=args.host, port=args.port, allow=args.allow or [])
+    run(
+        transport=args.transport, host=args.host, port=args.port, allow=args.allow or [], load=args.load or []
+    )
     return 0
 
 
@@ -403,6 +405,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="HTTP only; loopback unless you choose otherwise.")
     serve.add_argument("--port", type=int, default=8765, metavar="N", help="HTTP only.")
     serve.add_argument("--allow", metavar="DIR", action="append", help="Also allow loading files under DIR.")
+    serve.add_argument(
+        "--load", metavar="PATH", action="append", help="Exports to make the current dataset on first use."
+    )
     serve.set_defaults(func=cmd_serve)
     return parser
 

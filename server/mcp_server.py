@@ -52,9 +52,12 @@ def rules_dir() -> Path:
     return Path(str(resources.files("customer_health.rules")))
 
 
-def build_server(home: Path | None = None, allow: list[str] | tuple[str, ...] = ()) -> MCPServer:
-    """A server with its own session (workspace under `home`, loads allowed under cwd and `allow`)."""
-    session = Session(home, allow)
+def build_server(
+    home: Path | None = None, allow: list[str] | tuple[str, ...] = (), preload: list[str] | tuple = ()
+) -> MCPServer:
+    """A server with its own session (workspace under `home`, loads allowed under cwd and `allow`); `preload`
+    paths become the current dataset on the first call that needs one."""
+    session = Session(home, allow, preload)
     mcp = MCPServer(name="customer-health", instructions=INSTRUCTIONS)
 
     def run(fn):
@@ -480,10 +483,16 @@ def _register_prompts(mcp: MCPServer, session: Session) -> None:
         return render("adoption_diagnosis", account_id)
 
 
-def run(transport: str = "stdio", host: str = "127.0.0.1", port: int = 8765, allow: list[str] = ()) -> None:
+def run(
+    transport: str = "stdio",
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    allow: list[str] = (),
+    load: list[str] = (),
+) -> None:
     """Serve over stdio (Claude Code) or streamable HTTP; logs go to stderr, never stdout."""
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="%(name)s: %(message)s")
-    server = build_server(allow=allow)
+    server = build_server(allow=allow, preload=load)
     try:
         if transport == "http":
             log.warning("customer-health MCP server on http://%s:%d/mcp", host, port)

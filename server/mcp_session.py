@@ -35,9 +35,15 @@ def _json(data: Any) -> str:
 class Session:
     """One server's state. Calls may arrive on several threads (HTTP): one lock serialises the DuckDB work."""
 
-    def __init__(self, home: Path | None = None, allow: list[str] | tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        home: Path | None = None,
+        allow: list[str] | tuple[str, ...] = (),
+        preload: list[str] | tuple = (),
+    ) -> None:
         self._home = home
         self._allow = list(allow)
+        self._preload = list(preload)  # loaded on first use, so start-up stays fast
         self._ws = None
         self._loaded = None
         self._dataset = None
@@ -96,6 +102,9 @@ class Session:
 
     @property
     def dataset(self):
+        if self._dataset is None and self._preload:
+            paths, self._preload = self._preload, []
+            self.load(paths)
         if self._dataset is None:
             from .cli import example_dir
 

@@ -76,6 +76,7 @@ class Dataset:
         if self.latest_date is None:
             raise InputError(
                 "the data has no dates, so 'as of' cannot be inferred.",
-                fix="Pass an explicit as-of date (e.g. --as-of 2026-06-30).",
+                fix="Pass the date the data describes as the as-of date (as_of, or --as-of on the command line), "
+                "e.g. 2026-06-30.",
             )
         return self.latest_date
