@@ -30,3 +30,24 @@ def test_ci_runs_exactly_the_readme_test_command():
 
 def test_the_readme_main_command_runs_the_demo():
     assert re.search(r"pip install -e \. && \.venv/bin/customer-health demo", README)
+
+
+def test_every_mcp_tool_prompt_and_resource_is_documented_in_the_readme():
+    import anyio
+    from customer_health.server.mcp_server import build_server
+    from mcp import Client
+
+    async def listing():
+        server = build_server()
+        async with Client(server) as c:
+            tools = [t.name for t in (await c.list_tools()).tools]
+            prompts = [p.name for p in (await c.list_prompts()).prompts]
+            templates = [t.uri_template for t in (await c.list_resource_templates()).resource_templates]
+            fixed = [str(r.uri) for r in (await c.list_resources()).resources]
+        return tools, prompts, templates + fixed
+
+    tools, prompts, resources = anyio.run(listing)
+    missing = [f"tool {t}" for t in tools if f"`{t}`" not in README]
+    missing += [f"prompt {p}" for p in prompts if f"mcp__customer-health__{p}" not in README]
+    missing += [f"resource {r}" for r in resources if f"`{r}`" not in README]
+    assert not missing, f"undocumented: {missing}"
