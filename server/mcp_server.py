@@ -60,12 +60,13 @@ def build_server(
     session = Session(home, allow, preload)
     mcp = MCPServer(name="customer-health", instructions=INSTRUCTIONS)
 
-    def run(fn):
-        """Computations are synchronous DuckDB work: one at a time, in a worker thread."""
+    def run(fn, key: tuple | None = None):
+        """Computations are synchronous DuckDB work: one at a time, in a worker thread. With a `key`, the answer
+        is kept for the current dataset (which never changes once loaded), so asking again costs nothing."""
 
         def locked():
             with session.lock, readable_errors():
-                return fn()
+                return session.cached(key, fn) if key is not None else fn()
 
         return anyio.to_thread.run_sync(locked)
 
@@ -194,7 +195,7 @@ def build_server(
                 payload, rows_key="accounts", table="scores", limit=limit, csv_rows=rows.score_rows(scores)
             )
 
-        return await run(compute)
+        return await run(compute, key=("score_accounts", *_args(locals())))
 
     @mcp.tool(annotations=READ_ONLY)
     async def risk_signals(profile: Profile = None, as_of: AsOf = None, limit: Limit = 25) -> dict[str, Any]:
@@ -218,7 +219,7 @@ def build_server(
                 csv_rows=rows.signal_rows(risk),
             )
 
-        return await run(compute)
+        return await run(compute, key=("risk_signals", *_args(locals())))
 
     @mcp.tool(annotations=READ_ONLY)
     async def portfolio_summary(
@@ -243,7 +244,7 @@ def build_server(
                 limit=10,
             )
 
-        return await run(compute)
+        return await run(compute, key=("portfolio_summary", *_args(locals())))
 
     @mcp.tool(annotations=READ_ONLY)
     async def get_account_card(
@@ -258,7 +259,10 @@ def build_server(
             from . import rows
 
             ds = session.dataset
-            card = account_card(ds, resolve_account(ds, account_id), as_of=as_of, profile=profile)
+            scores = scored(profile, as_of)["scores"]
+            card = account_card(
+                ds, resolve_account(ds, account_id), as_of=as_of, profile=profile, scores=scores
+            )
             payload = card.model_dump(mode="json")
             payload["score"]["drivers"] = payload["score"]["drivers"][:8]
             return session.bounded(
@@ -269,7 +273,7 @@ def build_server(
                 csv_rows=[rows.card_row(card)],
             )
 
-        return await run(compute)
+        return await run(compute, key=("get_account_card", *_args(locals())))
 
     # --- usage analytics -------------------------------------------------------------------------------------
     def rows_tool(table: str, compute_result, limit: int) -> dict[str, Any]:
@@ -287,7 +291,8 @@ def build_server(
         return await run(
             lambda: rows_tool(
                 "seats", lambda: compute(session.dataset, window_days=window_days, as_of=as_of), limit
-            )
+            ),
+            key=("seat_utilization", window_days, as_of, limit),
         )
 
     @mcp.tool(annotations=READ_ONLY)
@@ -300,7 +305,8 @@ def build_server(
         return await run(
             lambda: rows_tool(
                 "adoption", lambda: compute(session.dataset, window_days=window_days, as_of=as_of), limit
-            )
+            ),
+            key=("feature_adoption", window_days, as_of, limit),
         )
 
     @mcp.tool(annotations=READ_ONLY)
@@ -318,7 +324,8 @@ def build_server(
                 "trends",
                 lambda: compute(session.dataset, as_of=as_of, weeks=weeks, account=account_id),
                 limit,
-            )
+            ),
+            key=("usage_trends", account_id, weeks, as_of, limit),
         )
 
     @mcp.tool(annotations=READ_ONLY)
@@ -350,7 +357,7 @@ def build_server(
             )
             return session.bounded(result.model_dump(mode="json"), rows_key="steps", table="funnel", limit=50)
 
-        return await run(compute)
+        return await run(compute, key=("analyze_funnel", *_args(locals())))
 
     @mcp.tool(annotations=READ_ONLY)
     async def cohort_retention(
@@ -374,7 +381,7 @@ def build_server(
                 payload.pop(key, None)
             return session.bounded(payload, rows_key="cohort_rows", table="cohorts", limit=60)
 
-        return await run(compute)
+        return await run(compute, key=("cohort_retention", *_args(locals())))
 
     @mcp.tool(annotations=READ_ONLY)
     async def validate_health_model(
@@ -404,7 +411,7 @@ def build_server(
             )
 
         key = ("validate", cutoff, horizon_days, profile, fp_cost, fn_cost)
-        return await run(lambda: session.cached(key, compute))
+        return await run(compute, key=key)
 
     # --- resources -------------------------------------------------------------------------------------------
     @mcp.resource(
@@ -440,6 +447,14 @@ def build_server(
     _register_prompts(mcp, session)
     mcp.session_state = session  # for tests and for closing
     return mcp
+
+
+def _args(scope: dict[str, Any]) -> tuple:
+    """A tool's arguments (its plain-valued locals at the call) as a hashable cache key."""
+    plain = (str, int, float, bool, type(None), list, tuple)
+    return tuple(
+        (k, tuple(v) if isinstance(v, list) else v) for k, v in sorted(scope.items()) if isinstance(v, plain)
+    )
 
 
 @contextmanager

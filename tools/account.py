@@ -15,7 +15,7 @@ from .common import Envelope, resolve_as_of
 from .dataset import Dataset
 from .errors import InputError, nearest
 from .funnel import compute_funnel
-from .health import AccountScore, format_value, score_accounts
+from .health import AccountScore, HealthScores, format_value, score_accounts
 from .peers import PeerRow, peer_comparison
 from .personas import PersonaRow, persona_activity
 from .semantics import resolve_semantics
@@ -51,26 +51,51 @@ def _check_account(ds: Dataset, account_id: str) -> None:
 
 
 def account_card(
-    ds: Dataset, account_id: str, *, as_of: date | str | None = None, profile=None
+    ds: Dataset,
+    account_id: str,
+    *,
+    as_of: date | str | None = None,
+    profile=None,
+    scores: HealthScores | None = None,
 ) -> AccountCard:
-    """One account's card, computed with the same functions (and numbers) as the portfolio-wide tools."""
+    """One account's card, computed with the same functions (and numbers) as the portfolio-wide tools.
+
+    The portfolio-wide results it picks one row from are computed once per dataset and date, so the second card
+    costs only the account's own trend and funnel; `scores` (as of the same date) skips scoring altogether."""
     _check_account(ds, account_id)
     day = resolve_as_of(ds, as_of)
     sem = resolve_semantics(ds) if ds.has("events") else None
-    scores = score_accounts(ds, as_of=day, profile=profile, semantics=sem)
+
+    def once(name: str, compute):
+        return ds.memo(("account_card", name, day, str(profile)), compute)
+
+    own = scores is None or scores.as_of != day
+    if own:
+        scores = once("scores", lambda: score_accounts(ds, as_of=day, profile=profile, semantics=sem))
     score = next(a for a in scores.accounts if a.account_id == account_id)
     caveats = list(scores.caveats)
     card: dict[str, Any] = {"score": score}
     if ds.has("events"):
-        card["seats"] = _pick(seat_utilization(ds, as_of=day, semantics=sem).accounts, account_id)
-        card["adoption"] = _pick(feature_adoption(ds, as_of=day, semantics=sem).accounts, account_id)
+        card["seats"] = _pick(
+            once("seats", lambda: seat_utilization(ds, as_of=day, semantics=sem)).accounts, account_id
+        )
+        card["adoption"] = _pick(
+            once("adoption", lambda: feature_adoption(ds, as_of=day, semantics=sem)).accounts, account_id
+        )
         trends = usage_trends(ds, as_of=day, account=account_id, semantics=sem)
         card["trend"], card["week_ends"] = trends.accounts[0], trends.week_ends
-        card["peers"] = _pick(peer_comparison(ds, as_of=day).accounts, account_id)
+        card["peers"] = _pick(once("peers", lambda: peer_comparison(ds, as_of=day)).accounts, account_id)
         if ds.has("users") and "role" in ds.columns("users"):
-            card["personas"] = _pick(persona_activity(ds, as_of=day, semantics=sem).accounts, account_id)
+            personas = once("personas", lambda: persona_activity(ds, as_of=day, semantics=sem))
+            card["personas"] = _pick(personas.accounts, account_id)
         card["funnel"] = _funnel(ds, account_id, day, sem, caveats)
-    card["risk"] = _risk(ds, account_id, day, scores)
+    risk = (
+        once("risk", lambda: risk_signals(ds, as_of=day, scores=scores))
+        if own
+        else risk_signals(ds, as_of=day, scores=scores)
+    )
+    row = _pick(risk.accounts, account_id)
+    card["risk"] = row.model_dump(mode="json") if row is not None else None
     info = _profile(ds, account_id)
     sentence = one_sentence(score, card.get("seats"), card.get("adoption"), card.get("trend"), sem)
     summary = (
@@ -171,9 +196,3 @@ def _funnel(ds: Dataset, account_id: str, day: date, sem, caveats: list[str]) ->
             mode="json", include={"steps", "broken_step", "evidence", "breakdown", "users_started"}
         ),
     }
-
-
-def _risk(ds: Dataset, account_id: str, day: date, scores) -> dict | None:
-    result = risk_signals(ds, as_of=day, scores=scores)
-    row = _pick(result.accounts, account_id)
-    return row.model_dump(mode="json") if row is not None else None

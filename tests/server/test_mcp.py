@@ -111,6 +111,7 @@ def test_the_score_tool_gives_the_same_numbers_as_the_cli_worst_first(results, f
 
 def test_the_legacy_handshake_claude_code_uses_gets_the_same_answers(results, folder):
     legacy = call_all(folder, mode="legacy")
+
     def same(data: dict) -> dict:  # each run has its own workspace, so only the table's folder differs
         return {k: v for k, v in data.items() if k != "full_table"}
 
@@ -211,3 +212,20 @@ def test_prompts_take_one_argument_and_fence_the_facts_as_data(folder):
     text = qbr.messages[0].content.text
     assert "Willow Transport" in text and "ACC-0073" in text
     assert board.messages[0].content.text
+
+
+def test_no_result_exceeds_20000_characters_at_10000_accounts(tmp_path_factory):
+    from customer_health.examples.generate import generate
+
+    root = tmp_path_factory.mktemp("mcp10k")
+    generate(root / "big", n_accounts=10_000, target_events=100_000)
+    calls = [("load_data", {"paths": [str(root / "big")]})] + [
+        (name, {**args, "account_id": "ACC-00073"} if name == "get_account_card" else args)
+        for name, args in CALLS.items()
+    ]
+    results = session_calls(root, calls, allow=[str(root)])
+    for (name, _), r in zip(calls, results, strict=True):
+        assert not r.is_error, (name, r.content[0].text if r.content else r)
+        assert len(json.dumps(r.structured_content)) <= MAX_CHARS, name
+    scores = results[2].structured_content
+    assert scores["total_rows"] == 10_000 and scores["truncated"] is True
