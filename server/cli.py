@@ -197,6 +197,12 @@ def _scored(ds, args):
     return scores, risk
 
 
+def _workflows(ds, args):
+    from customer_health.tools.workflows import workflow_completion
+
+    return workflow_completion(ds, as_of=args.as_of, weeks=args.weeks)
+
+
 def _signals(ds, args):
     return _scored(ds, args)[1]
 
@@ -274,15 +280,20 @@ def _profile_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--as-of", metavar="DATE")
 
 
-def _data_parser(sub, name: str, help_text: str, formats=("table", "json", "csv")) -> argparse.ArgumentParser:
+def _data_parser(
+    sub, name: str, help_text: str, formats=("table", "json", "csv"), leading=None
+) -> argparse.ArgumentParser:
+    """A command over loaded exports; `leading(parser)` adds positionals that come before PATH…."""
     p = sub.add_parser(name, help=help_text, description=help_text)
+    if leading is not None:
+        leading(p)
     p.add_argument("paths", nargs="+", metavar="PATH", help="Export files or folders.")
     p.add_argument(
         "--map", metavar="FILE", help="Mapping file (YAML/JSON) that forces table kinds or columns."
     )
     p.add_argument("--config", metavar="FILE", help="customer-health.yaml with the product semantics.")
     p.add_argument("--allow", metavar="DIR", action="append", help="Also allow reading under DIR.")
-    p.add_argument("--format", choices=list(formats), default="table")
+    p.add_argument("--format", choices=list(formats), default=formats[0])
     return p
 
 
@@ -359,6 +370,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     funnel.add_argument("--as-of", metavar="DATE")
     funnel.set_defaults(func=_analysis(_funnel, render_health.render_funnel, rows.funnel_rows))
+
+    workflows = _data_parser(
+        sub,
+        "workflows",
+        "Per account and workflow: who completed it, how often, vs target, and where others stop.",
+    )
+    workflows.add_argument(
+        "--weeks", type=int, default=4, metavar="N", help="Weeks to look back (default 4)."
+    )
+    workflows.add_argument("--as-of", metavar="DATE")
+    workflows.set_defaults(func=_analysis(_workflows, render_health.render_workflows, rows.workflow_rows))
 
     signals = _data_parser(
         sub, "signals", "Risk signals per account, the combined risk level and one next action (owner, SLA)."

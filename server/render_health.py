@@ -245,3 +245,47 @@ def render_account(card) -> str:
             a = r["next_action"]
             lines.append(f"Next action: {a['action']} (owner {a['owner']}, within {a['sla']}).")
     return "\n".join(lines).rstrip()
+
+
+def render_workflows(result) -> str:
+    lines = _head(result)
+    lines.append(
+        table(
+            ["WORKFLOW", "TARGET USERS", "COMPLETED", "SHARE", "PER USER-WEEK", "TARGET", "MOST STOP AT"],
+            [
+                (
+                    w.workflow,
+                    w.target_users,
+                    w.completers,
+                    _pct(w.completion_rate),
+                    "—" if w.completions_per_user_week is None else f"{w.completions_per_user_week:.2f}",
+                    f"{w.target_per_week:g}",
+                    w.stop_step or "—",
+                )
+                for w in result.totals
+            ],
+            right=[1, 2, 3, 4, 5],
+        )
+    )
+    rows, more = _limit(result.accounts)
+    lines += ["", "Accounts, worst first:"]
+    lines.append(
+        table(
+            ["ACCOUNT", "NAME", "WORKFLOW", "COMPLETED", "SHARE", "PER USER-WEEK", "MOST STOP AT"],
+            [
+                (
+                    a.account_id,
+                    (a.name or "")[:24],
+                    w.workflow,
+                    f"{w.completers}/{w.target_users}",
+                    _pct(w.completion_rate),
+                    "—" if w.completions_per_user_week is None else f"{w.completions_per_user_week:.2f}",
+                    w.stop_step or "—",
+                )
+                for a in rows
+                for w in a.workflows
+            ],
+            right=[3, 4, 5],
+        )
+    )
+    return "\n".join([*lines, more]).rstrip()

@@ -91,3 +91,11 @@ def card_row(card) -> dict:
         "risk_level": (card.risk or {}).get("risk_level"),
         "next_action": ((card.risk or {}).get("next_action") or {}).get("action"),
     }
+
+
+def workflow_rows(result) -> list[dict]:
+    return [
+        {"account_id": a.account_id, "name": a.name, **w.model_dump(mode="json")}
+        for a in result.accounts
+        for w in a.workflows
+    ]

@@ -20,6 +20,7 @@ from .common import Envelope, fetch_dicts, ratio, resolve_as_of, rnd, window
 from .dataset import Dataset
 from .errors import InputError, nearest
 from .values import literal, quote
+from .workflows import next_step_ctes
 
 INTEGRATION_STEP = re.compile(r"import|integrat|permission|connect|sync|upload", re.IGNORECASE)
 ERROR_EVENT = re.compile(r"error|fail", re.IGNORECASE)
@@ -217,13 +218,7 @@ def _funnel_sql(ds: Dataset, spec: _Spec) -> str:
         f"FROM {ds.view('events')} WHERE {where})",
         f"a1 AS (SELECT uk, account_id, t AS t1 FROM ev WHERE event = {literal(steps[0])}{first})",
     ]
-    for k in range(2, n + 1):
-        op = "<" if steps[k - 1] == steps[k - 2] else "<="
-        ctes.append(
-            f"a{k} AS (SELECT a.*, CASE WHEN s.t <= a.t1 + {within} THEN s.t END AS t{k} FROM a{k - 1} a "
-            f"ASOF LEFT JOIN (SELECT uk, t FROM ev WHERE event = {literal(steps[k - 1])}) s "
-            f"ON a.uk = s.uk AND a.t{k - 1} {op} s.t)"
-        )
+    ctes += next_step_ctes(steps, within)
     ts = ", ".join(f"t{k}" for k in range(1, n + 1))
     reached = " + ".join(f"(t{k} IS NOT NULL)::INT" for k in range(1, n + 1))
     ctes.append(

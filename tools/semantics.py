@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import InputError
 from .values import quote
@@ -32,6 +32,26 @@ class Persona(BaseModel):
     weekly_active_target: float = Field(ge=0, le=1)
 
 
+class WorkflowTarget(BaseModel):
+    """Who is expected to run a workflow, how often, and how long one run may take."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    roles: list[str] = Field(
+        default_factory=list, description="Roles expected to run it; empty means every user."
+    )
+    target_per_week: float = Field(
+        1.0, gt=0, le=100, description="Completions per target user per week that count as on target."
+    )
+    window_days: int = Field(14, ge=1, le=365, description="Most days from the first step to the last.")
+
+
+class WorkflowSpec(WorkflowTarget):
+    """The mapping form of a workflow in customer-health.yaml: its steps plus its target."""
+
+    steps: list[str]
+
+
 class ProductSemantics(BaseModel):
     """The `customer-health.yaml` product section; every field optional, unknown keys are an error."""
 
@@ -41,10 +61,35 @@ class ProductSemantics(BaseModel):
     passive_events: list[str] = Field(default_factory=list)
     value_events: list[str] = Field(default_factory=list)
     workflows: dict[str, list[str]] = Field(default_factory=dict)
+    workflow_targets: dict[str, WorkflowTarget] = Field(
+        default_factory=dict, description="Per workflow: roles, target per week, window (defaults filled in)."
+    )
     activation: str | None = None
     personas: dict[str, Persona] = Field(default_factory=dict)
     health_profile: str | dict[str, Any] | None = None
     mapping: dict[str, Any] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_workflows(cls, data: Any) -> Any:
+        """A workflow is a list of steps or a mapping {steps, roles, target_per_week, window_days}: the steps
+        go to `workflows` (its shape never changes), the rest to `workflow_targets`."""
+        if not isinstance(data, dict) or not isinstance(data.get("workflows"), dict):
+            return data
+        workflows, targets = {}, dict(data.get("workflow_targets") or {})
+        for name, value in data["workflows"].items():
+            if not isinstance(value, dict):
+                workflows[name] = value
+                continue
+            if name in targets:
+                raise ValueError(f"workflow '{name}' has targets both inline and under workflow_targets")
+            try:
+                spec = WorkflowSpec.model_validate(value)
+            except ValidationError as exc:
+                raise _under(exc, ("workflows", name), cls.__name__) from None
+            workflows[name] = spec.steps
+            targets[name] = spec.model_dump(exclude={"steps"})
+        return {**data, "workflows": workflows, "workflow_targets": targets}
 
     @field_validator("workflows")
     @classmethod
@@ -53,6 +98,18 @@ class ProductSemantics(BaseModel):
             if len(steps) < 2:
                 raise ValueError(f"workflow '{name}' needs at least two steps")
         return value
+
+    @model_validator(mode="after")
+    def _targets_match_workflows(self) -> ProductSemantics:
+        unknown = sorted(set(self.workflow_targets) - set(self.workflows))
+        if unknown:
+            raise ValueError(
+                f"workflow_targets names {', '.join(unknown)}, which {'is' if len(unknown) == 1 else 'are'} "
+                f"not among the workflows ({', '.join(self.workflows) or 'none'})"
+            )
+        for name in self.workflows:
+            self.workflow_targets.setdefault(name, WorkflowTarget())
+        return self
 
     @classmethod
     def from_yaml_text(cls, text: str, source: str) -> ProductSemantics:
@@ -77,13 +134,26 @@ class ProductSemantics(BaseModel):
             problems = []
             for err in exc.errors()[:10]:
                 key = ".".join(str(p) for p in err["loc"])
-                problems.append(f"{key}: {err['msg']}")
+                problems.append(f"{key}: {err['msg']}" if key else err["msg"].removeprefix("Value error, "))
             raise InputError(
                 "has invalid settings: " + "; ".join(problems) + ".",
                 file=source,
                 options=sorted(cls.model_fields),
                 fix="See the README section 'customer-health.yaml'.",
             ) from None
+
+
+def _under(exc: ValidationError, prefix: tuple, title: str) -> ValidationError:
+    """The same errors with their locations under `prefix`, so a message names the full YAML key."""
+    from pydantic_core import InitErrorDetails
+
+    return ValidationError.from_exception_data(
+        title,
+        [
+            InitErrorDetails(type=e["type"], loc=(*prefix, *e["loc"]), input=e["input"], ctx=e.get("ctx", {}))
+            for e in exc.errors()
+        ],
+    )
 
 
 class EventSemantics(BaseModel):
@@ -143,6 +213,7 @@ class ResolvedSemantics(BaseModel):
     passive_events: list[str]
     value_events: list[str]
     workflows: dict[str, list[str]]
+    workflow_targets: dict[str, WorkflowTarget] = Field(default_factory=dict)
     activation: str | None
     personas: dict[str, Persona]
     sources: dict[str, str] = Field(description="part → 'configured' or 'inferred: how'")
@@ -201,6 +272,7 @@ def resolve_semantics(ds: Dataset, as_of_sql_end: str | None = None) -> Resolved
         passive_events=passive,
         value_events=value,
         workflows=workflows,
+        workflow_targets=dict(cfg.workflow_targets),
         activation=activation,
         personas=personas,
         sources=sources,

@@ -401,7 +401,7 @@ def test_missing_tables_and_unknown_filters_are_errors_with_the_valid_options(lo
     (no_events / "accounts.csv").write_text("\n".join(ACCOUNTS) + "\n")
     with Workspace(tmp_path / "ws_accounts") as ws:
         accounts_only = ws.dataset(ws.load([no_events], roots=AllowedRoots([tmp_path.resolve()])))
-        with pytest.raises(InputError, match="needs a events table"):
+        with pytest.raises(InputError, match="needs an events table"):
             compute_funnel(accounts_only, ABC)
 
 
