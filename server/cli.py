@@ -92,6 +92,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
         scores, risk = _scored(ds, args)
         portfolio = portfolio_summary(ds, scores=scores)
         files = _write_demo_outputs(ws.home / "outputs" / "demo", scores, risk, portfolio)
+        from .dashboard import write_dashboard
+
+        board = write_dashboard(ds, ws.home / "outputs" / "demo", scores=scores)
+        files += [board.html, *board.charts]
     finally:
         ws.close()
     tables = ", ".join(f"{t.kind} ({t.rows:,} rows)" for t in loaded.tables)
@@ -195,6 +199,29 @@ def _scored(ds, args):
     risk = risk_signals(ds, as_of=scores.as_of, scores=scores)
     attach_signals(scores, risk)
     return scores, risk
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """The executive dashboard: one self-contained HTML file and a PNG per chart."""
+    from .dashboard import write_dashboard
+
+    ws, loaded = _workspace_and_load(args, args.paths)
+    args._workspace = ws
+    try:
+        ds = ws.dataset(loaded)
+        scores = _scored(ds, args)[0]
+        out = Path(args.out) if args.out else ws.home / "outputs" / "report"
+        files = write_dashboard(ds, out, scores=scores, top_n=args.top)
+    finally:
+        ws.close()
+    if args.format == "json":
+        print(to_json(files))
+    else:
+        print(files.summary)
+        print(f"\nDashboard: {files.html}")
+        for chart in files.charts:
+            print(f"Chart:     {chart}")
+    return 0
 
 
 def _workflows(ds, args):
@@ -421,6 +448,19 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--fn-cost", type=float, default=5.0, metavar="X", help="Cost of a missed churn.")
     validate.add_argument("--profile", metavar="NAME|FILE")
     validate.set_defaults(func=_analysis(_validate, render_health.render_validation, rows.validation_rows))
+
+    report = _data_parser(
+        sub,
+        "report",
+        "The executive dashboard: one self-contained HTML file (works offline) and a PNG per chart.",
+        formats=("table", "json"),
+    )
+    report.add_argument(
+        "--out", metavar="DIR", help="Where to write (default: the workspace's outputs/report)."
+    )
+    report.add_argument("--top", type=int, default=25, metavar="N", help="Rows per table (default 25).")
+    _profile_options(report)
+    report.set_defaults(func=cmd_report)
 
     serve = sub.add_parser("serve", help="Run the MCP server (stdio for Claude Code, or streamable HTTP).")
     serve.add_argument("--transport", choices=["stdio", "http"], default="stdio")
