@@ -462,6 +462,10 @@ def build_parser() -> argparse.ArgumentParser:
     _profile_options(report)
     report.set_defaults(func=cmd_report)
 
+    from . import draft_cli
+
+    draft_cli.add_parser(sub, _data_parser)
+
     serve = sub.add_parser("serve", help="Run the MCP server (stdio for Claude Code, or streamable HTTP).")
     serve.add_argument("--transport", choices=["stdio", "http"], default="stdio")
     serve.add_argument("--host", default="127.0.0.1", help="HTTP only; loopback unless you choose otherwise.")
