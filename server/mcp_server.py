@@ -413,6 +413,37 @@ def build_server(
         key = ("validate", cutoff, horizon_days, profile, fp_cost, fn_cost)
         return await run(compute, key=key)
 
+    @mcp.tool(annotations=READ_ONLY)
+    async def check_draft(
+        text: Annotated[str, Field(min_length=1, max_length=200_000, description="The drafted narrative.")],
+        kind: Annotated[
+            Literal["qbr", "risk", "board", "summary", "diagnosis"],
+            Field(description="Which narrative it is: the facts it may use depend on it."),
+        ],
+        account_id: Annotated[str | None, Field(description="The account (not for board).")] = None,
+        period: Annotated[str | None, Field(description="The board period, e.g. 2026-Q3.")] = None,
+    ) -> dict[str, Any]:
+        """Check every number, date and account name in a draft against the facts of its narrative."""
+
+        def compute():
+            from customer_health.tools.facts import build_facts
+            from customer_health.tools.grounding import check_draft as check
+
+            ds = session.dataset
+            facts = build_facts(ds, kind, period if kind == "board" else account_id)
+            names = []
+            if ds.has("accounts") and "name" in ds.columns("accounts"):
+                names = [
+                    r[0]
+                    for r in ds.con.execute(f"SELECT DISTINCT name FROM {ds.view('accounts')}").fetchall()
+                ]
+            report = check(text, facts, account_names=[n for n in names if n])
+            payload = report.model_dump(mode="json")
+            payload["caveats"] = []
+            return session.bounded(payload, rows_key="claims", table="draft_claims", limit=100)
+
+        return await run(compute)
+
     # --- resources -------------------------------------------------------------------------------------------
     @mcp.resource(
         "rules://{name}", mime_type="text/markdown", description="A rules document (method, playbooks)."

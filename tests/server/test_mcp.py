@@ -67,7 +67,7 @@ def results(folder):
 
 def test_a_dozen_verb_named_read_only_tools_each_with_a_description(results):
     tools = {t.name: t for t in results["tools"]}
-    assert set(tools) == {"load_data", *CALLS}
+    assert set(tools) == {"load_data", "check_draft", *CALLS}
     for t in tools.values():
         assert t.description and len(t.description) < 2000
         assert t.annotations.read_only_hint and t.annotations.idempotent_hint
@@ -229,3 +229,32 @@ def test_no_result_exceeds_20000_characters_at_10000_accounts(tmp_path_factory):
         assert len(json.dumps(r.structured_content)) <= MAX_CHARS, name
     scores = results[2].structured_content
     assert scores["total_rows"] == 10_000 and scores["truncated"] is True
+
+
+def test_check_draft_passes_a_template_draft_and_names_an_invented_figure(folder):
+    from customer_health.server.prompting import render_prompt, render_template_draft
+
+    async def go():
+        server = build_server(home=folder / "ws-check", preload=["sample"])
+        async with Client(server) as c:
+            await c.call_tool("describe_dataset", {})
+            facts = render_prompt(server.session_state.dataset, "account_summary", "ACC-0073").facts
+            draft = render_template_draft("summary", facts)
+            good = await c.call_tool(
+                "check_draft", {"text": draft, "kind": "summary", "account_id": "ACC-0073"}
+            )
+            bad = await c.call_tool(
+                "check_draft",
+                {
+                    "text": draft + "\nAdoption rose 83.7% in May.",
+                    "kind": "summary",
+                    "account_id": "ACC-0073",
+                },
+            )
+        server.session_state.close()
+        return good.structured_content, bad.structured_content
+
+    good, bad = anyio.run(go)
+    assert good["passed"] is True and good["summary"]
+    assert bad["passed"] is False and [c["text"] for c in bad["unsupported"]] == ["83.7%"]
+    assert bad["unsupported"][0]["sentence"] == "Adoption rose 83.7% in May."
