@@ -15,12 +15,21 @@ from .errors import InputError
 from .readers import RawSource, _first_line, as_latin1
 from .recognize import Recognition
 from .schema import TABLES, Kind
-from .values import day_first, is_text_type, parse_expr, quote
+from .values import (
+    day_first,
+    is_numeric_type,
+    is_text_type,
+    number_convention,
+    parse_expr,
+    quote,
+    raw_text,
+    yyyymmdd_integers,
+)
 
 if TYPE_CHECKING:
     import duckdb
 
-INGEST_VERSION = "1"
+INGEST_VERSION = "2"  # 2: decimal commas, yyyymmdd integers, 1001.0 ids, rating words
 BAD_PREFIX = "__bad__"
 
 
@@ -56,19 +65,21 @@ def ingest_source(
     types = dict(zip(raw.columns, raw.types, strict=True))
     notes = list(raw.notes)
     inner, outer, typed = [f"row_number() OVER () + {raw.first_row - 1} AS _row"], ["_row"], []
+    numbers = _number_conventions(con, raw, rec)
     for canon, src in rec.columns.items():
         spec = table.column(canon)
-        dayfirst = False
-        if spec.type in ("timestamp", "date", "month") and is_text_type(types[src]):
-            dayfirst = _sample_day_first(con, raw, src)
-            if dayfirst:
-                notes.append(f"{canon}: dates read as day/month/year")
-        inner.append(f"{parse_expr(src, types[src], spec.type, dayfirst=dayfirst)} AS {quote(canon)}")
+        conventions = _conventions(con, raw, src, types[src], spec.type)
+        if canon in numbers:
+            conventions["decimal_comma"] = numbers[canon]
+        for flag, note in _CONVENTION_NOTES.items():
+            if conventions.get(flag):
+                notes.append(f"{canon}: {note}")
+        expr = parse_expr(src, types[src], spec.type, words=spec.words, **conventions)
+        inner.append(f"{expr} AS {quote(canon)}")
         outer.append(quote(canon))
         if spec.type not in ("id", "text"):
             typed.append(canon)
-            raw_text = f"CAST({quote(src)} AS VARCHAR)"
-            inner.append(f"{raw_text} AS {quote('__raw__' + canon)}")
+            inner.append(f"{raw_text(src, types[src], spec.words)} AS {quote('__raw__' + canon)}")
             outer.append(
                 f"CASE WHEN {quote(canon)} IS NULL AND trim({quote('__raw__' + canon)}) <> '' "
                 f"THEN {quote('__raw__' + canon)} END AS {quote(BAD_PREFIX + canon)}"
@@ -94,6 +105,13 @@ def ingest_source(
             raise _read_error(raw, exc) from None
         return ingest_source(con, fallback, rec, table_name)
     rows = con.execute(f"SELECT count(*) FROM {quote(table_name)}").fetchone()[0]
+    for canon, src in rec.columns.items():
+        if (
+            table.column(canon).type == "id"
+            and is_text_type(types[src])
+            and _strip_point_zero(con, table_name, canon)
+        ):
+            notes.append(f"{canon}: ids such as 1001.0 read as 1001")
     if rows == 0:
         raise InputError(
             "has a header but no data rows.",
@@ -115,14 +133,63 @@ def ingest_source(
     )
 
 
-def _sample_day_first(con: duckdb.DuckDBPyConnection, raw: RawSource, column: str) -> bool:
+_CONVENTION_NOTES = {
+    "dayfirst": "dates read as day/month/year",
+    "decimal_comma": "numbers read with a decimal comma (1.234,56)",
+    "yyyymmdd": "whole numbers read as yyyymmdd dates",
+}
+
+
+def _conventions(
+    con: duckdb.DuckDBPyConnection, raw: RawSource, src: str, duck_type: str, target: str
+) -> dict[str, bool]:
+    """The column's conventions that single values leave ambiguous, decided once from a sample of the column."""
+    if target in ("timestamp", "date", "month"):
+        if is_text_type(duck_type):
+            return {"dayfirst": day_first(_sample(con, raw, src))}
+        if is_numeric_type(duck_type):
+            return {"yyyymmdd": yyyymmdd_integers(_sample(con, raw, src))}
+    return {}
+
+
+def _number_conventions(con: duckdb.DuckDBPyConnection, raw: RawSource, rec: Recognition) -> dict[str, bool]:
+    """Per text number column, whether it has decimal commas; a column that can't tell follows the rest of the file."""
+    table = TABLES[rec.kind]
+    types = dict(zip(raw.columns, raw.types, strict=True))
+    verdicts = {
+        canon: number_convention(_sample(con, raw, src))
+        for canon, src in rec.columns.items()
+        if table.column(canon).type == "number" and is_text_type(types[src])
+    }
+    in_file = set(verdicts.values()) - {None}
+    fallback = in_file == {"comma"}  # 1.200 seats beside 1.234,56 of ARR is one thousand two hundred
+    return {
+        canon: verdict == "comma" or (verdict is None and fallback) for canon, verdict in verdicts.items()
+    }
+
+
+def _sample(con: duckdb.DuckDBPyConnection, raw: RawSource, column: str) -> list[object]:
+    c = quote(column)
     try:
-        rows = con.execute(
-            f"SELECT {quote(column)} FROM {raw.from_sql} WHERE {quote(column)} IS NOT NULL LIMIT 5000"
-        ).fetchall()
+        rows = con.execute(f"SELECT {c} FROM {raw.from_sql} WHERE {c} IS NOT NULL LIMIT 5000").fetchall()
     except Exception as exc:
-        raise _read_error(raw, exc) from None
-    return day_first(r[0] for r in rows)
+        fallback = as_latin1(raw) if "unicode" in str(exc).lower() else None
+        if fallback is None:
+            raise _read_error(raw, exc) from None
+        return _sample(con, fallback, column)  # the table itself is then read as latin-1 too
+    return [r[0] for r in rows]
+
+
+def _strip_point_zero(con: duckdb.DuckDBPyConnection, table_name: str, column: str) -> bool:
+    """Ids that went through a spreadsheet as floats (1001.0) become 1001, when every id in the column has `.0`."""
+    c, t = quote(column), quote(table_name)
+    # one counter-example ends the check, usually at the first row, so a 20M-row column isn't scanned for nothing
+    if con.execute(f"SELECT 1 FROM {t} WHERE NOT regexp_full_match({c}, '-?[0-9]+[.]0+') LIMIT 1").fetchone():
+        return False
+    if not con.execute(f"SELECT 1 FROM {t} WHERE {c} IS NOT NULL LIMIT 1").fetchone():
+        return False
+    con.execute(f"UPDATE {t} SET {c} = regexp_replace({c}, '[.]0+$', '')")
+    return True
 
 
 def _read_error(raw: RawSource, exc: Exception) -> InputError:
@@ -177,12 +244,14 @@ def build_views(con: duckdb.DuckDBPyConnection, prefix: str, sources: list[Sourc
     """Create one view per kind (`<prefix>_<kind>`) and return kind → view name.
 
     Accounts and users are merged by id (first non-empty value wins, in file then row order); events without an
-    account get it through users; rows missing a required value are left out of the views (the report counts them).
+    account get it through users; an account named by its name (Zendesk's Organization) gets its id; rows missing a
+    required value are left out of the views (the report counts them).
     """
     by_kind: dict[Kind, list[SourceTable]] = {}
     for s in sources:
         by_kind.setdefault(s.kind, []).append(s)
     views: dict[str, str] = {}
+    named_accounts = None
     for kind in ("accounts", "users", "tickets", "nps", "revenue", "outcomes", "events"):
         group = by_kind.get(kind)
         if not group:
@@ -214,9 +283,63 @@ def build_views(con: duckdb.DuckDBPyConnection, prefix: str, sources: list[Sourc
             )
         else:
             body = f"SELECT * FROM ({canonical_select(kind, group)}) WHERE {where}"
+        if kind != "accounts" and "account_id" in present:
+            if named_accounts is None:
+                named_accounts = _has_named_accounts(con, views)
+            if named_accounts:
+                body = _account_names_resolved(con, name, body, views["accounts"])
         con.execute(f"CREATE OR REPLACE VIEW {quote(name)} AS {body}")
         views[kind] = name
     return views
+
+
+def _has_named_accounts(con: duckdb.DuckDBPyConnection, views: dict[str, str]) -> bool:
+    if "accounts" not in views:
+        return False
+    cols = con.execute(f"DESCRIBE SELECT * FROM {quote(views['accounts'])}").fetchall()
+    return any(c[0] == "name" for c in cols)
+
+
+def _names_table(view: str) -> str:
+    return f"{view}__account_names"
+
+
+def _account_names_resolved(con: duckdb.DuckDBPyConnection, view: str, body: str, accounts_view: str) -> str:
+    """`body` with account names replaced by the ids they name, if any row names its account (else unchanged).
+
+    A name counts when it names exactly one account and is no account's id (ids always win), compared without case
+    or surrounding spaces. The (name as written → id, rows) pairs are kept in a small table, so the view joins on
+    exact values and the quality report reads the counts without scanning the rows again.
+    """
+    a, names = quote(accounts_view), quote(_names_table(view))
+    name_map = (
+        f"SELECT lower(trim(name)) AS name_key, min(account_id) AS named_id FROM {a} WHERE name IS NOT NULL "
+        f"GROUP BY 1 HAVING count(*) = 1 AND lower(trim(name)) NOT IN (SELECT lower(account_id) FROM {a})"
+    )
+    matched = (
+        f"SELECT b.account_id AS written, m.named_id AS account_id, b.n AS n "
+        f"FROM (SELECT account_id, count(*) AS n FROM ({body}) GROUP BY 1) b "
+        f"JOIN ({name_map}) m ON m.name_key = lower(trim(b.account_id))"
+    )
+    if not con.execute(f"SELECT count(*) FROM ({matched})").fetchone()[0]:
+        return body  # the view prefix is a hash of the ingested tables: no earlier names table can be stale
+    con.execute(f"CREATE OR REPLACE TABLE {names} AS {matched}")
+    return (
+        f"SELECT b.* REPLACE (coalesce(n.account_id, b.account_id) AS account_id) FROM ({body}) b "
+        f"LEFT JOIN (SELECT written, account_id FROM {names}) n ON n.written = b.account_id"
+    )
+
+
+def accounts_named_by_name(con: duckdb.DuckDBPyConnection, view: str) -> list[tuple[str, str, int]]:
+    """(value as written, account id, rows) for each account reference in `view` that is an account's name."""
+    table = _names_table(view)
+    found = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [table]).fetchone()[0]
+    if not found:
+        return []
+    rows = con.execute(
+        f"SELECT written, account_id, n FROM {quote(table)} ORDER BY n DESC, written"
+    ).fetchall()
+    return [(w, i, int(n)) for w, i, n in rows]
 
 
 def _needs_account_join(con: duckdb.DuckDBPyConnection, group: list[SourceTable]) -> bool:
@@ -248,4 +371,11 @@ def source_key(content_hash: str, label: str, recognition_hint: str) -> str:
     ]
 
 
-__all__ = ["INGEST_VERSION", "SourceTable", "build_views", "ingest_source", "source_key"]
+__all__ = [
+    "INGEST_VERSION",
+    "SourceTable",
+    "accounts_named_by_name",
+    "build_views",
+    "ingest_source",
+    "source_key",
+]

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
-from .ingest import BAD_PREFIX, SourceTable
+from .ingest import BAD_PREFIX, SourceTable, accounts_named_by_name
 from .schema import TABLES, Kind
 from .values import literal, quote
 
@@ -28,9 +28,9 @@ class QualityIssue(BaseModel):
 
     code: str = Field(
         description="unparseable | duplicate_id | negative_value | future_date | out_of_range | "
-        "date_order | missing_required | orphan | unmapped_account"
+        "date_order | missing_required | orphan | unmapped_account | account_by_name"
     )
-    severity: str = Field(description="warning (data left out or doubtful) or info")
+    severity: str = Field(description="warning (data left out or doubtful) or info (how data was read)")
     table: str
     source: str | None = None
     column: str | None = None
@@ -239,6 +239,7 @@ def dataset_quality(
         view = views.get(kind)
         if not view or not accounts:
             continue
+        issues += _named_accounts(con, kind, view)
         issues += _orphans(con, kind, view, accounts, "account_id")
     if views.get("events") and views.get("users"):
         issues += _orphans(con, "events", views["events"], views["users"], "user_id")
@@ -274,9 +275,32 @@ def dataset_quality(
     )
 
 
+def _named_accounts(con: duckdb.DuckDBPyConnection, kind: str, view: str) -> list[QualityIssue]:
+    matches = accounts_named_by_name(con, view)
+    if not matches:
+        return []
+    n_rows = sum(n for _, _, n in matches)
+    return [
+        QualityIssue(
+            code="account_by_name",
+            severity="info",
+            table=kind,
+            column="account_id",
+            count=n_rows,
+            message=f"{kind}: {n_rows} row(s) name their account by its name; each is matched to the account "
+            "with that name.",
+            examples=[
+                f"{value} → {account_id} ({n} rows)" for value, account_id, n in matches[:MAX_EXAMPLES]
+            ],
+        )
+    ]
+
+
 def _orphans(
     con: duckdb.DuckDBPyConnection, kind: str, view: str, parent: str, key: str
 ) -> list[QualityIssue]:
+    if key not in _columns(con, view):
+        return []  # events with no account column and no users to map them: _unmapped_events says so
     k = quote(key)
     rows = con.execute(
         f"SELECT {k}, count(*) AS n, sum(count(*)) OVER (), count(*) OVER () FROM {quote(view)} "
@@ -300,18 +324,23 @@ def _orphans(
     ]
 
 
+def _columns(con: duckdb.DuckDBPyConnection, view: str) -> list[str]:
+    return [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {quote(view)}").fetchall()]
+
+
 def _unmapped_events(con: duckdb.DuckDBPyConnection, view: str, has_users: bool) -> list[QualityIssue]:
-    cols = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {quote(view)}").fetchall()]
-    if "account_id" not in cols:
+    if "account_id" not in _columns(con, view):
+        rows = con.execute(f"SELECT count(*) FROM {quote(view)}").fetchone()[0]
         return [
             QualityIssue(
                 code="unmapped_account",
                 severity="warning",
                 table="events",
                 column="account_id",
-                count=0,
-                message="events: no account column and no users table to map users to "
-                "accounts; account-level results need one of them.",
+                count=rows,
+                message=f"events: events cannot be tied to accounts ({rows} event(s)): the events have no "
+                "account column and there is no users table to map their users to accounts. Add either one "
+                "for account-level results.",
             )
         ]
     n = con.execute(f"SELECT count(*) FROM {quote(view)} WHERE account_id IS NULL").fetchone()[0]

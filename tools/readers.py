@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -87,10 +88,30 @@ def detect_format(path: Path, head: bytes) -> str:
             file=path.name,
             fix="Export it as CSV (UTF-8), XLSX, Parquet or JSON.",
         )
+    if suffix in (".json", ".jsonl", ".ndjson"):
+        return "json"
     stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if suffix in (".json", ".jsonl", ".ndjson") or stripped[:1] in (b"[", b"{"):
+    # a CSV may start with a bracket too ("[Internal] Acme,..."): only text that parses as JSON is JSON
+    if stripped[:1] in (b"[", b"{") and _parses_as_json(stripped, cut=len(head) >= _SNIFF_BYTES):
         return "json"
     return "csv"
+
+
+def _parses_as_json(head: bytes, cut: bool) -> bool:
+    """Whether the sample is one JSON document or JSON Lines; a sample cut short need only parse up to the cut."""
+    text = head.decode("utf-8", errors="replace")
+    decoder = json.JSONDecoder()
+    pos = 0
+    try:
+        while pos < len(text):
+            _, pos = decoder.raw_decode(text, pos)
+            while pos < len(text) and text[pos] in " \t\r\n":
+                pos += 1
+    except json.JSONDecodeError as exc:
+        # a cut sample fails at its end; a text file that is not JSON fails on its first line
+        first_line = text.find("\n") if "\n" in text else len(text)
+        return cut and exc.pos > min(first_line, len(text) // 2)
+    return True
 
 
 def _looks_textual(head: bytes) -> bool:
@@ -230,11 +251,11 @@ def _open_json(con: duckdb.DuckDBPyConnection, path: Path, head: bytes) -> RawSo
         desc = con.execute(f"DESCRIBE SELECT * FROM {from_sql}").fetchall()
     except Exception:
         raise not_records from None
-    if first not in (b"[", b"{") or any(not d[1].upper().startswith(("STRUCT", "MAP")) for d in desc[:0]):
+    if first not in (b"[", b"{"):
         raise not_records
     names, exprs, types = [], [], []
     for name, dtype, *_ in desc:
-        if dtype.upper().startswith("STRUCT("):
+        if dtype.upper().startswith("STRUCT(") and not dtype.endswith("]"):  # a list of structs stays whole
             for field_name, field_type in _struct_fields(con, from_sql, name):
                 names.append(field_name)
                 exprs.append(f"{quote(name)}.{quote(field_name)}")
@@ -243,10 +264,10 @@ def _open_json(con: duckdb.DuckDBPyConnection, path: Path, head: bytes) -> RawSo
             names.append(name)
             exprs.append(quote(name))
             types.append(dtype)
-    if names == ["json"] or (
-        len(desc) == 1 and not desc[0][1].upper().startswith("STRUCT") and first == b"["
-    ):
+    if names == ["json"]:  # DuckDB's name for the values of an array or lines that are not objects
         raise not_records
+    if first == b"{":
+        _refuse_wrapped_records(con, path, from_sql, names, types)
     unique = _unique_names(names)
     select = ", ".join(f"{e} AS {quote(n)}" for e, n in zip(exprs, unique, strict=True))
     sub = f"(SELECT {select} FROM {from_sql})"
@@ -256,12 +277,36 @@ def _open_json(con: duckdb.DuckDBPyConnection, path: Path, head: bytes) -> RawSo
     ]
     if any(t == "JSON" for t in flat_types):
         select = ", ".join(
-            f"{'CAST(' + e + ' AS VARCHAR)' if t == 'JSON' else e} AS {quote(n)}"
+            f"{'CAST(to_json(' + e + ') AS VARCHAR)' if t == 'JSON' else e} AS {quote(n)}"
             for e, n, t in zip(exprs, unique, flat_types, strict=True)
         )
         sub = f"(SELECT {select} FROM {from_sql})"
         flat_types = ["VARCHAR" if t == "JSON" else t for t in flat_types]
     return RawSource(path, None, "json", sub, unique, flat_types, 1, [])
+
+
+def _refuse_wrapped_records(
+    con: duckdb.DuckDBPyConnection, path: Path, from_sql: str, names: list[str], types: list[str]
+) -> None:
+    """An API response such as {"data": [{...}, {...}], "has_more": false} holds the records; it is not one.
+
+    It is a single object with a list of objects in it whose own fields make no table; one record that merely
+    has a list inside (an order with its items) is recognised as a table and kept.
+    """
+    from .recognize import recognize
+
+    lists = [
+        n for n, t in zip(names, types, strict=True) if re.fullmatch(r"STRUCT\(.*\)\[\]", t.upper(), re.S)
+    ]
+    if not lists or recognize(path.name, names) is not None:
+        return
+    if con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {from_sql} LIMIT 2)").fetchone()[0] > 1:
+        return
+    raise InputError(
+        f"is one JSON object that holds the records under '{lists[0]}', not a list of records.",
+        file=path.name,
+        fix=f"Export the list itself, or extract it first (for example: jq '.{lists[0]}' {path.name} > records.json).",
+    )
 
 
 def _struct_fields(con: duckdb.DuckDBPyConnection, from_sql: str, column: str) -> list[tuple[str, str]]:

@@ -22,6 +22,7 @@ class Column:
     outcome: bool = False  # read only by validation, never by scoring
     nonnegative: bool = False
     not_future: bool = False  # a date that cannot lie after the data's own latest date
+    words: tuple[tuple[str, float | None], ...] = ()  # letters-only lower-case word → value (None: no value)
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,19 @@ _USER_ID = (
 
 def _c(name: str, type_: ValueType, *synonyms: str, **flags: bool) -> Column:
     return Column(name, type_, (name, *synonyms), **flags)
+
+
+# Zendesk exports a ticket's satisfaction as a word: Good is the top score and Bad the bottom one (the CSAT share
+# is good / (good + bad)); Offered and Unoffered mean the survey got no answer, which is no value at all.
+ZENDESK_SATISFACTION: tuple[tuple[str, float | None], ...] = (
+    ("good", 100.0),
+    ("goodwithcomment", 100.0),
+    ("bad", 0.0),
+    ("badwithcomment", 0.0),
+    ("offered", None),
+    ("unoffered", None),
+    ("notoffered", None),
+)
 
 
 TABLES: dict[Kind, Table] = {
@@ -333,15 +347,19 @@ TABLES: dict[Kind, Table] = {
             _c("priority", "text", "severity", "urgency"),
             _c("status", "text", "state", "ticket_status"),
             _c("escalated", "bool", "is_escalated", "escalation"),
-            _c(
+            Column(
                 "csat",
                 "number",
-                "satisfaction",
-                "satisfaction_score",
-                "satisfaction_rating",
-                "rating",
-                "csat_score",
-                "conversation_rating",
+                (
+                    "csat",
+                    "satisfaction",
+                    "satisfaction_score",
+                    "satisfaction_rating",
+                    "rating",
+                    "csat_score",
+                    "conversation_rating",
+                ),
+                words=ZENDESK_SATISFACTION,
             ),
             _c("subject", "text", "title", "summary", "body", "description", "first_message"),
         ),

@@ -113,3 +113,59 @@ def test_row_order_and_column_order_do_not_change_what_is_loaded(tmp_path_factor
         ws.close()
     assert loaded[0] == loaded[1]
     assert len(loaded[0]) == len(ids)
+
+
+def test_ids_written_as_floats_match_the_integer_ids_of_other_tables(tmp_path):
+    ws, result = _load(tmp_path, DATA / "float_ids")
+    con = ws.connect()
+    users = con.execute(
+        f'SELECT user_id, account_id FROM "ds_{result.dataset_id}_users" ORDER BY 1'
+    ).fetchall()
+    assert users == [("u1", "1001"), ("u2", "1002")]  # 1001.0 and 1002.0 in users.csv
+    events = con.execute(
+        f'SELECT user_id, account_id FROM "ds_{result.dataset_id}_events" ORDER BY timestamp'
+    ).fetchall()
+    assert events == [("u1", "1001"), ("u2", "1002")]
+    tickets = con.execute(
+        f'SELECT ticket_id, account_id FROM "ds_{result.dataset_id}_tickets" ORDER BY created_at'
+    ).fetchall()
+    assert tickets == [("7.0", "1001"), ("7.5", "1002")]  # 7.0 beside 7.5 is not a whole-number column
+    notes = {t.source: t.notes for t in result.tables}
+    assert notes["users.csv"] == ["account_id: ids such as 1001.0 read as 1001"]
+    assert notes["tickets.csv"] == ["account_id: ids such as 1001.0 read as 1001"]
+    assert not [i for i in result.quality.issues if i.code == "orphan"]
+    ws.close()
+
+
+def test_an_account_named_by_its_name_gets_the_id_of_the_account_with_that_name(tmp_path):
+    (tmp_path / "accounts.csv").write_text(
+        "account_id,name\nA1,Acme Corp\nA2,Beta Inc\nA3,Twin\nA4,Twin\nA5,A1\n"
+    )
+    (tmp_path / "tickets.csv").write_text(
+        "ticket_id,account_id,created_at\n"
+        "1,Acme Corp,2026-03-01\n"  # a name: A1
+        "2,  acme corp ,2026-03-02\n"  # the same name in other case and spacing: A1
+        "3,A2,2026-03-03\n"  # an id stays itself
+        "4,Twin,2026-03-04\n"  # two accounts have this name: no guess, an orphan
+        "5,A1,2026-03-05\n"  # A1 is an id and also A5's name: the id wins
+        "6,Nobody Ltd,2026-03-06\n"  # no such account: an orphan
+    )
+    ws, result = _load(tmp_path, tmp_path / "accounts.csv", tmp_path / "tickets.csv")
+    rows = (
+        ws.connect()
+        .execute(f'SELECT ticket_id, account_id FROM "ds_{result.dataset_id}_tickets" ORDER BY ticket_id')
+        .fetchall()
+    )
+    assert rows == [
+        ("1", "A1"),
+        ("2", "A1"),
+        ("3", "A2"),
+        ("4", "Twin"),
+        ("5", "A1"),
+        ("6", "Nobody Ltd"),
+    ]
+    issues = {i.code: i for i in result.quality.issues}
+    assert issues["account_by_name"].count == 2 and issues["account_by_name"].severity == "info"
+    assert issues["account_by_name"].examples == ["Acme Corp → A1 (1 rows)", "acme corp → A1 (1 rows)"]
+    assert issues["orphan"].examples == ["Nobody Ltd (1 rows)", "Twin (1 rows)"]
+    ws.close()

@@ -86,3 +86,27 @@ def test_event_semantics_are_inferred_and_labelled(load):
     assert s["passive_events"] == ["login"]
     # import_data and build_report are used by A1 and A3 (3 and 2 events), share_report by A3 only
     assert s["core_features"] == ["import_data", "build_report", "share_report"]
+
+
+def test_events_with_no_account_column_and_no_users_are_reported_not_a_crash(load):
+    # mini/events.csv has no account column; without mini/users.csv nothing maps its users to accounts
+    result = load(DATA / "mini" / "accounts.csv", DATA / "mini" / "events.csv")
+    issue = _issue(result, "unmapped_account", "account_id")
+    assert "events cannot be tied to accounts" in issue.message
+    assert (issue.table, issue.count, issue.severity) == ("events", 13, "warning")
+    assert not [i for i in result.quality.issues if i.code == "orphan"]
+
+
+def test_tickets_that_name_their_organisation_are_matched_to_accounts_and_said_so(
+    load, salesforce_accounts_xlsx
+):
+    vendors = DATA / "vendors"
+    result = load(salesforce_accounts_xlsx, vendors / "users.csv", vendors / "zendesk_tickets.csv")
+    issue = _issue(result, "account_by_name", "account_id")
+    assert (issue.table, issue.count, issue.severity) == ("tickets", 6, "info")
+    assert issue.examples == [
+        "Acme Corp → 0015g00000AcmeCoAA (3 rows)",
+        "Beta Inc → 0015g00000BetaIncA (2 rows)",
+        "Gamma Ltd → 0015g00000GammaLtd (1 rows)",
+    ]
+    assert not [i for i in result.quality.issues if i.code == "orphan"]

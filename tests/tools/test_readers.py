@@ -7,12 +7,14 @@ tests/data/vendors; workbooks and Parquet files are written into tmp_path so no 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import openpyxl
 import pytest
 from customer_health.tools.errors import InputError
 from customer_health.tools.ingest import ingest_source
+from customer_health.tools.readers import _SNIFF_BYTES as SNIFF_BYTES
 from customer_health.tools.readers import detect_format, open_file, sniff_dialect
 from customer_health.tools.recognize import explain_unrecognised, recognize
 
@@ -104,6 +106,12 @@ def test_json_arrays_and_json_lines_of_records_load_with_their_types(con, name):
     assert [r["_row"] for r in rows] == [1, 2]  # JSON has no header: record 1 is row 1
 
 
+def test_a_json_array_of_one_column_records_is_a_table(con):
+    raw, rows = load_one(con, DATA / "formats" / "records_one_column.json")
+    assert raw.columns == ["account_id"]
+    assert [r["account_id"] for r in rows] == ["A1", "A2"]
+
+
 def test_mixpanel_nested_properties_are_flattened_into_columns(con):
     raw, rows = load_one(con, DATA / "formats" / "mixpanel_events.jsonl")
     assert raw.columns == ["event", "time", "distinct_id", "$insert_id", "plan"]
@@ -113,6 +121,28 @@ def test_mixpanel_nested_properties_are_flattened_into_columns(con):
         (dt.datetime(2024, 3, 2, 1, 0), "u1", "login"),  # + 90 000 s
     ]
     assert [r["plan"] for r in rows] == ["pro", "pro", None]
+
+
+def test_a_list_of_objects_inside_each_record_is_kept_as_json_text(con):
+    raw, rows = load_one(con, DATA / "formats" / "records_with_item_lists.jsonl")
+    assert raw.columns == ["event", "time", "distinct_id", "items"]
+    assert [(r["timestamp"], r["user_id"]) for r in rows] == [
+        (dt.datetime(2024, 3, 1, 0, 0), "u1"),  # 1709251200
+        (dt.datetime(2024, 3, 1, 1, 0), "u2"),  # + 3 600 s
+    ]
+    assert [json.loads(r["items"]) for r in rows] == [
+        [{"sku": "a", "qty": 1}],
+        [{"sku": "b", "qty": 2}, {"sku": "c", "qty": 1}],
+    ]
+
+
+def test_one_json_record_with_a_list_inside_is_a_one_row_table_not_a_wrapper(con, tmp_path):
+    path = tmp_path / "account.json"
+    path.write_text('{"account_id": "A1", "name": "Acme", "contacts": [{"email": "ana@acme.test"}]}')
+    raw, rows = load_one(con, path)
+    assert [(r["account_id"], r["name"], json.loads(r["contacts"])) for r in rows] == [
+        ("A1", "Acme", [{"email": "ana@acme.test"}])
+    ]
 
 
 def test_parquet_keeps_its_types_timezones_become_utc_and_nan_is_missing(con, tmp_path):
@@ -131,6 +161,33 @@ def test_parquet_keeps_its_types_timezones_become_utc_and_nan_is_missing(con, tm
         (dt.datetime(2024, 3, 2, 5, 30), "u2", "1002"),
         (dt.datetime(2024, 3, 3, 0, 0), "u3", None),  # a NaN id (as polars writes it) is missing, not 'nan'
     ]
+
+
+def test_a_csv_whose_first_cell_starts_with_a_bracket_is_read_as_csv(con):
+    raw, rows = load_one(con, DATA / "formats" / "bracket_first_cell.csv")
+    assert raw.fmt == "csv"
+    assert [(r["account_id"], r["name"], r["arr"]) for r in rows] == ACME_BETA
+    assert [r["[Internal] Owner"] for r in rows] == ["[Internal] Dana", "[Internal] Lee"]
+
+
+@pytest.mark.parametrize(
+    ("head", "expected"),
+    [
+        (b'[{"account_id": "A1"}, {"account_id": "A2"}]', "json"),
+        (b'\xef\xbb\xbf {"account_id": "A1"}\n{"account_id": "A2"}\n', "json"),  # JSON Lines with a BOM
+        (b"[Internal] Acme,A1\n[Internal] Beta,A2\n", "csv"),
+        (b"{id},name\n1,Acme\n", "csv"),
+        (b"[1,2],x\n3,4\n", "csv"),  # one JSON value, then more text: not JSON
+    ],
+)
+def test_text_is_json_only_if_it_parses_as_json_whatever_its_extension(head, expected):
+    assert detect_format(Path("export.csv"), head) == expected
+
+
+def test_a_json_sample_cut_mid_record_is_still_json():
+    record = b'{"timestamp": "2024-03-01T09:00:00Z", "user_id": "u1", "event": "login"}'
+    head = (b"[" + b", ".join([record] * 5000))[:SNIFF_BYTES]  # minified, one line, cut mid-record
+    assert len(head) == SNIFF_BYTES and detect_format(Path("events.txt"), head) == "json"
 
 
 def test_a_parquet_file_with_a_csv_extension_is_read_as_parquet():
@@ -225,7 +282,7 @@ def test_the_vendor_exports_agree_on_users_accounts_and_organisations(con, sales
     assert {t["account_id"] for t in tickets} == {a["name"] for a in accounts}
 
 
-def test_zendesk_tickets_load_and_word_ratings_are_kept_aside_as_unparseable(con):
+def test_zendesk_tickets_load_and_satisfaction_words_become_csat_scores(con):
     _, tickets = load_one(con, DATA / "vendors" / "zendesk_tickets.csv")
     assert [(t["ticket_id"], t["account_id"], t["resolved_at"]) for t in tickets[:3]] == [
         ("1041", "Acme Corp", dt.datetime(2024, 3, 5, 16, 40)),
@@ -233,8 +290,10 @@ def test_zendesk_tickets_load_and_word_ratings_are_kept_aside_as_unparseable(con
         ("1043", "Beta Inc", None),
     ]
     assert tickets[3]["subject"] == "Cannot invite users, error 500"
-    # Zendesk exports Good/Bad/Offered, not a number: csat stays NULL and the word goes to the quality report
-    assert [(t["csat"], t["__bad__csat"]) for t in tickets[:2]] == [(None, "Good"), (None, "Offered")]
+    # Good / Offered / Unoffered / Unoffered / Bad / Good: Good is the top score, Bad the bottom, and an offered
+    # survey nobody answered is no score at all (not an unreadable one)
+    assert [t["csat"] for t in tickets] == [100.0, None, None, None, 0.0, 100.0]
+    assert [t["__bad__csat"] for t in tickets] == [None] * 6
 
 
 # --- bad input ------------------------------------------------------------------------------------------------
@@ -256,6 +315,11 @@ def test_zendesk_tickets_load_and_word_ratings_are_kept_aside_as_unparseable(con
         ),
         ("json_scalar.json", "is JSON but not a list of records", "array of objects"),
         ("json_numbers.json", "is JSON but not a list of records", "array of objects"),
+        (
+            "json_wrapped_records.json",
+            "is one JSON object that holds the records under 'data', not a list of records",
+            "jq '.data' json_wrapped_records.json",
+        ),
     ],
 )
 def test_a_file_that_cannot_be_read_is_named_with_the_problem_and_a_fix(con, name, problem, fix):

@@ -9,7 +9,8 @@ import datetime as dt
 
 import duckdb
 import pytest
-from customer_health.tools.values import day_first, parse_expr
+from customer_health.tools.schema import TABLES
+from customer_health.tools.values import day_first, number_convention, parse_expr, yyyymmdd_integers
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -25,15 +26,15 @@ def con():
     connection.close()
 
 
-def parse(con, raw, target, duck_type="VARCHAR", *, dayfirst=False):
+def parse(con, raw, target, duck_type="VARCHAR", **conventions):
     """Evaluate the parse expression for one raw value held in a column of `duck_type`."""
-    expr = parse_expr("v", duck_type, target, dayfirst=dayfirst)
+    expr = parse_expr("v", duck_type, target, **conventions)
     return con.execute(f"SELECT {expr} FROM (SELECT CAST(? AS {duck_type}) AS v)", [raw]).fetchone()[0]
 
 
-def parse_many(con, raws, target, duck_type="VARCHAR", *, dayfirst=False):
+def parse_many(con, raws, target, duck_type="VARCHAR", **conventions):
     """The same for a list of raw values, in one query."""
-    expr = parse_expr("v", duck_type, target, dayfirst=dayfirst)
+    expr = parse_expr("v", duck_type, target, **conventions)
     sql = (
         f"SELECT {expr} FROM (SELECT unnest(CAST(? AS {duck_type}[])) AS v, generate_subscripts(?, 1) AS i) "
         "ORDER BY i"
@@ -74,6 +75,21 @@ def test_epoch_seconds_millis_and_micros_become_the_exact_utc_instant(con, raw, 
     ],
 )
 def test_iso_timestamps_with_an_offset_are_converted_to_utc(con, raw, expected):
+    assert parse(con, raw, "timestamp") == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("2026-03-01 10:00:00 +0100", dt.datetime(2026, 3, 1, 9)),
+        ("2026-03-01 10:00:00 +01:00", dt.datetime(2026, 3, 1, 9)),
+        ("2026-03-01 10:00:00 +01", dt.datetime(2026, 3, 1, 9)),
+        ("2026-03-01T23:30:00 -0500", dt.datetime(2026, 3, 2, 4, 30)),
+        ("2026-03-01 10:00:00.250 +0530", dt.datetime(2026, 3, 1, 4, 30, 0, 250000)),
+        ("2026-03-01 10:00 Z", dt.datetime(2026, 3, 1, 10)),
+    ],
+)
+def test_an_offset_set_off_by_a_space_is_still_applied(con, raw, expected):
     assert parse(con, raw, "timestamp") == expected
 
 
@@ -193,6 +209,98 @@ def test_currency_strings_read_as_numbers(con, raw, expected):
     assert parse(con, raw, "number") == expected
 
 
+@pytest.mark.parametrize(
+    ("samples", "expected"),
+    [
+        (["1.234,56", "900"], "comma"),  # the comma comes after the point: a decimal comma
+        (["12,5"], "comma"),  # a comma before one digit groups no thousands
+        (["0,125"], "comma"),  # nor does one after a leading zero
+        (["1.234.567"], "comma"),  # repeated points can only group thousands
+        (["1,234.56"], "point"),
+        (["12.5"], "point"),
+        (["1,234,567"], "point"),
+        (["1,234", "1.234", "$900", "N/A", None], None),  # each fits both conventions
+        (["12,5", "12.5"], "point"),  # mixed: the point wins, so no US amount is misread
+    ],
+)
+def test_the_decimal_mark_is_decided_only_by_values_one_convention_cannot_write(samples, expected):
+    assert number_convention(samples) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "point", "comma"),
+    [
+        ("1.234,56", None, 1234.56),
+        ("12,5", None, 12.5),
+        ("€ 1.234.567,5", None, 1234567.5),
+        ("1\u00a0234,56", None, 1234.56),  # French: a non-breaking space groups the thousands
+        ("(1.200,50)", None, -1200.5),
+        ("1,5k", None, 1500.0),
+        ("1,234.56", 1234.56, None),
+        ("$12,000", 12000.0, 12.0),  # the same text, read the European way, is twelve
+        ("1.234", 1.234, 1234.0),
+        ("12.5", 12.5, None),
+        ("1234,567", None, 1234.567),  # not a thousands group: unreadable as a US number, not 1234567
+    ],
+)
+def test_numbers_read_with_the_columns_decimal_mark_and_refuse_the_other(con, raw, point, comma):
+    assert parse(con, raw, "number") == point
+    assert parse(con, raw, "number", decimal_comma=True) == comma
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Good", 100.0),
+        ("good", 100.0),
+        ("GOOD", 100.0),
+        ("Good with comment", 100.0),
+        ("Bad", 0.0),
+        ("bad", 0.0),
+        ("Offered", None),
+        ("unoffered", None),
+        ("4", 4.0),  # a numeric rating still reads as a number
+    ],
+)
+def test_zendesk_satisfaction_words_are_csat_scores(con, raw, expected):
+    words = TABLES["tickets"].column("csat").words
+    assert parse(con, raw, "number", words=words) == expected
+
+
+@pytest.mark.parametrize(
+    ("samples", "expected"),
+    [
+        ([20260301, 20251115], True),
+        ([20260301.0, None], True),  # a float column (pandas with gaps) holding whole numbers
+        ([19000101, 20991231], True),  # the boundaries are in
+        ([18991231], False),  # just below: read as epoch seconds (1970-08-08 19:20:31)
+        ([21000101], False),  # just above: epoch seconds (1970-09-01 01:21:41)
+        ([20260230], False),  # February 30th is no date
+        ([20260301, 1709251200], False),  # one real epoch value and the column is epochs
+        ([20260301.5], False),
+        ([None], False),
+    ],
+)
+def test_integer_dates_are_yyyymmdd_only_if_every_value_is_a_calendar_date_in_range(samples, expected):
+    assert yyyymmdd_integers(samples) is expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "duck_type", "yyyymmdd", "expected"),
+    [
+        (20260301, "BIGINT", True, dt.datetime(2026, 3, 1)),
+        (20260301, "INTEGER", True, dt.datetime(2026, 3, 1)),
+        (20260301.0, "DOUBLE", True, dt.datetime(2026, 3, 1)),
+        (20260301, "BIGINT", False, dt.datetime(1970, 8, 23, 11, 51, 41)),  # 234 days + 42 701 s
+        (18991231, "BIGINT", False, dt.datetime(1970, 8, 8, 19, 20, 31)),
+    ],
+)
+def test_a_yyyymmdd_column_reads_integers_as_dates_and_an_epoch_column_as_seconds(
+    con, raw, duck_type, yyyymmdd, expected
+):
+    assert parse(con, raw, "timestamp", duck_type, yyyymmdd=yyyymmdd) == expected
+
+
 @pytest.mark.parametrize("target", ["number", "text", "id", "timestamp", "date", "bool", "outcome"])
 def test_missing_markers_become_null_for_every_target(con, target):
     markers = ["N/A", "n/a", "—", "–", "-", "null", "NULL", "none", "#N/A", "", "  "]
@@ -276,3 +384,18 @@ def test_whichever_field_exceeds_12_decides_day_first_and_every_date_round_trips
     decided = day_first(raws)
     assert decided is day_month
     assert parse_many(con, raws, "date", dayfirst=decided) == dates
+
+
+_amounts = st.decimals(min_value=-(10**9), max_value=10**9, places=2, allow_nan=False, allow_infinity=False)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(amounts=st.lists(_amounts, min_size=1, max_size=8), european=st.booleans())
+def test_amounts_written_either_way_read_back_exactly_with_the_decided_mark(con, amounts, european):
+    # Python's own formatting is the independent writer: 1,234,567.89 (US), then swapped to 1.234.567,89
+    us = [f"{a:,.2f}" for a in amounts]
+    written = [u.translate(str.maketrans(",.", ".,")) for u in us] if european else us
+    decided = number_convention(written)
+    assert decided == ("comma" if european else "point")  # two decimals always give a value away
+    parsed = parse_many(con, written, "number", decimal_comma=decided == "comma")
+    assert parsed == [float(a) for a in amounts]
