@@ -501,6 +501,7 @@ def readable_errors():
 
 def _register_prompts(mcp: MCPServer, session: Session) -> None:
     """One prompt per entry of server/prompting.py; Claude Code passes single-token arguments."""
+    from .prompting import PROMPTS
 
     def render(name: str, argument: str | None) -> str:
         from .prompting import render_prompt
@@ -508,23 +509,23 @@ def _register_prompts(mcp: MCPServer, session: Session) -> None:
         with session.lock, readable_errors():
             return render_prompt(session.dataset, name, argument).text
 
-    @mcp.prompt(description="Draft a QBR narrative for one account from its computed facts.")
+    @mcp.prompt(description=PROMPTS["qbr_narrative"].description)
     def qbr_narrative(account_id: str) -> str:
         return render("qbr_narrative", account_id)
 
-    @mcp.prompt(description="Write the at-risk analysis for one account: signals, cause, plan, escalation.")
+    @mcp.prompt(description=PROMPTS["risk_document"].description)
     def risk_document(account_id: str) -> str:
         return render("risk_document", account_id)
 
-    @mcp.prompt(description="Draft the board's customer-health summary for a period (e.g. 2026-Q3).")
+    @mcp.prompt(description=PROMPTS["board_summary"].description)
     def board_summary(period: str | None = None) -> str:
         return render("board_summary", period)
 
-    @mcp.prompt(description="One account's one-sentence summary with its score and next action.")
+    @mcp.prompt(description=PROMPTS["account_summary"].description)
     def account_summary(account_id: str) -> str:
         return render("account_summary", account_id)
 
-    @mcp.prompt(description="Where the core workflow stalls, who drops, why, and the next action.")
+    @mcp.prompt(description=PROMPTS["adoption_diagnosis"].description)
     def adoption_diagnosis(account_id: str | None = None) -> str:
         return render("adoption_diagnosis", account_id)
 

@@ -128,12 +128,17 @@ def one_sentence(
     """Who is active, what they are doing, what it is producing — each part from a computed number."""
     if seats is None or seats.present_users is None:
         return f"Health {score.health_score:g}/100 from the snapshot; no event data to say who is active."
-    seats_txt = f" of {seats.seats_purchased:.0f} seats" if seats.seats_purchased else ""
-    who = f"{seats.present_users} people{seats_txt} were active in the last 30 days"
+    bought = seats.seats_purchased
+    if bought and seats.present_users <= bought:
+        who = f"{seats.present_users} of {bought:.0f} seats were in use in the last 30 days"
+    elif bought:
+        who = f"{seats.present_users} people were active in the last 30 days, more than the {bought:.0f} seats bought"
+    else:
+        who = f"{seats.present_users} people were active in the last 30 days"
     what = f"{seats.adopted_users} of them used a core feature"
-    if adoption is not None and adoption.features:
+    if adoption is not None and any(f.users for f in adoption.features):
         top = max(adoption.features, key=lambda f: (f.users, f.feature))
-        what += f", most often {top.feature} ({top.users} users)"
+        what += f", most widely {top.feature} ({top.users} {'person' if top.users == 1 else 'people'})"
     produced = ""
     if trend is not None and sem is not None and sem.value_events:
         value_events = f"{trend.last_30['core_actions']:.0f} core actions"

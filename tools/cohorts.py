@@ -179,7 +179,7 @@ def _account_frame(ds: Dataset, day: date, end: str, caveats: list[str]) -> pd.D
     import pandas as pd
 
     first = pd.DataFrame({"account_id": pd.Series(dtype=object), "first_event": pd.Series(dtype="M8[us]")})
-    if ds.has("events") and "account_id" in ds.columns("events"):
+    if ds.has("events") and ds.events_tied():
         first = ds.con.execute(
             f"SELECT account_id, min(timestamp) AS first_event FROM {ds.view('events')} "
             f"WHERE timestamp < {end} AND account_id IS NOT NULL GROUP BY account_id"
@@ -440,7 +440,7 @@ def _revenue_12m(ds: Dataset, day: date, caveats: list[str]) -> pd.DataFrame | N
 
 def _activation(ds: Dataset, end: str, requested: str | None) -> tuple[str | None, str]:
     """The activation event and where it came from: argument, configuration, or inferred from usage."""
-    who = "account_id" if "account_id" in ds.columns("events") else "user_id"
+    who = "account_id" if ds.events_tied() else "user_id"
     rows = ds.con.execute(f"""SELECT event, count(DISTINCT {who}) FILTER (WHERE timestamp < {end}) AS a,
         count(*) FILTER (WHERE timestamp < {end}) AS n FROM {ds.view("events")}
         GROUP BY event ORDER BY a DESC, n DESC, event""").fetchall()
@@ -483,7 +483,7 @@ def _behavioural_or_caveat(
 ) -> Behavioural | None:
     if events_start is None:
         return None
-    no_ids = "account_id" not in ds.columns("events")
+    no_ids = not ds.events_tied()
     reason = (
         "the events carry no account ids (load a users table)"
         if no_ids

@@ -60,6 +60,20 @@ class Dataset:
             )
         return quote(self.views[kind])
 
+    def events_tied(self) -> bool:
+        """Whether any event can be tied to an account (directly or through the users table)."""
+        if not self.has("events") or "account_id" not in self.columns("events"):
+            return False
+        return self.memo(
+            ("events_tied",),
+            lambda: (
+                self.con.execute(
+                    f"SELECT count(*) FROM (SELECT 1 FROM {self.view('events')} WHERE account_id IS NOT NULL LIMIT 1)"
+                ).fetchall()[0][0]
+                > 0
+            ),
+        )
+
     def columns(self, kind: str) -> list[str]:
         if kind not in self._columns:
             rows = self.con.execute(f"DESCRIBE SELECT * FROM {self.view(kind)}").fetchall()

@@ -119,6 +119,12 @@ class Benchmarks(Strict):
     at_risk_share_below: Share = Field(default_factory=lambda: share(0.15))
 
 
+class PeriodRef(Strict):
+    label: str
+    start: date
+    end: date
+
+
 class PreviousPeriod(Strict):
     label: str
     end: date
@@ -149,7 +155,10 @@ class BoardFacts(Facts):
     by_segment: list[SegmentFacts]
     risk: RiskSummary
     benchmarks: Benchmarks = Field(default_factory=Benchmarks)
-    previous: PreviousPeriod | None
+    previous_period: PeriodRef | None = Field(
+        description="The period compared with, whether or not data covers it."
+    )
+    previous: PreviousPeriod | None = Field(description="Its figures, when the data covers all of it.")
     portfolio_summary: str
 
 
@@ -212,7 +221,7 @@ def board_facts(ds: Dataset, period: str | None, as_of: date | str | None = None
         revenue_start_month=now.period.start_month,
         revenue_end_month=now.period.end_month,
     )
-    previous = _previous(ds, kind, first, caveats) if first else None
+    previous_period, previous = _previous(ds, kind, first, caveats) if first else (None, None)
     return BoardFacts(
         as_of=end,
         caveats=caveats + now.caveats,
@@ -247,6 +256,7 @@ def board_facts(ds: Dataset, period: str | None, as_of: date | str | None = None
             for r in now.by_segment.rows
         ],  # fmt: skip
         risk=_risk(ds, scores),
+        previous_period=previous_period,
         previous=previous,
         portfolio_summary=now.summary,
     )
@@ -290,22 +300,25 @@ def _risk(ds: Dataset, scores: HealthScores) -> RiskSummary:
     )
 
 
-def _previous(ds: Dataset, kind: str, first: date, caveats: list[str]) -> PreviousPeriod | None:
-    """The same kind of period just before, when events and revenue cover all of it."""
+def _previous(
+    ds: Dataset, kind: str, first: date, caveats: list[str]
+) -> tuple[PeriodRef, PreviousPeriod | None]:
+    """The same kind of period just before, and its figures when events and revenue cover all of it."""
     length = {"quarter": 3, "month": 1, "year": 12}[kind]
     start = _shift(first, -length)
     end = first - timedelta(days=1)
     earliest = _earliest(ds)
     label = _label(kind, start)
+    ref = PeriodRef(label=label, start=start, end=end)
     if earliest is None or earliest > start:
         caveats.append(f"The data starts on {earliest or 'an unknown date'}: no comparison with {label}.")
-        return None
+        return ref, None
     p = portfolio_summary(ds, as_of=end, period_months=length, top_n=1)
     if p.period.months != p.period.requested_months:
         caveats.append(f"The revenue history does not cover {label}: no comparison with it.")
-        return None
+        return ref, None
     k = p.revenue_kpis
-    return PreviousPeriod(
+    return ref, PreviousPeriod(
         label=label,
         end=end,
         customers=p.customers,

@@ -161,7 +161,7 @@ def _validate(ds: Dataset, steps: list[str], window_days: int, account: str | No
             close = set(difflib.get_close_matches(str(step), names, n=10, cutoff=0.5))
             options = [n for n in names if n in close] + [n for n in names if n not in close]
             raise InputError(f"no event is named '{step}'.", column="steps", options=options)
-    if account is not None and "account_id" in ds.columns("events"):
+    if account is not None and ds.events_tied():
         source = ds.view("accounts") if ds.has("accounts") else events
         _check_value(ds, "account_id", account, f"SELECT DISTINCT account_id FROM {source} ORDER BY 1")
     if role is not None and ds.has("users") and "role" in ds.columns("users"):
@@ -183,7 +183,7 @@ def _dimensions(ds: Dataset, by: By | None, role: str | None, account: str | Non
             f"cannot break a funnel down by '{by}'.", column="by", options=["role", "segment", "account"]
         )
     has_role = ds.has("users") and "role" in ds.columns("users")
-    has_account = "account_id" in ds.columns("events")
+    has_account = ds.events_tied()
     has_segment = ds.has("accounts") and "segment" in ds.columns("accounts")
     for wanted, present, what in (
         (by == "role" or role is not None, has_role, "a users table with a role column"),

@@ -140,6 +140,11 @@ def score_accounts(
         )
     if not ds.has("events"):
         caveats.append("No events: the score uses the snapshot's pre-aggregated columns only, and no trend.")
+    elif not ds.events_tied():
+        caveats.append(
+            "The events cannot be tied to accounts (no account column and no users table): usage is left out of "
+            "the score. Load a users export (user_id, account_id) with them."
+        )
     at_risk = counts["at_risk"] + counts["critical"]
     summary = (
         f"{len(current)} customer accounts scored as of {day} with the {prof.name} profile (0–100, high = "

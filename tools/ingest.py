@@ -281,6 +281,12 @@ def build_views(con: duckdb.DuckDBPyConnection, prefix: str, sources: list[Sourc
                 f"LEFT JOIN (SELECT user_id, account_id FROM {quote(views['users'])}) u USING (user_id) "
                 f"WHERE {' AND '.join(f'e.{quote(c)} IS NOT NULL' for c in table.required)}"
             )
+        elif kind == "events" and "account_id" not in present:
+            # an explicit empty account column: queries then count no one for any account instead of binding
+            # `account_id` to some outer query's column
+            body = (
+                f"SELECT *, NULL::VARCHAR AS account_id FROM ({canonical_select(kind, group)}) WHERE {where}"
+            )
         else:
             body = f"SELECT * FROM ({canonical_select(kind, group)}) WHERE {where}"
         if kind != "accounts" and "account_id" in present:

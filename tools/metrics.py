@@ -105,7 +105,7 @@ def _account_metrics(ds: Dataset, as_of: date, semantics: ResolvedSemantics | No
     out["nps"] = pd.to_numeric(frame["nps_score"], errors="coerce")
     start = pd.to_datetime(frame["contract_start"]).fillna(pd.to_datetime(frame["signup_date"]))
     end = datetime.combine(as_of + timedelta(days=1), time.min)
-    if ds.has("events"):
+    if ds.events_tied():
         sem = semantics or resolve_semantics(ds)
         _event_metrics(ds, as_of, sem, out)
         first = dict(

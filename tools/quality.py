@@ -330,7 +330,14 @@ def _columns(con: duckdb.DuckDBPyConnection, view: str) -> list[str]:
 
 def _unmapped_events(con: duckdb.DuckDBPyConnection, view: str, has_users: bool) -> list[QualityIssue]:
     if "account_id" not in _columns(con, view):
-        rows = con.execute(f"SELECT count(*) FROM {quote(view)}").fetchone()[0]
+        rows, n = con.execute(f"SELECT count(*), count(*) FROM {quote(view)}").fetchall()[0]
+    else:
+        rows, n = con.execute(
+            f"SELECT count(*), count(*) FILTER (WHERE account_id IS NULL) FROM {quote(view)}"
+        ).fetchall()[0]
+    if (
+        not has_users and rows and n == rows
+    ):  # no account column (the view's is all empty) and no users to map
         return [
             QualityIssue(
                 code="unmapped_account",
@@ -343,7 +350,6 @@ def _unmapped_events(con: duckdb.DuckDBPyConnection, view: str, has_users: bool)
                 "for account-level results.",
             )
         ]
-    n = con.execute(f"SELECT count(*) FROM {quote(view)} WHERE account_id IS NULL").fetchone()[0]
     if not n:
         return []
     how = "their users are not in the users table" if has_users else "they have no account id"

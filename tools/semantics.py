@@ -282,7 +282,7 @@ def resolve_semantics(ds: Dataset, as_of_sql_end: str | None = None) -> Resolved
 def _infer_core(ds: Dataset, events: str, upto: str, passive: list[str], n: int = 5) -> list[str]:
     excluded = [*passive, "__none__"]
     placeholders = ", ".join("?" for _ in excluded)
-    key = "account_id" if "account_id" in ds.columns("events") else "user_id"
+    key = "account_id" if ds.events_tied() else "user_id"
     rows = ds.con.execute(
         f"""
         WITH recent AS (SELECT * FROM {events} {upto}),

@@ -77,7 +77,7 @@ def account_frame(ds: Dataset) -> pd.DataFrame:
             "mrr",
         ]
         return ds.frame("accounts", want)
-    if "account_id" not in ds.columns("events"):
+    if not ds.events_tied():
         raise InputError(
             "the events have no account column and there is no users table to map them.",
             fix="Load a users export (user_id, account_id) or events with an account/group id.",
@@ -151,7 +151,7 @@ def account_source_sql(ds: Dataset, columns: tuple[str, ...]) -> str:
         have = set(ds.columns("accounts"))
         cols = ", ".join(c if c in have else f"NULL AS {c}" for c in ("account_id", *columns))
         return f"SELECT {cols} FROM {ds.view('accounts')}"
-    if "account_id" not in ds.columns("events"):
+    if not ds.events_tied():
         raise InputError(
             "the events have no account column and there is no users table to map them.",
             fix="Load a users export (user_id, account_id) or events with an account/group id.",
@@ -209,6 +209,11 @@ def seat_utilization(
         )
     if not ds.has("accounts") or "seats_purchased" not in ds.columns("accounts"):
         caveats.append("No seats_purchased: utilization ratios and bands are unavailable; counts are shown.")
+    if ds.has("events") and not ds.events_tied():
+        caveats.append(
+            "The events cannot be tied to accounts (no account column and no users table): nobody is counted "
+            "as present. Load a users export (user_id, account_id) with them."
+        )
     rows = fetch_dicts(
         ds.con,
         f"""

@@ -139,7 +139,7 @@ def _check(ds: Dataset, specs: dict[str, WorkflowSpec]) -> tuple[bool, list[str]
                     options=nearest(step, names),
                     fix="Correct the step in customer-health.yaml to an event name from the data.",
                 )
-    if not ds.has("users") and "account_id" not in ds.columns("events"):
+    if not ds.has("users") and not ds.events_tied():
         raise InputError(
             "the events have no account column and there is no users table to map them.",
             fix="Load a users export (user_id, account_id, role) or events with an account/group id.",

@@ -186,3 +186,18 @@ def test_demo_shows_the_portfolio_five_accounts_with_actions_and_writes_its_file
     assert written and all(p.is_file() and p.stat().st_size > 0 for p in written)
     scores = json.loads(next(p for p in written if p.name == "scores.json").read_text())
     assert len(scores["accounts"]) == 240
+
+
+def test_events_that_cannot_be_tied_to_accounts_count_no_one_and_say_so(tmp_path, monkeypatch, capsys):
+    mini = Path(__file__).resolve().parents[1] / "data" / "mini"
+    (tmp_path / "data").mkdir()
+    for name in ("accounts.csv", "events.csv"):  # events without an account column, and no users table
+        shutil.copy(mini / name, tmp_path / "data" / name)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CUSTOMER_HEALTH_HOME", str(tmp_path / "ws"))
+    seats = run_json(capsys, "seats", "data")
+    assert {a["present_users"] for a in seats["accounts"]} == {0}
+    assert any("cannot be tied to accounts" in c for c in seats["caveats"])
+    scores = run_json(capsys, "score", "data")
+    assert any("usage is left out" in c for c in scores["caveats"])
+    assert all(a["components"].get("usage") is None for a in scores["accounts"])

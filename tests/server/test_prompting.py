@@ -247,6 +247,20 @@ def test_every_prompt_has_a_golden_file():
     assert sorted(p.stem for p in (GOLDEN / "drafts").glob("*.md")) == sorted(KINDS)
 
 
+# --- grounding (tests/server/test_grounded_drafts.py covers every kind; these are the board's periods) ---
+
+
+@pytest.mark.parametrize("period", [EXAMPLE_PERIOD, "2026-Q3", "2026-07"])
+def test_a_board_draft_with_a_previous_or_open_period_passes_the_grounding_check(example, period):
+    from customer_health.tools.grounding import check_draft
+
+    names = [r[0] for r in example.con.execute(f"SELECT name FROM {example.view('accounts')}").fetchall()]
+    facts = build_facts(example, "board", period)
+    assert facts.previous is not None  # the comparison columns are filled, so they are checked too
+    report = check_draft(render_template_draft("board", facts), facts, account_names=names)
+    assert report.passed, [(c.text, c.sentence) for c in report.unsupported]
+
+
 def test_the_example_account_is_the_lowest_scored_customer(example):
     from customer_health.tools.health import score_accounts
 

@@ -237,6 +237,7 @@ def test_the_board_facts_are_the_portfolio_of_the_period(book):
     assert f.renewals_next_90_days.within_days == 90 and f.tier_floors["thriving"] == 85
     # the events start on 2026-02-10, so there is no 2025-Q4 to compare with
     assert f.previous is None and any("2025-Q4" in c for c in f.caveats)
+    assert (f.previous_period.label, f.previous_period.start) == ("2025-Q4", date(2025, 10, 1))
 
 
 def test_an_open_period_is_reported_to_date_and_a_future_one_is_refused(book):
