@@ -623,3 +623,17 @@ def test_competitor_mentions_are_found_in_the_example(example):
     assert evidence and any(
         name in e for e in evidence for name in ("Tableau", "Power BI", "Looker", "Metabase")
     )
+
+
+@pytest.mark.parametrize(
+    ("share", "prior", "fires"),
+    [(0.6, 40.0, {"key_user_inactive", "usage_decline_critical"}), (0.2, 40.0, {"usage_decline_critical"}),
+     (0.6, 8.0, {"key_user_inactive"})],
+)  # fmt: skip
+def test_noise_floors_a_minor_key_user_or_a_tiny_base_raises_no_signal(share, prior, fires):
+    row = _row(
+        key_user_idle_days=10.0, key_user_share=share, key_user="u1", key_user_last_seen="2026-06-20",
+        core_trend=-0.75, core_actions_prior_30d=prior, core_actions_30d=prior / 4,
+    )  # fmt: skip
+    out = assess(row, load_rules(), set(row), AS_OF)
+    assert {s["id"] for s in out["signals"]} == fires
