@@ -114,7 +114,10 @@ def _account_metrics(ds: Dataset, as_of: date, semantics: ResolvedSemantics | No
                 "WHERE account_id IS NOT NULL GROUP BY 1"
             ).fetchall()
         )
-        start = start.fillna(pd.Series(first, dtype="datetime64[us]").reindex(out.index))
+        # one unit on both sides: pandas will refuse to fill datetime64[s] with datetime64[us] values
+        start = start.astype("datetime64[us]").fillna(
+            pd.Series(first, dtype="datetime64[us]").reindex(out.index)
+        )
     out["tenure_days"] = (pd.Timestamp(as_of) - start.dt.normalize()).dt.days
     out["tenure_months"] = out["tenure_days"] / 30.44
     if ds.has("tickets"):
