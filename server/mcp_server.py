@@ -18,7 +18,8 @@ from typing import Annotated, Any, Literal
 import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
-from mcp.types import ToolAnnotations
+from mcp.server.mcpserver.utilities.types import Image
+from mcp.types import TextContent, ToolAnnotations
 from pydantic import Field
 
 from .mcp_session import Session, capped
@@ -443,6 +444,35 @@ def build_server(
             return session.bounded(payload, rows_key="claims", table="draft_claims", limit=100)
 
         return await run(compute)
+
+    @mcp.tool(annotations=READ_ONLY)
+    async def render_dashboard(
+        charts: Annotated[
+            list[Literal["health", "seats", "adoption", "cohorts", "funnel"]] | None,
+            Field(description="Charts to hand back as images (default: health and funnel)."),
+        ] = None,
+        top_n: Annotated[int, Field(ge=1, le=200, description="Rows per dashboard table.")] = 25,
+        profile: Profile = None,
+        as_of: AsOf = None,
+    ) -> list[TextContent | Image]:
+        """Write the executive dashboard (one offline HTML file) and hand back its charts as PNG images."""
+
+        def compute():
+            from .dashboard import write_dashboard
+
+            scores = scored(profile, as_of)["scores"]
+            return write_dashboard(
+                session.dataset, session.outputs / "dashboard", scores=scores, top_n=top_n, profile=profile
+            )
+
+        files = await run(compute)
+        wanted = charts or ["health", "funnel"]
+        pngs = {p.stem: p for p in files.charts}
+        missing = [c for c in wanted if c not in pngs]
+        text = f"{files.summary}\n\nDashboard (self-contained HTML): {files.html}"
+        if missing:
+            text += f"\nNot drawn for this data: {', '.join(missing)} ({'; '.join(files.sections_missing.values())})."
+        return [TextContent(type="text", text=text), *[Image(path=pngs[c]) for c in wanted if c in pngs]]
 
     # --- resources -------------------------------------------------------------------------------------------
     @mcp.resource(

@@ -67,7 +67,7 @@ def results(folder):
 
 def test_a_dozen_verb_named_read_only_tools_each_with_a_description(results):
     tools = {t.name: t for t in results["tools"]}
-    assert set(tools) == {"load_data", "check_draft", *CALLS}
+    assert set(tools) == {"load_data", "check_draft", "render_dashboard", *CALLS}
     for t in tools.values():
         assert t.description and len(t.description) < 2000
         assert t.annotations.read_only_hint and t.annotations.idempotent_hint
@@ -258,3 +258,24 @@ def test_check_draft_passes_a_template_draft_and_names_an_invented_figure(folder
     assert good["passed"] is True and good["summary"]
     assert bad["passed"] is False and [c["text"] for c in bad["unsupported"]] == ["83.7%"]
     assert bad["unsupported"][0]["sentence"] == "Adoption rose 83.7% in May."
+
+
+def test_render_dashboard_hands_back_png_charts_and_the_html_path(folder):
+    import base64
+
+    async def go():
+        server = build_server(home=folder / "ws-dash", preload=["sample"])
+        async with Client(server) as c:
+            default = await c.call_tool("render_dashboard", {})
+            chosen = await c.call_tool("render_dashboard", {"charts": ["seats", "cohorts", "adoption"]})
+        server.session_state.close()
+        return default, chosen
+
+    default, chosen = anyio.run(go)
+    assert not default.is_error and default.content[0].type == "text"
+    html = default.content[0].text.split("HTML): ")[1].split()[0]
+    assert Path(html).is_file() and Path(html).read_text().startswith("<!DOCTYPE html>")
+    images = [b for b in default.content if b.type == "image"]
+    assert len(images) == 2 and all(b.mime_type == "image/png" for b in images)
+    assert all(base64.b64decode(b.data).startswith(b"\x89PNG") for b in images)
+    assert len([b for b in chosen.content if b.type == "image"]) == 3
