@@ -330,6 +330,20 @@ def build_server(
         )
 
     @mcp.tool(annotations=READ_ONLY)
+    async def workflow_completion(
+        weeks: Annotated[int, Field(ge=1, le=52, description="Weeks to look back.")] = 4,
+        as_of: AsOf = None,
+        limit: Limit = 25,
+    ) -> dict[str, Any]:
+        """Per account and workflow: target users who completed it, how often vs target, where the rest stop."""
+        from customer_health.tools.workflows import workflow_completion as compute
+
+        return await run(
+            lambda: rows_tool("workflows", lambda: compute(session.dataset, as_of=as_of, weeks=weeks), limit),
+            key=("workflow_completion", weeks, as_of, limit),
+        )
+
+    @mcp.tool(annotations=READ_ONLY)
     async def analyze_funnel(
         steps: Annotated[list[str], Field(min_length=2, description="Two or more event names, in order.")],
         window_days: Annotated[

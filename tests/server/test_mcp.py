@@ -29,6 +29,7 @@ CALLS = {
     "feature_adoption": {},
     "usage_trends": {},
     "analyze_funnel": {"steps": STEPS, "by": "role"},
+    "workflow_completion": {},
     "cohort_retention": {},
     "validate_health_model": {},
 }
