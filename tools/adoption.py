@@ -68,35 +68,7 @@ def feature_adoption(
             "no core features are configured or could be inferred from the events.",
             fix="List 3–5 core features under core_features in customer-health.yaml.",
         )
-    accounts = account_frame(ds)
-    weight = "coalesce(count, 1)" if "count" in ds.columns("events") else "1"
-    win = window(day, window_days)
-    ev, inside = ds.view("events"), f"{win.sql()} AND account_id IS NOT NULL"
-    per_feature = ds.con.execute(
-        f"""SELECT account_id, event, count(DISTINCT user_id) AS users, sum({weight}) AS actions FROM {ev}
-            WHERE {inside} AND event IN {_in_list(core)} GROUP BY ALL"""
-    ).fetchall()
-    # top users per account by core actions; ties broken by user id so the answer is stable
-    top = ds.con.execute(
-        f"""WITH per_user AS (
-                SELECT account_id, user_id, sum({weight}) AS actions FROM {ev}
-                WHERE {inside} AND event IN {_in_list(core)} GROUP BY ALL),
-            ranked AS (SELECT *, row_number() OVER (PARTITION BY account_id ORDER BY actions DESC, user_id) AS rk,
-                              sum(actions) OVER (PARTITION BY account_id) AS total,
-                              count(*) OVER (PARTITION BY account_id) AS core_users FROM per_user)
-            SELECT account_id, any_value(total), any_value(core_users),
-                   sum(actions) FILTER (WHERE rk = 1), sum(actions) FILTER (WHERE rk <= 2),
-                   any_value(user_id) FILTER (WHERE rk = 1)
-            FROM ranked WHERE rk <= 2 GROUP BY 1"""
-    ).fetchall()
-    active = ds.con.execute(
-        f"SELECT account_id, count(DISTINCT user_id) FROM {ev} WHERE {inside} GROUP BY 1"
-    ).fetchall()
-    active_by = dict(active)
-    features_by: dict[str, dict[str, tuple[int, float]]] = {}
-    for acct, event, users, actions in per_feature:
-        features_by.setdefault(acct, {})[event] = (int(users), float(actions))
-    top_by = {r[0]: r[1:] for r in top}
+    accounts, active_by, features_by, top_by = _inputs(ds, day, window_days, core)
     rows = []
     for rec in accounts.to_dict("records"):
         acct = rec["account_id"]
@@ -140,6 +112,64 @@ def feature_adoption(
         summary=summary,
         caveats=caveats,
     )
+
+
+def _inputs(ds: Dataset, day: date, window_days: int, core: list[str]):
+    """The three aggregations adoption rests on: active users, per-feature users and actions, the top users."""
+    accounts = account_frame(ds)
+    weight = "coalesce(count, 1)" if "count" in ds.columns("events") else "1"
+    win = window(day, window_days)
+    ev, inside = ds.view("events"), f"{win.sql()} AND account_id IS NOT NULL"
+    per_feature = ds.con.execute(
+        f"""SELECT account_id, event, count(DISTINCT user_id) AS users, sum({weight}) AS actions FROM {ev}
+            WHERE {inside} AND event IN {_in_list(core)} GROUP BY ALL"""
+    ).fetchall()
+    # top users per account by core actions; ties broken by user id so the answer is stable
+    top = ds.con.execute(
+        f"""WITH per_user AS (
+                SELECT account_id, user_id, sum({weight}) AS actions FROM {ev}
+                WHERE {inside} AND event IN {_in_list(core)} GROUP BY ALL),
+            ranked AS (SELECT *, row_number() OVER (PARTITION BY account_id ORDER BY actions DESC, user_id) AS rk,
+                              sum(actions) OVER (PARTITION BY account_id) AS total,
+                              count(*) OVER (PARTITION BY account_id) AS core_users FROM per_user)
+            SELECT account_id, any_value(total), any_value(core_users),
+                   sum(actions) FILTER (WHERE rk = 1), sum(actions) FILTER (WHERE rk <= 2),
+                   any_value(user_id) FILTER (WHERE rk = 1)
+            FROM ranked WHERE rk <= 2 GROUP BY 1"""
+    ).fetchall()
+    active = ds.con.execute(
+        f"SELECT account_id, count(DISTINCT user_id) FROM {ev} WHERE {inside} GROUP BY 1"
+    ).fetchall()
+    active_by = dict(active)
+    features_by: dict[str, dict[str, tuple[int, float]]] = {}
+    for acct, event, users, actions in per_feature:
+        features_by.setdefault(acct, {})[event] = (int(users), float(actions))
+    top_by = {r[0]: r[1:] for r in top}
+    return accounts, active_by, features_by, top_by
+
+
+def adoption_metrics(ds: Dataset, day: date, sem: ResolvedSemantics, window_days: int = 30):
+    """Breadth, depth (mean share of active users per core feature) and top-user share per account, as a frame:
+    the same numbers as `feature_adoption` rows, without building them (the score reads only these three)."""
+    import pandas as pd
+
+    core = sem.core_features
+    if not core:  # nothing is core: adoption cannot be measured (the caveats say how to configure it)
+        return pd.DataFrame(columns=["breadth", "core_depth", "top1_share"], dtype=float)
+    accounts, active_by, features_by, top_by = _inputs(ds, day, window_days, core)
+    ids = [str(a) for a in accounts["account_id"]]
+    breadth, depth, top1 = [], [], []
+    for acct in accounts["account_id"]:
+        active = int(active_by.get(acct, 0))
+        uses = features_by.get(acct, {})
+        users = [uses.get(f, (0, 0.0))[0] for f in core]
+        breadth.append(ratio(sum(u > 0 for u in users), len(core)))
+        shares = [ratio(u, active or None) for u in users]
+        shares = [v for v in shares if v is not None]
+        depth.append(sum(shares) / len(shares) if active and shares else 0.0)
+        total, _, top1_actions, _, _ = top_by.get(acct) or (0.0, 0, None, None, None)
+        top1.append(ratio(top1_actions, total) if total else None)
+    return pd.DataFrame({"breadth": breadth, "core_depth": depth, "top1_share": top1}, index=ids, dtype=float)
 
 
 def _row(

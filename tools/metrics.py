@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
-from .adoption import feature_adoption
+from .adoption import adoption_metrics
 from .common import window
 from .dataset import Dataset
 from .semantics import ResolvedSemantics, resolve_semantics
@@ -173,7 +173,6 @@ def _event_metrics(ds: Dataset, as_of: date, sem: ResolvedSemantics, out: pd.Dat
     import pandas as pd
 
     seats = {r.account_id: r for r in seat_utilization(ds, as_of=as_of, semantics=sem).accounts}
-    adoption = {r.account_id: r for r in feature_adoption(ds, as_of=as_of, semantics=sem).accounts}
     trends = {r.account_id: r for r in usage_trends(ds, as_of=as_of, weeks=4, semantics=sem).accounts}
 
     def col(getter, rows) -> pd.Series:
@@ -181,11 +180,9 @@ def _event_metrics(ds: Dataset, as_of: date, sem: ResolvedSemantics, out: pd.Dat
 
     out["adopted_utilization"] = col(lambda r: r.adopted_utilization, seats)
     out["present_utilization"] = col(lambda r: r.present_utilization, seats)
-    out["breadth"] = col(lambda r: r.breadth, adoption)
-    out["core_depth"] = col(
-        lambda r: _mean([f.share_of_active for f in r.features]) if r.active_users else 0.0, adoption
-    )
-    out["top1_share"] = col(lambda r: r.top1_share, adoption)
+    adoption = adoption_metrics(ds, as_of, sem).reindex(out.index)
+    for name in ("breadth", "core_depth", "top1_share"):
+        out[name] = adoption[name]
     seat_n = col(lambda r: r.seats_purchased, seats)
     out["core_actions_per_seat"] = col(lambda r: r.last_30["core_actions"], trends) / seat_n.where(seat_n > 0)
     out["core_trend"] = col(lambda r: r.mom["core_actions"], trends)
