@@ -290,8 +290,3 @@ def _revenue_metrics(ds: Dataset, as_of: date, out: pd.DataFrame) -> None:
     now = frame["now"].astype(float).fillna(0)
     out["mrr_change_90d"] = (now - frame["m3"]) / frame["m3"].where(frame["m3"] > 0)
     out["mrr_change_180d"] = (now - frame["m6"]) / frame["m6"].where(frame["m6"] > 0)
-
-
-def _mean(values: list[float | None]) -> float | None:
-    vals = [v for v in values if v is not None]
-    return sum(vals) / len(vals) if vals else None
