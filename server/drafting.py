@@ -47,11 +47,11 @@ def draft_with_claude(
     import anthropic
 
     model = model or default_model()
+    key = api_key or os.environ.get("ANTHROPIC_API_KEY")
+    if not key and not os.environ.get("ANTHROPIC_AUTH_TOKEN"):
+        raise DraftError("no Anthropic API key: set ANTHROPIC_API_KEY to draft with Claude.")
     client = anthropic.Anthropic(
-        api_key=api_key or os.environ.get("ANTHROPIC_API_KEY"),
-        timeout=timeout,
-        max_retries=max_retries,
-        http_client=http_client,
+        api_key=key, timeout=timeout, max_retries=max_retries, http_client=http_client
     )
     try:
         message = client.messages.create(
@@ -60,31 +60,8 @@ def draft_with_claude(
             system=[{"type": "text", "text": system_rules, "cache_control": {"type": "ephemeral"}}],
             messages=[{"role": "user", "content": prompt}],
         )
-    except anthropic.AuthenticationError:
-        raise DraftError(
-            "ANTHROPIC_API_KEY was rejected (401): check the key, or unset it for a template draft."
-        ) from None
-    except anthropic.PermissionDeniedError:
-        raise DraftError(
-            f"this API key may not use {model} (403): choose another model with --model."
-        ) from None
-    except anthropic.NotFoundError:
-        raise DraftError(f"the model '{model}' was not found (404): choose another with --model.") from None
-    except anthropic.RateLimitError:
-        raise DraftError("the Anthropic API rate limit was hit (429): wait a minute and try again.") from None
-    except anthropic.APITimeoutError:
-        raise DraftError(f"the Anthropic API did not answer within {timeout:g} s: try again later.") from None
-    except anthropic.APIConnectionError:
-        raise DraftError("could not reach the Anthropic API: check your network or proxy settings.") from None
-    except anthropic.APIStatusError as exc:
-        if exc.status_code == 529 or exc.status_code >= 500:
-            raise DraftError(
-                f"the Anthropic API is overloaded or failing ({exc.status_code}) after {max_retries} retries: "
-                "try again later, or unset ANTHROPIC_API_KEY for a template draft."
-            ) from None
-        raise DraftError(
-            f"the Anthropic API refused the request ({exc.status_code}): {exc.message}"
-        ) from None
+    except anthropic.APIError as exc:
+        raise DraftError(_explain(exc, anthropic, model, timeout, max_retries)) from None
     text = "".join(block.text for block in message.content if getattr(block, "type", None) == "text")
     usage = message.usage
     return Draft(
@@ -96,3 +73,31 @@ def draft_with_claude(
         cache_creation_input_tokens=getattr(usage, "cache_creation_input_tokens", None),
         cache_read_input_tokens=getattr(usage, "cache_read_input_tokens", None),
     )
+
+
+def _explain(exc, anthropic, model: str, timeout: float, max_retries: int) -> str:
+    """One line that says what went wrong and what to do about it."""
+    if isinstance(exc, anthropic.AuthenticationError):
+        return "ANTHROPIC_API_KEY was rejected (401): check the key, or unset it for a template draft."
+    if isinstance(exc, anthropic.PermissionDeniedError):
+        return f"this API key may not use {model} (403): choose another model with --model."
+    if isinstance(exc, anthropic.NotFoundError):
+        return (
+            f"the model '{model}' was not found (404): choose another with --model or CUSTOMER_HEALTH_MODEL."
+        )
+    if isinstance(exc, anthropic.RateLimitError):
+        return "the Anthropic API rate limit was hit (429): wait a minute and try again."
+    if isinstance(exc, anthropic.APITimeoutError):
+        return f"the Anthropic API did not answer within {timeout:g} s: try again later."
+    if isinstance(exc, anthropic.APIConnectionError):
+        return "could not reach the Anthropic API: check your network or proxy settings."
+    status = getattr(exc, "status_code", None)
+    if status is not None and status >= 500:
+        return (
+            f"the Anthropic API is overloaded or failing ({status}) after {max_retries} retries: "
+            "try again later, or unset ANTHROPIC_API_KEY for a template draft."
+        )
+    body = getattr(exc, "body", None)
+    error = body.get("error") if isinstance(body, dict) else None
+    detail = error.get("message") if isinstance(error, dict) and error.get("message") else exc.message
+    return f"the Anthropic API refused the request ({status}): {detail}"

@@ -79,3 +79,38 @@ def test_an_unreachable_network_is_reported_without_a_traceback():
     client = httpx2.Client(transport=httpx2.MockTransport(refuse))
     with pytest.raises(DraftError, match="could not reach the Anthropic API"):
         draft_with_claude("r", "p", api_key="k", max_retries=0, http_client=client)
+
+
+def test_a_rate_limit_is_one_clear_line():
+    seen: list = []
+    with pytest.raises(DraftError, match=r"rate limit was hit \(429\): wait a minute"):
+        draft_with_claude(
+            "r", "p", api_key="k", max_retries=0, http_client=replay(429, "error_429.json", seen)
+        )
+    assert len(seen) == 1
+
+
+def test_a_timeout_names_the_limit():
+    def slow(request):
+        raise httpx2.ReadTimeout("read timed out", request=request)
+
+    client = httpx2.Client(transport=httpx2.MockTransport(slow))
+    with pytest.raises(DraftError, match=r"did not answer within 7 s"):
+        draft_with_claude("r", "p", api_key="k", timeout=7, max_retries=0, http_client=client)
+
+
+def test_a_refused_request_passes_on_the_apis_own_reason():
+    with pytest.raises(DraftError) as info:
+        draft_with_claude("r", "p", api_key="k", http_client=replay(400, "error_400.json", []))
+    assert str(info.value) == (
+        "the Anthropic API refused the request (400): prompt is too long: 250112 tokens > 200000 maximum"
+    )
+
+
+def test_no_key_at_all_is_a_clear_error_before_any_request(monkeypatch):
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    monkeypatch.delenv("ANTHROPIC_AUTH_TOKEN", raising=False)
+    seen: list = []
+    with pytest.raises(DraftError, match="set ANTHROPIC_API_KEY"):
+        draft_with_claude("r", "p", http_client=replay(200, "message.json", seen))
+    assert seen == []
