@@ -110,9 +110,16 @@ def _with_claude(rendered, key: str, model: str | None) -> str:
     )
     kwargs = {"model": model} if model else {}
     try:
-        return draft_with_claude(system, prompt, api_key=key, http_client=HTTP_CLIENT, **kwargs).text
+        draft = draft_with_claude(system, prompt, api_key=key, http_client=HTTP_CLIENT, **kwargs)
     except DraftError as exc:
         raise InputError(str(exc)) from None
+    if draft.stop_reason == "max_tokens":
+        print(
+            f"warning: the draft was cut off at {draft.output_tokens} output tokens (max_tokens); "
+            "it ends mid-way.",
+            file=sys.stderr,
+        )
+    return draft.text
 
 
 def _rules_text(names: list[str]) -> str:

@@ -43,12 +43,12 @@ def test_every_kind_drafts_and_reports_its_grounding_as_json(sample, capsys, kin
     assert out["source"] == "template" and out["grounding"]["passed"] and out["draft"]
 
 
-def _claude_says(text: str, seen: list):
+def _claude_says(text: str, seen: list, stop: str = "end_turn"):
     def handler(request):
         seen.append(json.loads(request.content))
         body = {
             "id": "msg_1", "type": "message", "role": "assistant", "model": "claude-sonnet-5-5",
-            "content": [{"type": "text", "text": text}], "stop_reason": "end_turn", "stop_sequence": None,
+            "content": [{"type": "text", "text": text}], "stop_reason": stop, "stop_sequence": None,
             "usage": {"input_tokens": 10, "output_tokens": 5},
         }  # fmt: skip
         return httpx2.Response(200, json=body)
@@ -98,3 +98,12 @@ def test_a_missing_or_unknown_account_is_exit_2(sample, capsys):
     assert main(["draft", "qbr", "sample"]) == 2
     assert main(["draft", "qbr", "sample", "--account", "ACC-073"]) == 2
     assert "ACC-0073" in capsys.readouterr().err
+
+
+def test_a_draft_cut_off_at_max_tokens_is_flagged(sample, capsys, monkeypatch):
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test")
+    monkeypatch.setattr(
+        draft_cli, "HTTP_CLIENT", _claude_says("Willow Transport needs", [], stop="max_tokens")
+    )
+    assert main(["draft", "summary", "sample", "--account", "ACC-0073"]) == 0
+    assert "cut off" in capsys.readouterr().err
