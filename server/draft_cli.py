@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         ds = ws.dataset(loaded)
         rendered = render_prompt(ds, name, argument, as_of=args.as_of)
-        names = _account_names(ds)
+        names = ds.account_names()
         outputs = ws.home / "outputs" / "drafts"
     finally:
         ws.close()
@@ -131,17 +131,6 @@ def _rules_text(names: list[str]) -> str:
         for n in names
     ]
     return "You draft customer-success narratives from computed facts only. Method:\n\n" + "\n\n".join(parts)
-
-
-def _account_names(ds) -> list[str]:
-    if not ds.has("accounts") or "name" not in ds.columns("accounts"):
-        return []
-    return [
-        r[0]
-        for r in ds.con.execute(
-            f"SELECT DISTINCT name FROM {ds.view('accounts')} WHERE name IS NOT NULL"
-        ).fetchall()
-    ]
 
 
 def _slug(text: str) -> str:

@@ -446,13 +446,7 @@ def build_server(
 
             ds = session.dataset
             facts = build_facts(ds, kind, period if kind == "board" else account_id)
-            names = []
-            if ds.has("accounts") and "name" in ds.columns("accounts"):
-                names = [
-                    r[0]
-                    for r in ds.con.execute(f"SELECT DISTINCT name FROM {ds.view('accounts')}").fetchall()
-                ]
-            report = check(text, facts, account_names=[n for n in names if n])
+            report = check(text, facts, account_names=ds.account_names())
             payload = report.model_dump(mode="json")
             payload["caveats"] = []
             return session.bounded(payload, rows_key="claims", table="draft_claims", limit=100)

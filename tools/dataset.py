@@ -60,6 +60,13 @@ class Dataset:
             )
         return quote(self.views[kind])
 
+    def account_names(self) -> list[str]:
+        """Every account name in the accounts table (what a draft may not mention unless its facts do)."""
+        if not self.has("accounts") or "name" not in self.columns("accounts"):
+            return []
+        sql = f"SELECT DISTINCT name FROM {self.view('accounts')} WHERE name IS NOT NULL ORDER BY 1"
+        return [r[0] for r in self.con.execute(sql).fetchall()]
+
     def events_tied(self) -> bool:
         """Whether any event can be tied to an account (directly or through the users table)."""
         if not self.has("events") or "account_id" not in self.columns("events"):
