@@ -148,30 +148,6 @@ def _inputs(ds: Dataset, day: date, window_days: int, core: list[str]):
     return accounts, active_by, features_by, top_by
 
 
-def adoption_metrics(ds: Dataset, day: date, sem: ResolvedSemantics, window_days: int = 30):
-    """Breadth, depth (mean share of active users per core feature) and top-user share per account, as a frame:
-    the same numbers as `feature_adoption` rows, without building them (the score reads only these three)."""
-    import pandas as pd
-
-    core = sem.core_features
-    if not core:  # nothing is core: adoption cannot be measured (the caveats say how to configure it)
-        return pd.DataFrame(columns=["breadth", "core_depth", "top1_share"], dtype=float)
-    accounts, active_by, features_by, top_by = _inputs(ds, day, window_days, core)
-    ids = [str(a) for a in accounts["account_id"]]
-    breadth, depth, top1 = [], [], []
-    for acct in accounts["account_id"]:
-        active = int(active_by.get(acct, 0))
-        uses = features_by.get(acct, {})
-        users = [uses.get(f, (0, 0.0))[0] for f in core]
-        breadth.append(ratio(sum(u > 0 for u in users), len(core)))
-        shares = [ratio(u, active or None) for u in users]
-        shares = [v for v in shares if v is not None]
-        depth.append(sum(shares) / len(shares) if active and shares else 0.0)
-        total, _, top1_actions, _, _ = top_by.get(acct) or (0.0, 0, None, None, None)
-        top1.append(ratio(top1_actions, total) if total else None)
-    return pd.DataFrame({"breadth": breadth, "core_depth": depth, "top1_share": top1}, index=ids, dtype=float)
-
-
 def _row(
     rec: dict,
     seats: float | None,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
 from typing import NamedTuple, TypeVar
 
@@ -125,3 +127,56 @@ def trusted(model: type[M], **values) -> M:
     object.__setattr__(obj, "__pydantic_extra__", None)
     object.__setattr__(obj, "__pydantic_private__", None)
     return obj
+
+
+def constructor(model: type[M]):
+    """A function making instances of `model` from dicts of computed values, as `trusted` does, at a third of its
+    cost: for building the hundreds of thousands of drivers of a large portfolio. Each dict must hold every field
+    and is used as the instance's own (don't reuse it)."""
+    new, set_attr, n = model.__new__, object.__setattr__, len(model.__pydantic_fields__)
+    fields = frozenset(model.__pydantic_fields__)
+
+    def make(values: dict) -> M:
+        if len(values) != n:
+            return trusted(model, **values)  # raises, naming what is missing
+        obj = new(model)
+        set_attr(obj, "__dict__", values)
+        set_attr(obj, "__pydantic_fields_set__", set(fields))
+        set_attr(obj, "__pydantic_extra__", None)
+        set_attr(obj, "__pydantic_private__", None)
+        return obj
+
+    return make
+
+
+def rounded(values, decimals: int = DECIMALS) -> list[float | None]:
+    """`rnd` over a whole array at numpy speed, giving exactly what `rnd` gives value by value.
+
+    numpy rounds x·10ⁿ to an integer and divides back; that can differ from Python's correctly rounded `round`
+    only when x·10ⁿ lies within rounding error of a half, so those few values go through `round` itself."""
+    import numpy as np
+
+    x = np.asarray(values, dtype=float)
+    scaled = x * 10.0**decimals
+    frac = scaled - np.floor(scaled)
+    near_half = np.abs(frac - 0.5) < 1e-6
+    out = np.round(x, decimals)
+    if near_half.any():
+        idx = np.flatnonzero(near_half)
+        out[idx] = [round(float(v), decimals) for v in x[idx]]
+    return [None if v != v else v for v in out.tolist()]
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause Python's cycle collector while building many small objects that form no cycles (the drivers of a
+    large portfolio): otherwise it runs over and over as they pile up, costing more than building them."""
+    import gc
+
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()

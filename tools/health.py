@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field
 
-from .common import Envelope, resolve_as_of, rnd, trusted
+from .common import Envelope, constructor, paused_gc, resolve_as_of, rnd, rounded, trusted
 from .dataset import Dataset
 from .errors import InputError
 from .metrics import CATALOGUE, account_metrics, lost_accounts
@@ -184,10 +184,19 @@ def score_frame(metrics: pd.DataFrame, prof: Profile, *, drivers: bool = True) -
     """Score a metrics frame (one row per account) with a profile; pure arithmetic, no data access.
 
     Without `drivers` the accounts carry scores and components only (for earlier dates and backtests)."""
+    with paused_gc():
+        return _score_frame(metrics, prof, drivers)
+
+
+def _score_frame(metrics: pd.DataFrame, prof: Profile, drivers: bool) -> list[AccountScore]:
+    """The arithmetic runs on whole columns (numpy), adding the terms in the same order as the formula reads, so every
+    account's numbers are what a per-account loop would give; only the output objects are built per account."""
+    import numpy as np
     import pandas as pd
 
+    n = len(metrics)
     segments = (
-        metrics["segment"].fillna("(none)")
+        metrics["segment"].fillna("(none)").astype(str)
         if "segment" in metrics
         else pd.Series("(none)", index=metrics.index)
     )
@@ -196,11 +205,10 @@ def score_frame(metrics: pd.DataFrame, prof: Profile, *, drivers: bool = True) -
         if (prof.onboarding is not None and "tenure_days" in metrics)
         else pd.Series(False, index=metrics.index)
     )
-    points: dict[tuple[str, str], pd.Series] = {}
-    specs: dict[tuple[str, str], MetricSpec] = {}
     parts = [(c, prof.components[c]) for c in COMPONENTS if c in prof.components]
     if prof.onboarding is not None:
         parts.append(("onboarding", prof.onboarding))
+    points: dict[tuple[str, str], np.ndarray] = {}
     for comp, component in parts:
         for metric, spec in component.metrics.items():
             values = (
@@ -208,85 +216,54 @@ def score_frame(metrics: pd.DataFrame, prof: Profile, *, drivers: bool = True) -
                 if metric in metrics
                 else pd.Series(float("nan"), index=metrics.index)
             )
-            points[(comp, metric)] = normalize(values, spec, segments)
-            specs[(comp, metric)] = spec
-    medians: dict[str, dict[str, float | None]] = {
-        m: {
-            str(k): (float(v) if v == v else None)
-            for k, v in pd.to_numeric(metrics[m], errors="coerce").groupby(segments).median().items()
-        }
-        for m in {m for _, m in specs}
-        if m in metrics
-    }
-    # plain Python lists: per-account arithmetic on floats is far cheaper than pandas row access
-    pts = {key: series.to_numpy(dtype=float).tolist() for key, series in points.items()}
-    values = {m: [_float(v) for v in metrics[m].tolist()] for m in {m for _, m in specs} if m in metrics}
-    by_comp = {comp: [(m, specs[(c, m)].weight) for (c, m) in specs if c == comp] for comp, _ in parts}
-    names = metrics["name"].tolist() if "name" in metrics else [None] * len(metrics)
-    arrs = metrics["arr"].tolist() if "arr" in metrics else [None] * len(metrics)
-    trends = (
-        [_float(v) for v in metrics["core_trend"].tolist()]
-        if prof.trend_adjustment.enabled and "core_trend" in metrics
-        else None
+            points[(comp, metric)] = normalize(values, spec, segments).to_numpy(dtype=float)
+    # component weights per account: by segment, and onboarding accounts trade usage/growth for onboarding
+    keys = list(zip(segments.tolist(), onboarding.astype(bool).tolist(), strict=True))
+    by_key = {k: _weights(prof, *k) for k in dict.fromkeys(keys)}
+    comp_w = {c: np.array([by_key[k].get(c, np.nan) for k in keys], dtype=float) for c, _ in parts}
+    comp_score: dict[str, np.ndarray] = {}
+    comp_total: dict[str, np.ndarray] = {}
+    for comp, component in parts:
+        num, total = np.zeros(n), np.zeros(n)
+        for metric, spec in component.metrics.items():
+            p = points[(comp, metric)]
+            have = ~np.isnan(p)
+            num = num + np.where(have, spec.weight * p, 0.0)
+            total = total + np.where(have, spec.weight, 0.0)
+        comp_total[comp] = total
+        with np.errstate(invalid="ignore", divide="ignore"):
+            comp_score[comp] = np.where(total > 0, num / total, np.nan)
+    num, denom = np.zeros(n), np.zeros(n)
+    for comp, _ in parts:
+        w = comp_w[comp]
+        ok = ~np.isnan(comp_score[comp]) & (w > 0)  # NaN weight: not in this account's profile
+        num = num + np.where(ok, w * np.nan_to_num(comp_score[comp]), 0.0)
+        denom = denom + np.where(ok, w, 0.0)
+    if (denom == 0).any():
+        acct = metrics.index[int(np.argmax(denom == 0))]
+        raise InputError(
+            f"account {acct} has no data for any health component.",
+            fix="Load usage events or a snapshot with usage columns.",
+        )
+    score = num / denom
+    if prof.trend_adjustment.enabled and "core_trend" in metrics:
+        trend = pd.to_numeric(metrics["core_trend"], errors="coerce").to_numpy(dtype=float)
+        adjusted = np.clip(score * (1 + np.clip(trend, -1.0, 1.0) * prof.trend_adjustment.factor), 0.0, 100.0)
+        score = np.where(np.isnan(trend), score, adjusted)
+    scores = [round(v, 1) for v in score.tolist()]
+    explained = (
+        _drivers(metrics, parts, points, comp_w, comp_total, comp_score, denom, segments) if drivers else None
     )
-    weight_cache: dict[tuple[str, bool], dict[str, float]] = {}
+    names = metrics["name"].tolist() if "name" in metrics else [None] * n
+    arrs = metrics["arr"].tolist() if "arr" in metrics else [None] * n
+    full = {k: sum(w.values()) for k, w in by_key.items()}
+    comp_lists = {c: v.tolist() for c, v in comp_score.items()}
+    denoms = denom.tolist()
+    tiers = {seg: prof.tiers_for(None if seg == "(none)" else seg) for seg, _ in by_key}
     out = []
-    for i, (acct, seg, new) in enumerate(
-        zip(metrics.index, segments.tolist(), onboarding.tolist(), strict=True)
-    ):
-        new = bool(new)
-        weights = weight_cache.get((seg, new))
-        if weights is None:
-            weights = _weights(prof, seg, new)
-            weight_cache[(seg, new)] = weights
-        comp_scores: dict[str, float | None] = {}
-        comp_parts: dict[str, list[tuple[str, float, float]]] = {}
-        for comp, _ in parts:
-            if comp not in weights:
-                continue
-            got = [(m, w, pts[(comp, m)][i]) for m, w in by_comp[comp]]
-            got = [(m, w, p) for m, w, p in got if p == p]
-            comp_parts[comp] = got
-            total_w = sum(w for _, w, _ in got)
-            comp_scores[comp] = sum(w * p for _, w, p in got) / total_w if total_w else None
-        available = {c: weights[c] for c, s in comp_scores.items() if s is not None and weights[c] > 0}
-        denom = sum(available.values())
-        if not denom:
-            raise InputError(
-                f"account {acct} has no data for any health component.",
-                fix="Load usage events or a snapshot with usage columns.",
-            )
-        score = sum(weights[c] * comp_scores[c] for c in available) / denom
-        if trends is not None and trends[i] is not None:
-            trend = max(-1.0, min(1.0, trends[i]))
-            score = max(0.0, min(100.0, score * (1 + trend * prof.trend_adjustment.factor)))
-        score = round(score, 1)
-        explained = []
-        for comp in available if drivers else ():
-            comp_w = comp_parts[comp]
-            total_w = sum(w for _, w, _ in comp_w)
-            for metric, w, p in comp_w:
-                eff = weights[comp] / denom * w / total_w * 100
-                seg_med = medians[metric].get(seg) if metric in medians else None
-                value = values[metric][i] if metric in values else None
-                explained.append(
-                    trusted(
-                        Driver,
-                        metric=metric,
-                        component=comp,
-                        label=CATALOGUE[metric].label,
-                        value=rnd(value),
-                        points_scale=round(p, 1),
-                        weight=round(eff, 2),
-                        points=round(eff * p / 100, 2),
-                        lost=round(eff * (100 - p) / 100, 2),
-                        segment_median=rnd(seg_med),
-                        text=driver_text(metric, value, seg_med, seg),
-                    )
-                )
-        explained.sort(key=lambda d: (-d.lost, d.metric))
-        tier = prof.tiers_for(None if seg == "(none)" else seg).tier(score)
-        full = sum(weights.values())
+    for i, (acct, key) in enumerate(zip(metrics.index, keys, strict=True)):
+        seg, new = key
+        tier = tiers[seg].tier(scores[i])
         out.append(
             trusted(
                 AccountScore,
@@ -294,21 +271,92 @@ def score_frame(metrics: pd.DataFrame, prof: Profile, *, drivers: bool = True) -
                 name=_str(names[i]),
                 segment=None if seg == "(none)" else seg,
                 arr=rnd(_float(arrs[i]), 2),
-                health_score=score,
+                health_score=scores[i],
                 tier=tier,
                 colour=COLOURS[tier],
                 lifecycle="onboarding" if new else "established",
                 status="customer",
                 previous_score=None,
                 trend=None,
-                components={c: (round(s, 1) if s is not None else None) for c, s in comp_scores.items()},
-                weight_coverage=round(denom / full, 4) if full else 0.0,
-                drivers=explained,
+                components={
+                    c: (round(comp_lists[c][i], 1) if comp_lists[c][i] == comp_lists[c][i] else None)
+                    for c in comp_lists  # the profile's order
+                    if c in by_key[key]
+                },
+                weight_coverage=round(denoms[i] / full[key], 4) if full[key] else 0.0,
+                drivers=explained[i] if explained is not None else [],
                 signals=[],
                 next_action=None,
             )
         )
     return out
+
+
+def _drivers(metrics, parts, points, comp_w, comp_total, comp_score, denom, segments) -> list[list[Driver]]:
+    """Every account's drivers, biggest drag first: each metric with data, its effective weight in % of the
+    score (component weight ÷ the weight with data × metric weight ÷ its component's weight with data), the
+    points it earns and the points it leaves on the table."""
+    import numpy as np
+    import pandas as pd
+
+    seg_list = segments.tolist()
+    per_account: list[list[Driver]] = [[] for _ in range(len(metrics))]
+    make = constructor(Driver)
+    for comp, component in parts:
+        w_c = comp_w[comp]
+        counted = ~np.isnan(comp_score[comp]) & (w_c > 0)
+        for metric, spec in component.metrics.items():
+            p = points[(comp, metric)]
+            rows = np.flatnonzero(counted & ~np.isnan(p))
+            if not len(rows):
+                continue
+            eff = w_c[rows] / denom[rows] * spec.weight / comp_total[comp][rows] * 100
+            pts = p[rows]
+            if metric in metrics:
+                raw = pd.to_numeric(metrics[metric], errors="coerce")
+                values = [_float(v) for v in raw.to_numpy()[rows].tolist()]
+                medians = {k: _float(v) for k, v in raw.groupby(segments).median().items()}
+            else:
+                values, medians = [None] * len(rows), {}
+            label, unit = CATALOGUE[metric].label, CATALOGUE[metric].unit
+            # per segment, once: the rounded median and the sentence's " vs … median" ending
+            median_r = {k: rnd(v) for k, v in medians.items()}
+            ending = {k: _median_text(metric, v, k) for k, v in medians.items()}
+            columns = zip(
+                rows.tolist(),
+                values,
+                rounded(values),
+                rounded(pts, 1),
+                rounded(eff, 2),
+                rounded(eff * pts / 100, 2),
+                rounded(eff * (100 - pts) / 100, 2),
+                strict=True,
+            )
+            for i, value, value_r, scale, weight, earned, lost in columns:
+                seg = seg_list[i]
+                per_account[i].append(
+                    make(
+                        {
+                            "metric": metric,
+                            "component": comp,
+                            "label": label,
+                            "value": value_r,
+                            "points_scale": scale,
+                            "weight": weight,
+                            "points": earned,
+                            "lost": lost,
+                            "segment_median": median_r.get(seg),
+                            "text": f"{label}: {format_value(value, unit)}{ending.get(seg, '')}",
+                        }
+                    )
+                )
+    for drivers in per_account:
+        drivers.sort(key=_drag)
+    return per_account
+
+
+def _drag(d: Driver) -> tuple[float, str]:
+    return (-d.lost, d.metric)
 
 
 def _weights(prof: Profile, seg: str, new: bool) -> dict[str, float]:
@@ -324,10 +372,14 @@ def _weights(prof: Profile, seg: str, new: bool) -> dict[str, float]:
 def driver_text(metric: str, value: float | None, segment_median: float | None, segment: str) -> str:
     """A sentence a CSM can repeat: the metric, its value, and the segment median."""
     info = CATALOGUE[metric]
-    text = f"{info.label}: {format_value(value, info.unit)}"
-    if segment_median is not None and segment != "(none)" and info.unit != "flag":
-        text += f" vs {format_value(segment_median, info.unit)} {segment} median"
-    return text
+    return f"{info.label}: {format_value(value, info.unit)}{_median_text(metric, segment_median, segment)}"
+
+
+def _median_text(metric: str, segment_median: float | None, segment: str) -> str:
+    unit = CATALOGUE[metric].unit
+    if segment_median is None or segment == "(none)" or unit == "flag":
+        return ""
+    return f" vs {format_value(segment_median, unit)} {segment} median"
 
 
 def format_value(value: float | None, unit: str) -> str:

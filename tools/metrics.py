@@ -10,12 +10,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
-from .adoption import adoption_metrics
 from .common import window
 from .dataset import Dataset
+from .event_metrics import event_metrics
 from .semantics import ResolvedSemantics, resolve_semantics
-from .trends import usage_trends
-from .usage import account_source_sql, seat_utilization
+from .usage import account_source_sql
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -107,17 +106,9 @@ def _account_metrics(ds: Dataset, as_of: date, semantics: ResolvedSemantics | No
     end = datetime.combine(as_of + timedelta(days=1), time.min)
     if ds.events_tied():
         sem = semantics or resolve_semantics(ds)
-        _event_metrics(ds, as_of, sem, out)
-        first = dict(
-            ds.con.execute(
-                f"SELECT account_id, min(timestamp) FROM {ds.view('events')} "
-                "WHERE account_id IS NOT NULL GROUP BY 1"
-            ).fetchall()
-        )
+        first = _event_metrics(ds, as_of, sem, out)
         # one unit on both sides: pandas will refuse to fill datetime64[s] with datetime64[us] values
-        start = start.astype("datetime64[us]").fillna(
-            pd.Series(first, dtype="datetime64[us]").reindex(out.index)
-        )
+        start = start.astype("datetime64[us]").fillna(first.astype("datetime64[us]"))
     out["tenure_days"] = (pd.Timestamp(as_of) - start.dt.normalize()).dt.days
     out["tenure_months"] = out["tenure_days"] / 30.44
     if ds.has("tickets"):
@@ -169,74 +160,31 @@ def lost_accounts(ds: Dataset, as_of: date) -> set[str]:
     return lost
 
 
-def _event_metrics(ds: Dataset, as_of: date, sem: ResolvedSemantics, out: pd.DataFrame) -> None:
+def _event_metrics(ds: Dataset, as_of: date, sem: ResolvedSemantics, out: pd.DataFrame) -> pd.Series:
+    """The usage metrics, from one scan (`event_metrics`); returns each account's first event time."""
     import pandas as pd
 
-    seats = {r.account_id: r for r in seat_utilization(ds, as_of=as_of, semantics=sem).accounts}
-    trends = {r.account_id: r for r in usage_trends(ds, as_of=as_of, weeks=4, semantics=sem).accounts}
-
-    def col(getter, rows) -> pd.Series:
-        return pd.Series({k: getter(r) for k, r in rows.items()}, dtype=float).reindex(out.index)
-
-    out["adopted_utilization"] = col(lambda r: r.adopted_utilization, seats)
-    out["present_utilization"] = col(lambda r: r.present_utilization, seats)
-    adoption = adoption_metrics(ds, as_of, sem).reindex(out.index)
-    for name in ("breadth", "core_depth", "top1_share"):
-        out[name] = adoption[name]
-    seat_n = col(lambda r: r.seats_purchased, seats)
-    out["core_actions_per_seat"] = col(lambda r: r.last_30["core_actions"], trends) / seat_n.where(seat_n > 0)
-    out["core_trend"] = col(lambda r: r.mom["core_actions"], trends)
-    out["present_trend"] = col(lambda r: r.mom["present_users"], trends)
-    end = window(as_of, 1).end
-    ev = ds.view("events")
-    last = dict(
-        ds.con.execute(
-            f"SELECT account_id, max(timestamp) FROM {ev} WHERE timestamp < TIMESTAMP '{end}' "
-            "AND account_id IS NOT NULL GROUP BY 1"
-        ).fetchall()
-    )
-    out["days_since_last_activity"] = (
-        pd.Timestamp(as_of) - pd.Series(last, dtype="datetime64[us]").reindex(out.index).dt.normalize()
-    ).dt.days
-    if ds.has("users"):
-        _people_metrics(ds, as_of, out)
-    if sem.activation:
-        done = {
-            r[0]
-            for r in ds.con.execute(
-                f"SELECT DISTINCT account_id FROM {ev} WHERE event = ? AND timestamp < TIMESTAMP '{end}'",
-                [sem.activation],
-            ).fetchall()
-        }
-        out["activated"] = [1.0 if a in done else 0.0 for a in out.index]
-
-
-def _people_metrics(ds: Dataset, as_of: date, out: pd.DataFrame) -> None:
-    """Champion and executive-sponsor activity: 1 active, 0 silent or gone, absent when nobody is flagged."""
-    import pandas as pd
-
-    cols = set(ds.columns("users"))
-    end = window(as_of, 1).end
-    for flag, metric, days in (
-        ("is_champion", "champion_active", 30),
-        ("is_exec_sponsor", "sponsor_active", 30),
+    ev = event_metrics(ds, as_of, sem).reindex(out.index)
+    for name in (
+        "adopted_utilization",
+        "present_utilization",
+        "breadth",
+        "core_depth",
+        "top1_share",
+        "core_trend",
+        "present_trend",
     ):
-        if flag not in cols:
-            continue
-        gone = (
-            f"u.deactivated_at IS NOT NULL AND u.deactivated_at < TIMESTAMP '{end}'"
-            if "deactivated_at" in cols
-            else "false"
-        )
-        rows = ds.con.execute(
-            f"""SELECT u.account_id,
-                       max(CASE WHEN {gone} THEN 0 WHEN e.user_id IS NOT NULL THEN 1 ELSE 0 END)
-                FROM {ds.view("users")} u
-                LEFT JOIN (SELECT DISTINCT user_id FROM {ds.view("events")}
-                           WHERE {window(as_of, days).sql()}) e USING (user_id)
-                WHERE u.{flag} GROUP BY 1"""
-        ).fetchall()
-        out[metric] = pd.Series(dict(rows), dtype=float).reindex(out.index)
+        out[name] = ev[name]
+    seats = ev["seats_purchased"]
+    out["core_actions_per_seat"] = ev["core_actions_30d"].astype(float) / seats.where(seats > 0)
+    last = pd.to_datetime(ev["last_activity"]).astype("datetime64[us]")
+    out["days_since_last_activity"] = (pd.Timestamp(as_of) - last.dt.normalize()).dt.days
+    for name in ("champion_active", "sponsor_active"):
+        if name in ev:
+            out[name] = ev[name].astype(float)
+    if sem.activation:
+        out["activated"] = ev["activated"]
+    return pd.to_datetime(ev["first_activity"])
 
 
 def _ticket_metrics(ds: Dataset, end: datetime, out: pd.DataFrame) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from customer_health.tools.adoption import feature_adoption
 
 
@@ -49,19 +48,3 @@ def test_summary_names_the_single_points_of_failure(portfolio):
     result = feature_adoption(portfolio)
     assert "1 depend on a single user" in result.summary
     assert result.caveats == []  # core features are configured in the fixture
-
-
-def test_the_scores_adoption_frame_equals_the_adoption_rows(portfolio):
-    from customer_health.tools.adoption import adoption_metrics
-    from customer_health.tools.semantics import resolve_semantics
-
-    sem = resolve_semantics(portfolio)
-    rows = {r.account_id: r for r in feature_adoption(portfolio, semantics=sem).accounts}
-    frame = adoption_metrics(portfolio, feature_adoption(portfolio).as_of, sem)
-    for acct, r in rows.items():
-        shares = [f.share_of_active for f in r.features if f.share_of_active is not None]
-        depth = sum(shares) / len(shares) if r.active_users and shares else 0.0
-        assert frame.loc[acct, "breadth"] == r.breadth
-        assert frame.loc[acct, "core_depth"] == pytest.approx(depth)
-        top1 = frame.loc[acct, "top1_share"]
-        assert (top1 != top1 and r.top1_share is None) or top1 == r.top1_share

@@ -11,6 +11,8 @@ from customer_health.server.workspace import AllowedRoots, Workspace
 from customer_health.tools.errors import InputError
 from customer_health.tools.health import normalize, score_accounts, score_frame
 from customer_health.tools.profiles import PRESETS, MetricSpec, Tiers, load_profile, preset, profile_from_dict
+from hypothesis import given
+from hypothesis import strategies as st
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -254,3 +256,97 @@ def test_trusted_rows_equal_validated_ones_and_refuse_a_missing_field():
     assert fast.model_dump_json() == Driver(**values).model_dump_json()
     with pytest.raises(TypeError, match="segment_median"):
         trusted(Driver, **{k: v for k, v in values.items() if k != "segment_median"})
+
+
+def test_the_constructor_builds_what_trusted_builds_and_refuses_a_missing_field():
+    from customer_health.tools.common import constructor, trusted
+    from customer_health.tools.health import Driver
+
+    values = dict(
+        metric="nps",
+        component="engagement",
+        label="NPS (0–10)",
+        value=6.5,
+        points_scale=20.0,
+        weight=12.0,
+        points=2.4,
+        lost=9.6,
+        segment_median=None,
+        text="NPS (0–10): 6.5",
+    )
+    make = constructor(Driver)
+    assert make(dict(values)).model_dump_json() == trusted(Driver, **values).model_dump_json()
+    with pytest.raises(TypeError, match="text"):
+        make({k: v for k, v in values.items() if k != "text"})
+
+
+@given(
+    st.lists(st.floats(min_value=-1e9, max_value=1e9) | st.just(math.nan), max_size=50),
+    st.sampled_from([1, 2, 4]),
+)
+def test_rounding_a_whole_array_gives_what_rounding_each_value_gives(values, decimals):
+    from customer_health.tools.common import rnd, rounded
+
+    halves = [round(v, decimals) + 0.5 * 10.0**-decimals for v in values if v == v]  # the hard cases
+    for xs in (values, halves):
+        assert rounded(xs, decimals) == [rnd(v, decimals) for v in xs]
+
+
+def test_the_garbage_collector_is_paused_only_inside_and_restored():
+    import gc
+
+    from customer_health.tools.common import paused_gc
+
+    assert gc.isenabled()
+    with paused_gc():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+
+
+def test_column_arithmetic_gives_what_the_formula_gives_account_by_account(tmp_path):
+    """The vectorized score against the formula written out for one account at a time, on the example."""
+    from customer_health.tools.metrics import account_metrics
+    from customer_health.tools.semantics import resolve_semantics
+
+    ws = Workspace(tmp_path / "ws")
+    ds = ws.dataset(ws.load([EXAMPLES / "sample"], roots=AllowedRoots([EXAMPLES.resolve()])))
+    frame = account_metrics(ds, ds.default_as_of(), resolve_semantics(ds))
+    prof = load_profile(None)
+    rows = {r.account_id: r for r in score_frame(frame, prof)}
+    segments = frame["segment"].fillna("(none)")
+    points = {
+        (c, m): normalize(
+            pd.to_numeric(frame[m], errors="coerce")
+            if m in frame
+            else pd.Series(math.nan, index=frame.index),
+            spec,
+            segments,
+        )
+        for c, comp in [*prof.components.items(), ("onboarding", prof.onboarding)]
+        for m, spec in comp.metrics.items()
+    }
+    for i, acct in enumerate(frame.index):
+        new = frame["tenure_days"].iloc[i] < prof.onboarding_days
+        weights = dict(prof.weights_for(segments.iloc[i] if segments.iloc[i] != "(none)" else None))
+        if new:
+            weights["onboarding"] = weights.pop("usage") + weights.pop("growth")
+        comps = {}
+        for c in weights:
+            spec_of = (prof.onboarding if c == "onboarding" else prof.components[c]).metrics
+            got = [
+                (s.weight, points[(c, m)].iloc[i])
+                for m, s in spec_of.items()
+                if points[(c, m)].iloc[i] == points[(c, m)].iloc[i]
+            ]
+            if got:
+                comps[c] = sum(w * p for w, p in got) / sum(w for w, _ in got)
+        total = sum(weights[c] for c in comps if weights[c] > 0)
+        score = sum(weights[c] * s for c, s in comps.items() if weights[c] > 0) / total
+        r = rows[acct]
+        assert r.health_score == round(score, 1), acct
+        assert r.components == {c: round(s, 1) for c, s in comps.items()} | {
+            c: None for c in weights if c not in comps
+        }, acct
+        assert r.lifecycle == ("onboarding" if new else "established")
+        assert sum(d.points for d in r.drivers) == pytest.approx(r.health_score, abs=0.3)
+    ws.close()
