@@ -45,6 +45,15 @@ class Dataset:
             self._memo[key] = compute()
         return self._memo[key]
 
+    def memo_many(self, keys: dict, compute) -> dict:
+        """`memo` for several answers one computation gives together: `keys` maps each wanted item to its memo
+        key, and `compute(missing_items)` returns {item: answer} for those not already kept."""
+        missing = [item for item, key in keys.items() if key not in self._memo]
+        if missing:
+            for item, answer in compute(missing).items():
+                self._memo[keys[item]] = answer
+        return {item: self._memo[key] for item, key in keys.items()}
+
     def has(self, kind: str) -> bool:
         return kind in self.views
 

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from .common import Envelope, constructor, paused_gc, resolve_as_of, rnd, rounded, trusted
 from .dataset import Dataset
 from .errors import InputError
+from .event_metrics import event_metrics_at
 from .metrics import CATALOGUE, account_metrics, lost_accounts
 from .profiles import COMPONENTS, MetricSpec, Profile, load_profile
 from .semantics import ResolvedSemantics, resolve_semantics
@@ -112,6 +113,8 @@ def score_accounts(
     day = resolve_as_of(ds, as_of)
     prof = profile if isinstance(profile, Profile) else load_profile(profile)
     sem = semantics or (resolve_semantics(ds) if ds.has("events") else None)
+    if history and sem is not None and ds.events_tied():
+        event_metrics_at(ds, [day, day - timedelta(days=30)], sem)  # both dates in one scan of the events
     metrics = account_metrics(ds, day, sem)
     if metrics.empty:
         raise InputError(

@@ -164,7 +164,7 @@ def _event_metrics(ds: Dataset, as_of: date, sem: ResolvedSemantics, out: pd.Dat
     """The usage metrics, from one scan (`event_metrics`); returns each account's first event time."""
     import pandas as pd
 
-    ev = event_metrics(ds, as_of, sem).reindex(out.index)
+    ev = event_metrics(ds, as_of, sem).reindex(out.index)  # reindex: a new frame, the kept one stays as is
     for name in (
         "adopted_utilization",
         "present_utilization",
@@ -204,12 +204,12 @@ def _ticket_metrics(ds: Dataset, end: datetime, out: pd.DataFrame) -> None:
         if "escalated" in cols
         else ("lower(priority) IN ('urgent', 'critical')" if "priority" in cols else "false")
     )
-    csat = "csat / CASE WHEN max(csat) OVER () <= 5 THEN 5.0 ELSE 100.0 END" if "csat" in cols else "NULL"
+    csat = f"csat / {_csat_scale(ds)}" if "csat" in cols else "NULL"
     rows = ds.con.execute(
         f"""SELECT account_id, count(*) FILTER (WHERE {still_open}),
                    count(*) FILTER (WHERE {escalated} AND created_at >= TIMESTAMP '{end}' - INTERVAL 90 DAY),
-                   avg(c) FILTER (WHERE created_at >= TIMESTAMP '{end}' - INTERVAL 90 DAY)
-            FROM (SELECT *, {csat} AS c FROM {t}) WHERE created_at < TIMESTAMP '{end}' GROUP BY 1"""
+                   avg({csat}) FILTER (WHERE created_at >= TIMESTAMP '{end}' - INTERVAL 90 DAY)
+            FROM {t} WHERE created_at < TIMESTAMP '{end}' GROUP BY 1"""
     ).fetchall()
     frame = pd.DataFrame(rows, columns=["account_id", "open", "esc", "csat"]).set_index("account_id")
     frame = frame.reindex(out.index)
@@ -217,6 +217,14 @@ def _ticket_metrics(ds: Dataset, end: datetime, out: pd.DataFrame) -> None:
     out["escalations_90d"] = frame["esc"].astype(float).fillna(0)
     if "csat" in cols:
         out["csat_90d"] = frame["csat"].astype(float)
+
+
+def _csat_scale(ds: Dataset) -> float:
+    """CSAT as a share of the top score: a 1–5 scale when no rating in the table exceeds 5, else 0–100."""
+    top = ds.memo(
+        ("csat_max",), lambda: ds.con.execute(f"SELECT max(csat) FROM {ds.view('tickets')}").fetchone()[0]
+    )
+    return 5.0 if top is not None and top <= 5 else 100.0
 
 
 def _revenue_metrics(ds: Dataset, as_of: date, out: pd.DataFrame) -> None:

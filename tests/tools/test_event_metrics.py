@@ -153,3 +153,17 @@ def test_random_small_event_sets_match_the_tools(tmp_path_factory, events):
         assert _assert_matches_the_tools(ds, start + timedelta(days=75)) == 3
     finally:
         ws.close()
+
+
+def test_dates_30_days_apart_share_one_scan_and_give_what_each_date_gives_alone(example):
+    import pandas as pd
+    from customer_health.tools.event_metrics import _compute, event_metrics_at
+
+    sem = resolve_semantics(example)
+    day = example.default_as_of()
+    dates = [day, day - timedelta(days=30), day - timedelta(days=60), day - timedelta(days=45)]
+    together = _compute(example, dates, sem)  # the 45-day one is not on the 30-day grid: its own query
+    for d in dates:
+        pd.testing.assert_frame_equal(together[d].sort_index(), _compute(example, [d], sem)[d].sort_index())
+    kept = event_metrics_at(example, dates[:2], sem)
+    assert kept[day] is event_metrics_at(example, [day], sem)[day]  # computed once per dataset and date
