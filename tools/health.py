@@ -110,6 +110,17 @@ def score_accounts(
     history: bool = True,
 ) -> HealthScores:
     """Score every account as of a date, with drivers; with `history`, also the score 30 days earlier."""
+    with paused_gc():  # the drivers are ~15 objects per account: collecting over them mid-way costs seconds
+        return _score_accounts(ds, as_of, profile, semantics, history)
+
+
+def _score_accounts(
+    ds: Dataset,
+    as_of: date | str | None,
+    profile: Profile | str | None,
+    semantics: ResolvedSemantics | None,
+    history: bool,
+) -> HealthScores:
     day = resolve_as_of(ds, as_of)
     prof = profile if isinstance(profile, Profile) else load_profile(profile)
     sem = semantics or (resolve_semantics(ds) if ds.has("events") else None)
