@@ -5,7 +5,8 @@
 For each size the example generator (seeded) writes 10,000 accounts of Parquet events; the workspace loads them once
 (not timed here: see bench_load.py), then in one process each operation runs three ways and the answers are checked
 to agree: ours (tools/), a plain DuckDB SQL query over the same canonical view, and pandas over the events read into
-a DataFrame. Peak RSS is read after our operations, before pandas loads the events.
+a DataFrame. The score's baselines (baselines_score.py) compute the same 0–100 scores at the same two dates. Peak RSS
+is read after our operations, before pandas loads the events.
 """
 
 from __future__ import annotations
@@ -95,52 +96,19 @@ def trends_pandas(df, as_of: str) -> dict[tuple[str, int], float]:
     return {(a, int(k)): float(n) for (a, k), n in counts.items()}
 
 
-def score_inputs_duckdb(con, events: str, as_of: str) -> dict[str, tuple[int, int, int, int]]:
-    """The event-level inputs of the health score at one date, in one query: present and adopted users and core
-    actions in the last 30 days, core actions in the 30 before, features used, busiest user's core actions."""
-    core = ", ".join(f"'{c}'" for c in CORE)
-    rows = con.execute(f"""
-        WITH w AS (SELECT account_id, user_id, event, event IN ({core}) AS is_core,
-                          timestamp >= DATE '{as_of}' - INTERVAL 29 DAY AS recent
-                   FROM {events} WHERE account_id IS NOT NULL
-                     AND timestamp >= DATE '{as_of}' - INTERVAL 59 DAY AND timestamp < DATE '{as_of}' + INTERVAL 1 DAY),
-             per_user AS (SELECT account_id, user_id, count(*) AS n FROM w WHERE recent AND is_core GROUP BY ALL)
-        SELECT account_id,
-               count(DISTINCT user_id) FILTER (WHERE recent),
-               count(DISTINCT user_id) FILTER (WHERE recent AND is_core),
-               count(*) FILTER (WHERE recent AND is_core),
-               count(*) FILTER (WHERE NOT recent AND is_core),
-               count(DISTINCT event) FILTER (WHERE recent AND is_core),
-               (SELECT max(n) FROM per_user p WHERE p.account_id = w.account_id)
-        FROM w GROUP BY account_id""").fetchall()
-    return {r[0]: tuple(r[1:]) for r in rows}
+def _mismatches(now: dict, before: dict, baseline: list[dict]) -> int:
+    """Accounts whose score (now or 30 days earlier) differs from a baseline's; more than 0.1 apart is an error.
 
-
-def score_inputs_pandas(df, as_of: str) -> dict[str, tuple]:
-    import pandas as pd
-
-    end = pd.Timestamp(as_of) + pd.Timedelta(days=1)
-    w = df[(df["timestamp"] >= end - pd.Timedelta(days=60)) & (df["timestamp"] < end)].copy()
-    w["is_core"] = w["event"].isin(CORE)
-    w["recent"] = w["timestamp"] >= end - pd.Timedelta(days=30)
-    recent, core = w[w["recent"]], w[w["recent"] & w["is_core"]]
-    present = recent.groupby("account_id")["user_id"].nunique()
-    adopted = core.groupby("account_id")["user_id"].nunique()
-    actions = core.groupby("account_id").size()
-    prior = w[~w["recent"] & w["is_core"]].groupby("account_id").size()
-    features = core.groupby("account_id")["event"].nunique()
-    top = core.groupby(["account_id", "user_id"]).size().groupby(level=0).max()
-    return {
-        a: (
-            int(present.get(a, 0)),
-            int(adopted.get(a, 0)),
-            int(actions.get(a, 0)),
-            int(prior.get(a, 0)),
-            int(features.get(a, 0)),
-            None if a not in top else int(top[a]),
-        )
-        for a in w["account_id"].dropna().unique()
-    }
+    Both sides round to 0.1: a value within float error of a .x5 tie may round either way, so off-by-0.1 is
+    counted and reported rather than failed."""
+    off = 0
+    for ours, theirs in ((now, baseline[0]), (before, baseline[1])):
+        assert set(ours) <= set(theirs), "score: the baseline is missing accounts"
+        for acct, value in ours.items():
+            gap = abs(value - theirs[acct])
+            assert gap <= 0.1 + 1e-9, f"score: {acct} is {value}, the baseline says {theirs[acct]}"
+            off += gap > 1e-9
+    return off
 
 
 def run_size(n_events: int, base: Path) -> dict:
@@ -202,17 +170,29 @@ def run_size(n_events: int, base: Path) -> dict:
         row |= {"funnel_s": round(fu_s, 3), "funnel_duckdb_s": round(fd_s, 3)}
     except ImportError:
         pandas_funnel = None
-    # scoring: a fresh Dataset per run so nothing is served from the per-dataset cache; the baselines compute only
-    # the event-level inputs at the two dates the score needs (now and 30 days earlier), not the whole score
+    # scoring: a fresh Dataset per run so nothing is served from the per-dataset cache. The baselines compute the
+    # same scores (default profile) at the same two dates — now and 30 days earlier — from the same views
+    import yaml
+    from baselines_score import metrics_duckdb, metrics_pandas, scores
     from customer_health.tools.health import score_accounts
+    from customer_health.tools.profiles import load_profile
 
-    sc_s, sc = _timed(lambda: score_accounts(ws.dataset(loaded)), repeat=2)
-    earlier = f"{as_of - timedelta(days=30)}"
+    cfg = yaml.safe_load((out / "customer-health.yaml").read_text())
+    core, activation, prof = cfg["core_features"], cfg["activation"], load_profile(None)
+    earlier = as_of - timedelta(days=30)
+    views = {k: ds.view(k) for k in ("events", "accounts", "users", "tickets", "nps", "revenue")}
+    sc_s, sc = _timed(lambda: score_accounts(ws.dataset(loaded)))
     sd_s, sd = _timed(
-        lambda: (score_inputs_duckdb(con, ev, f"{as_of}"), score_inputs_duckdb(con, ev, earlier))
+        lambda: [scores(metrics_duckdb(con, views, d, core, activation), prof) for d in (as_of, earlier)]
     )
-    assert {a: v[:2] for a, v in sd[0].items() if v[0]} == ours_map, "score inputs: DuckDB disagrees with seats"
-    row |= {"score_s": round(sc_s, 3), "score_inputs_duckdb_s": round(sd_s, 3), "accounts": len(sc.accounts)}
+    now = {a.account_id: a.health_score for a in sc.accounts}
+    before = {a.account_id: a.previous_score for a in sc.accounts if a.previous_score is not None}
+    row |= {
+        "score_s": round(sc_s, 3),
+        "score_duckdb_s": round(sd_s, 3),
+        "accounts": len(sc.accounts),
+        "score_duckdb_mismatches": _mismatches(now, before, sd),
+    }
     row["peak_mb_ours"] = round(_peak_mb())
 
     df = con.execute(f"SELECT timestamp, user_id, event, account_id FROM {ev}").df()
@@ -221,11 +201,13 @@ def run_size(n_events: int, base: Path) -> dict:
     pt_s, pt = _timed(lambda: trends_pandas(df, f"{as_of}"), repeat=1)
     assert {k: v for k, v in pt.items() if k[1] < 13} == {k: v for k, v in trd.items() if k[1] < 13}
     row |= {"seats_pandas_s": round(ps_s, 3), "trends_pandas_s": round(pt_s, 3)}
+    tables = {k: con.execute(f"SELECT * FROM {v}").df() for k, v in views.items() if k != "events"}
+    tables["events"] = df
     sp_s, sp = _timed(
-        lambda: (score_inputs_pandas(df, f"{as_of}"), score_inputs_pandas(df, earlier)), repeat=1
+        lambda: [scores(metrics_pandas(tables, d, core, activation), prof) for d in (as_of, earlier)],
+        repeat=1,
     )
-    assert sp[0] == sd[0], "score inputs: pandas and DuckDB disagree"
-    row["score_inputs_pandas_s"] = round(sp_s, 3)
+    row |= {"score_pandas_s": round(sp_s, 3), "score_pandas_mismatches": _mismatches(now, before, sp)}
     if pandas_funnel is not None:
         pf_s, pf = _timed(lambda: pandas_funnel(df, STEPS, 14), repeat=1)
         assert list(pf) == [s.users for s in fu.steps], "funnel: pandas disagrees"
