@@ -235,49 +235,43 @@ def test_an_unknown_preset_lists_the_presets():
     assert all(p in err.value.message for p in PRESETS)
 
 
+DRIVER = dict(  # one driver's fields, as the score computes them
+    metric="nps",
+    component="engagement",
+    label="NPS (0–10)",
+    value=6.5,
+    points_scale=20.0,
+    weight=12.0,
+    points=2.4,
+    lost=9.6,
+    segment_median=8.0,
+    text="NPS (0–10): 6.5 vs 8 SMB median",
+)
+
+
 def test_trusted_rows_equal_validated_ones_and_refuse_a_missing_field():
     from customer_health.tools.common import trusted
     from customer_health.tools.health import Driver
 
-    values = dict(
-        metric="nps",
-        component="engagement",
-        label="NPS (0–10)",
-        value=6.5,
-        points_scale=20.0,
-        weight=12.0,
-        points=2.4,
-        lost=9.6,
-        segment_median=8.0,
-        text="NPS (0–10): 6.5 vs 8 SMB median",
-    )
-    fast = trusted(Driver, **values)
-    assert fast == Driver(**values) and fast.model_dump() == Driver(**values).model_dump()
-    assert fast.model_dump_json() == Driver(**values).model_dump_json()
+    fast = trusted(Driver, **DRIVER)
+    assert fast == Driver(**DRIVER) and fast.model_dump() == Driver(**DRIVER).model_dump()
+    assert fast.model_dump_json() == Driver(**DRIVER).model_dump_json()
     with pytest.raises(TypeError, match="segment_median"):
-        trusted(Driver, **{k: v for k, v in values.items() if k != "segment_median"})
+        trusted(Driver, **{k: v for k, v in DRIVER.items() if k != "segment_median"})
 
 
 def test_the_constructor_builds_what_trusted_builds_and_refuses_a_missing_field():
     from customer_health.tools.common import constructor, trusted
     from customer_health.tools.health import Driver
 
-    values = dict(
-        metric="nps",
-        component="engagement",
-        label="NPS (0–10)",
-        value=6.5,
-        points_scale=20.0,
-        weight=12.0,
-        points=2.4,
-        lost=9.6,
-        segment_median=None,
-        text="NPS (0–10): 6.5",
-    )
     make = constructor(Driver)
-    assert make(dict(values)).model_dump_json() == trusted(Driver, **values).model_dump_json()
+    built = make(dict(DRIVER, segment_median=None))
+    assert built.model_dump_json() == trusted(Driver, **dict(DRIVER, segment_median=None)).model_dump_json()
+    other = make(dict(DRIVER))
+    other.text = "changed"  # instances share one fields-set; a change to one leaves the others alone
+    assert built.text == DRIVER["text"] and built.model_fields_set == set(DRIVER)
     with pytest.raises(TypeError, match="text"):
-        make({k: v for k, v in values.items() if k != "text"})
+        make({k: v for k, v in DRIVER.items() if k != "text"})
 
 
 @given(
