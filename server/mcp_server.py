@@ -260,9 +260,14 @@ def build_server(
             from . import rows
 
             ds = session.dataset
-            scores = scored(profile, as_of)["scores"]
+            done = scored(profile, as_of)
             card = account_card(
-                ds, resolve_account(ds, account_id), as_of=as_of, profile=profile, scores=scores
+                ds,
+                resolve_account(ds, account_id),
+                as_of=as_of,
+                profile=profile,
+                scores=done["scores"],
+                risk=done["risk"],
             )
             payload = card.model_dump(mode="json")
             payload["score"]["drivers"] = payload["score"]["drivers"][:8]

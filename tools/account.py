@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import Field
 
 from .adoption import AdoptionRow, feature_adoption
-from .common import Envelope, resolve_as_of
+from .common import Envelope, gc_paused, resolve_as_of
 from .dataset import Dataset
 from .errors import InputError, nearest
 from .funnel import compute_funnel
@@ -19,7 +19,7 @@ from .health import AccountScore, HealthScores, format_value, score_accounts
 from .peers import PeerRow, peer_comparison
 from .personas import PersonaRow, persona_activity
 from .semantics import resolve_semantics
-from .signals import risk_signals
+from .signals import RiskSignals, risk_signals
 from .trends import TrendRow, usage_trends
 from .usage import SeatRow, account_source_sql, seat_utilization
 
@@ -50,6 +50,7 @@ def _check_account(ds: Dataset, account_id: str) -> None:
         )
 
 
+@gc_paused
 def account_card(
     ds: Dataset,
     account_id: str,
@@ -57,11 +58,13 @@ def account_card(
     as_of: date | str | None = None,
     profile=None,
     scores: HealthScores | None = None,
+    risk: RiskSignals | None = None,
 ) -> AccountCard:
     """One account's card, computed with the same functions (and numbers) as the portfolio-wide tools.
 
     The portfolio-wide results it picks one row from are computed once per dataset and date, so the second card
-    costs only the account's own trend and funnel; `scores` (as of the same date) skips scoring altogether."""
+    costs only the account's own trend and funnel; `scores` (as of the same date) skips scoring altogether, and
+    `risk` (the signals of those scores) skips assessing the risk signals."""
     _check_account(ds, account_id)
     day = resolve_as_of(ds, as_of)
     sem = resolve_semantics(ds) if ds.has("events") else None
@@ -89,11 +92,10 @@ def account_card(
             personas = once("personas", lambda: persona_activity(ds, as_of=day, semantics=sem))
             card["personas"] = _pick(personas.accounts, account_id)
         card["funnel"] = _funnel(ds, account_id, day, sem, caveats)
-    risk = (
-        once("risk", lambda: risk_signals(ds, as_of=day, scores=scores))
-        if own
-        else risk_signals(ds, as_of=day, scores=scores)
-    )
+    if own:
+        risk = once("risk", lambda: risk_signals(ds, as_of=day, scores=scores))
+    elif risk is None or risk.as_of != day:
+        risk = risk_signals(ds, as_of=day, scores=scores)
     row = _pick(risk.accounts, account_id)
     card["risk"] = row.model_dump(mode="json") if row is not None else None
     info = _profile(ds, account_id)

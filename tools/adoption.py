@@ -6,7 +6,7 @@ from datetime import date
 
 from pydantic import BaseModel, Field
 
-from .common import Envelope, ratio, resolve_as_of, rnd, trusted, window
+from .common import Envelope, gc_paused, ratio, resolve_as_of, rnd, trusted, window
 from .dataset import Dataset
 from .errors import InputError
 from .semantics import ResolvedSemantics, resolve_semantics
@@ -48,6 +48,7 @@ class Adoption(Envelope):
     accounts: list[AdoptionRow]
 
 
+@gc_paused
 def feature_adoption(
     ds: Dataset,
     *,

@@ -10,12 +10,11 @@ from datetime import date
 
 from pydantic import BaseModel, Field
 
-from .adoption import feature_adoption
-from .common import Envelope, resolve_as_of, rnd
+from .common import Envelope, gc_paused, resolve_as_of, rnd
 from .dataset import Dataset
+from .event_metrics import event_metrics
 from .semantics import resolve_semantics
-from .trends import usage_trends
-from .usage import percentile_in_group, seat_utilization
+from .usage import account_source_sql, percentile_in_group
 
 PEER_METRICS = ("present_utilization", "adopted_utilization", "breadth", "core_actions_per_seat", "core_mom")
 
@@ -37,41 +36,48 @@ class Peers(Envelope):
     accounts: list[PeerRow]
 
 
-def peer_comparison(ds: Dataset, *, as_of: date | str | None = None, window_days: int = 30) -> Peers:
-    """Percentile of each usage metric within segment and use case, with segment medians."""
+@gc_paused
+def peer_comparison(ds: Dataset, *, as_of: date | str | None = None) -> Peers:
+    """Percentile of each usage metric within segment and use case, with segment medians (30-day window).
+
+    The metrics are the seat, adoption and trend numbers of the 30 days to as_of, read from `event_metrics` (the
+    same numbers those tools report, from one scan)."""
     import pandas as pd
 
     day = resolve_as_of(ds, as_of)
     sem = resolve_semantics(ds)
-    seats = {
-        r.account_id: r
-        for r in seat_utilization(ds, window_days=window_days, as_of=day, semantics=sem).accounts
-    }
-    adoption = {
-        r.account_id: r
-        for r in feature_adoption(ds, window_days=window_days, as_of=day, semantics=sem).accounts
-    }
-    trends = {r.account_id: r for r in usage_trends(ds, as_of=day, weeks=4, semantics=sem).accounts}
-    use_cases = {}
-    if ds.has("accounts") and "use_case" in ds.columns("accounts"):
-        use_cases = dict(ds.con.execute(f"SELECT account_id, use_case FROM {ds.view('accounts')}").fetchall())
-    records = []
-    for acct, s in seats.items():
-        seats_n = s.seats_purchased
-        core30 = trends[acct].last_30["core_actions"] if acct in trends else None
-        records.append(
-            {
-                "account_id": acct,
-                "name": s.name,
-                "segment": s.segment,
-                "use_case": use_cases.get(acct),
-                "present_utilization": s.present_utilization,
-                "adopted_utilization": s.adopted_utilization,
-                "breadth": adoption[acct].breadth if acct in adoption else None,
-                "core_actions_per_seat": rnd(core30 / seats_n) if core30 is not None and seats_n else None,
-                "core_mom": trends[acct].mom["core_actions"] if acct in trends else None,
-            }
+    usage = event_metrics(ds, day, sem)
+    info = ds.con.execute(account_source_sql(ds, ("name", "segment", "use_case"))).df()
+    info["account_id"] = info["account_id"].astype(str)
+    info = info.set_index("account_id").reindex(usage.index)
+    use_cases = ds.has("accounts") and "use_case" in ds.columns("accounts")
+    seats = usage["seats_purchased"]
+    per_seat = usage["core_actions_30d"].astype(float) / seats.where(seats > 0)
+    records = [
+        {
+            "account_id": acct,
+            "name": _str(name),
+            "segment": _str(segment),
+            "use_case": _str(use_case),
+            "present_utilization": _nan(present),
+            "adopted_utilization": _nan(adopted),
+            "breadth": _nan(breadth),
+            "core_actions_per_seat": rnd(_nan(core)),
+            "core_mom": _nan(mom),
+        }
+        for acct, name, segment, use_case, present, adopted, breadth, core, mom in zip(
+            usage.index,
+            info["name"].tolist(),
+            info["segment"].tolist(),
+            info["use_case"].tolist(),
+            usage["present_utilization"].tolist(),
+            usage["adopted_utilization"].tolist(),
+            usage["breadth"].tolist(),
+            per_seat.tolist(),
+            usage["core_trend"].tolist(),
+            strict=True,
         )
+    ]
     frame = pd.DataFrame.from_records(records)
     for metric in PEER_METRICS:
         values = pd.to_numeric(frame[metric], errors="coerce")
@@ -121,3 +127,7 @@ def peer_comparison(ds: Dataset, *, as_of: date | str | None = None, window_days
 
 def _nan(value: object) -> float | None:
     return None if value is None or value != value else float(value)
+
+
+def _str(value: object) -> str | None:
+    return None if value is None or value != value else str(value)

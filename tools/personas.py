@@ -6,7 +6,7 @@ from datetime import date, datetime, time, timedelta
 
 from pydantic import BaseModel, Field
 
-from .common import Envelope, resolve_as_of, rnd, window
+from .common import Envelope, gc_paused, resolve_as_of, rnd, window
 from .dataset import Dataset
 from .errors import InputError
 from .semantics import Persona, ResolvedSemantics, resolve_semantics
@@ -40,6 +40,7 @@ class Personas(Envelope):
     accounts: list[PersonaRow]
 
 
+@gc_paused
 def persona_activity(
     ds: Dataset, *, as_of: date | str | None = None, semantics: ResolvedSemantics | None = None
 ) -> Personas:

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from .common import Envelope, resolve_as_of, rnd, validate_rows
+from .common import Envelope, gc_paused, resolve_as_of, rnd, validate_rows
 from .dataset import Dataset
 from .errors import InputError, nearest
 from .health import HealthScores, score_accounts
@@ -96,6 +96,7 @@ class RiskSignals(Envelope):
     rules: list[str] = Field(description="The rules files the signals and playbooks came from.")
 
 
+@gc_paused
 def risk_signals(
     ds: Dataset,
     *,

@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from .common import DECIMALS, Envelope, fetch_dicts, resolve_as_of, validate_rows, window
+from .common import DECIMALS, Envelope, fetch_dicts, gc_paused, resolve_as_of, validate_rows, window
 from .dataset import Dataset
 from .errors import InputError, nearest
 from .semantics import ResolvedSemantics, resolve_semantics
@@ -55,6 +55,7 @@ class Trends(Envelope):
     accounts: list[TrendRow]
 
 
+@gc_paused
 def usage_trends(
     ds: Dataset,
     *,

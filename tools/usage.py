@@ -17,6 +17,7 @@ from .common import (
     Window,
     constructor,
     fetch_dicts,
+    gc_paused,
     ratio,
     resolve_as_of,
     rnd,
@@ -172,6 +173,7 @@ def account_source_sql(ds: Dataset, columns: tuple[str, ...]) -> str:
     )
 
 
+@gc_paused
 def seat_utilization(
     ds: Dataset,
     *,

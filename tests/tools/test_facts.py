@@ -121,6 +121,14 @@ def test_the_summary_sentence_score_and_next_action_are_the_tools_own(book):
     assert f.next_action.model_dump() == risk.next_action.model_dump()
 
 
+
+def test_a_card_given_the_portfolio_scores_and_risk_is_the_card_computed_alone(book):
+    scores = score_accounts(book)
+    risk = risk_signals(book, scores=scores)
+    given = account_card(book, "A1", scores=scores, risk=risk)
+    assert given.model_dump() == account_card(book, "A1").model_dump()
+
+
 # --- the QBR ---
 
 
