@@ -210,3 +210,29 @@ def test_events_that_cannot_be_tied_to_accounts_count_no_one_and_say_so(tmp_path
     scores = run_json(capsys, "score", "data")
     assert any("usage is left out" in c for c in scores["caveats"])
     assert all(a["components"].get("usage") is None for a in scores["accounts"])
+
+
+def test_a_later_snapshot_upload_is_compared_with_the_scores_kept_from_the_earlier_one(
+    tmp_path, capsys, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CUSTOMER_HEALTH_HOME", str(tmp_path / "ws"))
+    text = (Path(example_dir()).parent / "snapshot" / "accounts_snapshot.csv").read_text()
+    (tmp_path / "july").mkdir()
+    (tmp_path / "july" / "accounts.csv").write_text(text)
+    (tmp_path / "august").mkdir()  # Beta recovers; the others are unchanged
+    (tmp_path / "august" / "accounts.csv").write_text(
+        text.replace("Beta-Inc,8500,3,2,4,-1,18", "Beta-Inc,8500,40,7,0,9,1")
+    )
+    first = {
+        a["account_id"]: a for a in run_json(capsys, "score", "july", "--as-of", "2026-07-31")["accounts"]
+    }
+    assert all(a["previous_score"] is None and a["trend"] is None for a in first.values())  # nothing earlier
+    later = {
+        a["account_id"]: a for a in run_json(capsys, "score", "august", "--as-of", "2026-08-31")["accounts"]
+    }
+    for acct, a in later.items():
+        assert a["previous_score"] == first[acct]["health_score"], acct
+    assert later["Beta-Inc"]["health_score"] > first["Beta-Inc"]["health_score"] + 3
+    assert later["Beta-Inc"]["trend"] == "up"
+    assert {later[a]["trend"] for a in ("ACME-Corp", "Gamma-Ltd", "Delta-Co")} == {"flat"}
