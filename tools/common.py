@@ -24,6 +24,11 @@ def rnd(value: float | None, decimals: int = DECIMALS) -> float | None:
     return round(float(value), decimals)
 
 
+def text_or_none(value: object) -> str | None:
+    """A value as text; None and NaN (a missing cell from pandas) stay None."""
+    return None if value is None or value != value else str(value)
+
+
 def ratio(num: float | None, den: float | None) -> float | None:
     """num ÷ den rounded, or None when the denominator is missing or zero."""
     if num is None or den is None or den == 0 or den != den or num != num:
@@ -74,22 +79,6 @@ class Envelope(BaseModel):
     summary: str = Field("", description="Two to four sentences of facts with numbers.")
     caveats: list[str] = Field(
         default_factory=list, description="What was missing or inferred, and what it leaves out."
-    )
-
-
-def sql_percentile(value: str, group: str) -> str:
-    """SQL for a value's position in its group, 0 (lowest) … 1 (highest), ties sharing the mean rank.
-
-    NULL values are not ranked; a group with a single ranked value has no peers and gets NULL.
-    """
-    ranked = f"PARTITION BY {group}, ({value}) IS NULL"
-    n = f"count({value}) OVER (PARTITION BY {group})"
-    mean_rank = (
-        f"(rank() OVER ({ranked} ORDER BY {value}) + "
-        f"(count(*) OVER (PARTITION BY {group}, {value}) - 1) / 2.0)"
-    )
-    return (
-        f"CASE WHEN {value} IS NOT NULL AND {n} > 1 THEN round(({mean_rank} - 1) / ({n} - 1), {DECIMALS}) END"
     )
 
 

@@ -3,9 +3,10 @@
 The score needs a dozen numbers per account that the analytics tools also report (seat utilization, adoption,
 month-over-month trends, last activity, activation, champion activity). Building those tools' full per-account
 rows only to read a few fields from them costs far more than the counting itself at 10,000 accounts, and each tool
-scans the events on its own. Here one query reduces the 60 days of events before `as_of` to one row per account ×
-user × 30-day block × core feature, and every windowed number is counted from that small table; one more pass
-over all events gives first and last activity and activation. The numbers are the same as the tools' (same
+scans the events on its own. Here one query reduces the events of the 30-day blocks before `as_of` (60 days; 90
+when the date 30 days earlier comes along) to one row per account × user × block × core feature, and every windowed
+number is counted from that small table; one more pass over all events gives first and last activity and
+activation. The numbers are the same as the tools' (same
 windows, same rounding) — tests hold them equal.
 """
 
@@ -81,9 +82,8 @@ def _query(ds: Dataset, latest: date, dates: list[date], sem: ResolvedSemantics)
     core = sem.core_features
     ev = ds.view("events")
     weight = "coalesce(count, 1)" if "count" in ds.columns("events") else "1"
-    blocks = {
-        d: (latest - d).days // 30 for d in dates
-    }  # the date's own 30 days are this block, the prior the next
+    # each date's own 30 days are block j counted back from the latest date; the 30 before it are block j + 1
+    blocks = {d: (latest - d).days // 30 for d in dates}
     ends = {d: window(d, 1).end for d in dates}
     people = _people_sql(ds, ends, blocks)
     # a core feature is named by its position in the core list: a small integer to group on, and the order in
@@ -201,7 +201,7 @@ def _adoption(frame: pd.DataFrame, n_core: int) -> tuple[list, list, list]:
 
 def _people_sql(ds: Dataset, ends: dict, blocks: dict) -> dict[str, str]:
     """Champion and sponsor activity in each date's 30 days (1/0; NULL when nobody is flagged), as a CTE over
-    `base`: a flagged user counts as active with any event in the window, unless deactivated by then."""
+    `per_user`: a flagged user counts as active with any event in the window, unless deactivated by then."""
     cols = set(ds.columns("users")) if ds.has("users") else set()
     flags = [
         (f, m)

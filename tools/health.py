@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field
 
-from .common import Envelope, constructor, paused_gc, resolve_as_of, rnd, rounded, trusted
+from .common import Envelope, constructor, paused_gc, resolve_as_of, rnd, rounded, text_or_none, trusted
 from .dataset import Dataset
 from .errors import InputError
 from .event_metrics import event_metrics_at
@@ -282,7 +282,7 @@ def _score_frame(metrics: pd.DataFrame, prof: Profile, drivers: bool) -> list[Ac
             trusted(
                 AccountScore,
                 account_id=str(acct),
-                name=_str(names[i]),
+                name=text_or_none(names[i]),
                 segment=None if seg == "(none)" else seg,
                 arr=rnd(_float(arrs[i]), 2),
                 health_score=scores[i],
@@ -418,7 +418,3 @@ def _float(value: object) -> float | None:
     except (TypeError, ValueError):
         return None
     return None if f != f else f
-
-
-def _str(value: object) -> str | None:
-    return None if value is None or value != value else str(value)

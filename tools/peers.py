@@ -10,7 +10,7 @@ from datetime import date
 
 from pydantic import BaseModel, Field
 
-from .common import Envelope, gc_paused, resolve_as_of, rnd
+from .common import Envelope, gc_paused, resolve_as_of, rnd, text_or_none
 from .dataset import Dataset
 from .event_metrics import event_metrics
 from .semantics import resolve_semantics
@@ -56,9 +56,9 @@ def peer_comparison(ds: Dataset, *, as_of: date | str | None = None) -> Peers:
     records = [
         {
             "account_id": acct,
-            "name": _str(name),
-            "segment": _str(segment),
-            "use_case": _str(use_case),
+            "name": text_or_none(name),
+            "segment": text_or_none(segment),
+            "use_case": text_or_none(use_case),
             "present_utilization": _nan(present),
             "adopted_utilization": _nan(adopted),
             "breadth": _nan(breadth),
@@ -127,7 +127,3 @@ def peer_comparison(ds: Dataset, *, as_of: date | str | None = None) -> Peers:
 
 def _nan(value: object) -> float | None:
     return None if value is None or value != value else float(value)
-
-
-def _str(value: object) -> str | None:
-    return None if value is None or value != value else str(value)
