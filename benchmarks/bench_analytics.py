@@ -112,10 +112,10 @@ def _mismatches(now: dict, before: dict, baseline: list[dict]) -> int:
 
 
 def run_size(n_events: int, base: Path) -> dict:
-    from customer_health.server.workspace import AllowedRoots, Workspace
-    from customer_health.tools.common import window
-    from customer_health.tools.trends import usage_trends
-    from customer_health.tools.usage import seat_utilization
+    from customer_health.tools.base.sql import window
+    from customer_health.tools.data.workspace import AllowedRoots, Workspace
+    from customer_health.tools.usage.seats import seat_utilization
+    from customer_health.tools.usage.trends import usage_trends
 
     out = base / f"events-{n_events}"
     if not (out / "events.parquet").exists():  # in a child process, so its memory isn't counted as ours
@@ -162,7 +162,7 @@ def run_size(n_events: int, base: Path) -> dict:
 
     try:
         from baselines_funnel import duckdb_funnel, pandas_funnel
-        from customer_health.tools.funnel import compute_funnel
+        from customer_health.tools.usage.funnel import compute_funnel
 
         fu_s, fu = _timed(lambda: compute_funnel(ds, STEPS, window_days=14))
         fd_s, fd = _timed(lambda: duckdb_funnel(con, ev.strip('"'), STEPS, 14))
@@ -174,8 +174,8 @@ def run_size(n_events: int, base: Path) -> dict:
     # same scores (default profile) at the same two dates — now and 30 days earlier — from the same views
     import yaml
     from baselines_score import metrics_duckdb, metrics_pandas, scores
-    from customer_health.tools.health import score_accounts
-    from customer_health.tools.profiles import load_profile
+    from customer_health.tools.health.profiles import load_profile
+    from customer_health.tools.health.score import score_accounts
 
     cfg = yaml.safe_load((out / "customer-health.yaml").read_text())
     core, activation, prof = cfg["core_features"], cfg["activation"], load_profile(None)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 _OURS = """
 import sys, time
-from customer_health.server.workspace import AllowedRoots, Workspace
+from customer_health.tools.data.workspace import AllowedRoots, Workspace
 path, home = sys.argv[1], sys.argv[2]
 t = time.perf_counter()
 with Workspace(home) as ws:

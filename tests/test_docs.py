@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from customer_health.server.cli import build_parser
+from customer_health.server.cli.main import build_parser
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -34,7 +34,7 @@ def test_the_readme_main_command_runs_the_demo():
 
 def test_every_mcp_tool_prompt_and_resource_is_documented_in_the_readme():
     import anyio
-    from customer_health.server.mcp_server import build_server
+    from customer_health.server.mcp.server import build_server
     from mcp import Client
 
     async def listing():

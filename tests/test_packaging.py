@@ -13,7 +13,9 @@ PORTABLE_KEYS = {"name", "description", "license", "compatibility", "metadata", 
 
 def test_mcp_json_starts_our_server_over_stdio():
     server = json.loads((ROOT / ".mcp.json").read_text())["mcpServers"]["customer-health"]
-    assert server["type"] == "stdio" and server["command"] == "customer-health" and server["args"] == ["serve"]
+    assert (
+        server["type"] == "stdio" and server["command"] == "customer-health" and server["args"] == ["serve"]
+    )
 
 
 def test_plugin_manifest_names_the_plugin_and_bundles_the_same_server():
@@ -31,7 +33,13 @@ def test_the_skill_has_portable_front_matter_and_points_at_every_prompt_and_rule
     meta = yaml.safe_load(front)
     assert set(meta) <= PORTABLE_KEYS
     assert meta["name"] == path.parent.name and len(meta["description"]) <= 1024
-    for prompt in ("qbr_narrative", "risk_document", "board_summary", "account_summary", "adoption_diagnosis"):
+    for prompt in (
+        "qbr_narrative",
+        "risk_document",
+        "board_summary",
+        "account_summary",
+        "adoption_diagnosis",
+    ):
         assert prompt in body
     for rule in (ROOT / "rules").glob("*.md"):
         assert f"rules://{rule.stem}" in body, rule.stem

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from customer_health.server.workspace import AllowedRoots, Workspace
+from customer_health.tools.data.workspace import AllowedRoots, Workspace
 
 EVENTS = (
     [("2026-03-02T09:00:00", "p1a", "login")]

@@ -1,0 +1,5 @@
+import sys
+
+from customer_health.server.cli.main import main
+
+sys.exit(main())

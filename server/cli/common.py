@@ -1,0 +1,69 @@
+"""What every data command shares: the PATH… arguments, the allowed roots, loading through the workspace."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date
+
+from customer_health.tools.data.workspace import AllowedRoots, Workspace, read_mapping_file
+
+
+def on_terminal() -> bool:
+    return sys.stdout.isatty() and sys.stderr.isatty()
+
+
+def progress_printer():
+    if not on_terminal():
+        return None
+
+    def show(done: int, total: int, label: str) -> None:
+        width = 24
+        filled = int(width * done / total) if total else width
+        end = "\n" if done >= total else ""
+        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {label[:40]:<40}{end}")
+        sys.stderr.flush()
+
+    return show
+
+
+def roots_of(args: argparse.Namespace):
+
+    return AllowedRoots.from_env(getattr(args, "allow", None) or [])
+
+
+def workspace_and_load(args: argparse.Namespace, paths: list[str]):
+
+    roots = roots_of(args)
+    mapping = read_mapping_file(roots.resolve(args.map)) if getattr(args, "map", None) else None
+    ws = Workspace(progress_bar=on_terminal() and getattr(args, "format", "table") == "table")
+    try:
+        result = ws.load(
+            paths,
+            mapping=mapping,
+            roots=roots,
+            config=getattr(args, "config", None),
+            today=date.today(),
+            progress=progress_printer(),
+        )
+    except BaseException:
+        ws.close()
+        raise
+    return ws, result
+
+
+def data_parser(
+    sub, name: str, help_text: str, formats=("table", "json", "csv"), leading=None
+) -> argparse.ArgumentParser:
+    """A command over loaded exports; `leading(parser)` adds positionals that come before PATH…."""
+    p = sub.add_parser(name, help=help_text, description=help_text)
+    if leading is not None:
+        leading(p)
+    p.add_argument("paths", nargs="+", metavar="PATH", help="Export files or folders.")
+    p.add_argument(
+        "--map", metavar="FILE", help="Mapping file (YAML/JSON) that forces table kinds or columns."
+    )
+    p.add_argument("--config", metavar="FILE", help="customer-health.yaml with the product semantics.")
+    p.add_argument("--allow", metavar="DIR", action="append", help="Also allow reading under DIR.")
+    p.add_argument("--format", choices=list(formats), default=formats[0])
+    return p

@@ -1,0 +1,137 @@
+"""`customer-health draft`: a narrative from computed facts — through Claude when ANTHROPIC_API_KEY is set, else a
+deterministic template draft plus the prompt pack to use elsewhere — and the grounding check on what came out."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+from pathlib import Path
+
+from customer_health.tools.base.errors import InputError
+
+KINDS = {
+    "qbr": ("qbr_narrative", "account"),
+    "risk": ("risk_document", "account"),
+    "board": ("board_summary", "period"),
+    "summary": ("account_summary", "account"),
+    "diagnosis": ("adoption_diagnosis", "account"),
+}
+EXIT_UNGROUNDED = 3
+HTTP_CLIENT = None  # tests put a fake transport here; None means the SDK's own client
+_RULE_BLOCK = re.compile(r'<rules name="[^"]+" title="[^"]*">.*?</rules>\n*', re.S)
+
+
+def add_parser(sub, data_parser) -> None:
+    p = data_parser(
+        sub,
+        "draft",
+        "Draft a QBR, risk document, board summary, account summary or adoption diagnosis from computed facts, "
+        "then check every number in it against those facts.",
+        formats=("text", "json"),
+        leading=lambda p: p.add_argument("kind", choices=list(KINDS), help="What to draft."),
+    )
+    p.add_argument(
+        "--account", metavar="ID", help="The account (id or unique name) for qbr, risk, summary, diagnosis."
+    )
+    p.add_argument("--period", metavar="PERIOD", help="For board: YYYY-QN, YYYY-MM or YYYY.")
+    p.add_argument(
+        "--model", metavar="NAME", help="Claude model (default: CUSTOMER_HEALTH_MODEL or the built-in)."
+    )
+    p.add_argument("--out", metavar="FILE", help="Write the draft here instead of to standard output.")
+    p.add_argument("--as-of", metavar="DATE")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from customer_health.server.cli.common import workspace_and_load
+    from customer_health.server.drafting.prompts import render_prompt, render_template_draft
+
+    name, arg_kind = KINDS[args.kind]
+    argument = args.account if arg_kind == "account" else args.period
+    ws, loaded = workspace_and_load(args, args.paths)
+    try:
+        ds = ws.dataset(loaded)
+        rendered = render_prompt(ds, name, argument, as_of=args.as_of)
+        names = ds.account_names()
+        outputs = ws.home / "outputs" / "drafts"
+    finally:
+        ws.close()
+    key = os.environ.get("ANTHROPIC_API_KEY")
+    if key:
+        text, source = _with_claude(rendered, key, args.model), "claude"
+    else:
+        text, source = render_template_draft(args.kind, rendered.facts), "template"
+        outputs.mkdir(parents=True, exist_ok=True)
+        pack = outputs / f"{name}-{_slug(argument or 'portfolio')}.prompt.md"
+        pack.write_text(rendered.text, encoding="utf-8")
+        print(
+            f"No ANTHROPIC_API_KEY: wrote a template draft. The prompt pack for any LLM is {pack}",
+            file=sys.stderr,
+        )
+    from customer_health.tools.narrative.grounding import check_draft
+
+    report = check_draft(text, rendered.facts, account_names=names)
+    if args.out:
+        Path(args.out).write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+    if args.format == "json":
+        import json
+
+        print(
+            json.dumps(
+                {
+                    "kind": args.kind,
+                    "source": source,
+                    "draft": text,
+                    "grounding": report.model_dump(mode="json"),
+                },
+                ensure_ascii=False,
+                indent=2,
+                default=str,
+            )
+        )
+    elif not args.out:
+        print(text)
+    print(f"Grounding check: {report.summary}", file=sys.stderr)
+    for claim in report.unsupported[:20]:
+        print(f"  unsupported {claim.kind} '{claim.text}' in: {claim.sentence}", file=sys.stderr)
+    return 0 if report.passed else EXIT_UNGROUNDED
+
+
+def _with_claude(rendered, key: str, model: str | None) -> str:
+    """Rules in a cached system block, the task and the facts in the user message."""
+    from customer_health.server.drafting.claude import DraftError, draft_with_claude
+
+    system = _rules_text(rendered.rules)
+    prompt = _RULE_BLOCK.sub("", rendered.text).replace(
+        "The following rules documents are part of this task",
+        "The rules documents in the system prompt are part of this task",
+    )
+    kwargs = {"model": model} if model else {}
+    try:
+        draft = draft_with_claude(system, prompt, api_key=key, http_client=HTTP_CLIENT, **kwargs)
+    except DraftError as exc:
+        raise InputError(str(exc)) from None
+    if draft.stop_reason == "max_tokens":
+        print(
+            f"warning: the draft was cut off at {draft.output_tokens} output tokens (max_tokens); "
+            "it ends mid-way.",
+            file=sys.stderr,
+        )
+    return draft.text
+
+
+def _rules_text(names: list[str]) -> str:
+    from importlib.resources import files
+
+    folder = files("customer_health.rules")
+    parts = [
+        f'<rules name="{n}">\n{(folder / f"{n}.md").read_text(encoding="utf-8").strip()}\n</rules>'
+        for n in names
+    ]
+    return "You draft customer-success narratives from computed facts only. Method:\n\n" + "\n\n".join(parts)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_\-]+", "-", text)[:60]

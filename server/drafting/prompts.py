@@ -1,0 +1,329 @@
+"""Narrative prompts and template drafts, rendered from jinja2 files in `prompts/` with the facts packs.
+
+A prompt embeds the rules it relies on (by name, from `rules/`), the facts fenced as data, and the contract: use only
+those numbers, mark anything unsupported. A template draft is the deterministic narrative the same facts give without
+a language model. Both are data files validated on load: `StrictUndefined` turns a missing variable into an error and
+each prompt template has a context model that forbids unknown fields.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date
+from functools import lru_cache
+from typing import Literal
+
+from customer_health.tools.base.errors import InputError
+from customer_health.tools.narrative.facts import KINDS, build_facts
+from customer_health.tools.narrative.facts_common import FactKind, Facts, Money, Share
+from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny
+
+UNSUPPORTED = "[unsupported]"
+_DRAFT_FOLDER = "drafts"
+
+
+class PromptSpec(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    kind: FactKind
+    description: str
+    argument: str | None = Field(description="The single argument's name (Claude Code splits on spaces).")
+    argument_description: str | None = None
+    required: bool
+    rules: tuple[str, ...] = Field(description="The rules files (stems) the prompt embeds, in order.")
+
+
+_ACCOUNT = "Account id or name (a unique prefix such as 'acme' works; no spaces)."
+PROMPTS: dict[str, PromptSpec] = {
+    spec.name: spec
+    for spec in (
+        PromptSpec(
+            name="qbr_narrative",
+            kind="qbr",
+            description="Draft a QBR narrative for one account from its computed facts, opening with who is "
+            "active, what they are doing and what it is producing.",
+            argument="account_id",
+            argument_description=_ACCOUNT,
+            required=True,
+            rules=(
+                "narrative-voice",
+                "adoption-analytics",
+                "health-score-design",
+                "funnel-diagnosis",
+                "playbooks",
+            ),
+        ),
+        PromptSpec(
+            name="risk_document",
+            kind="risk",
+            description="Write the at-risk analysis for one account: signals, root cause, stakeholders, action "
+            "plan with owners and deadlines, and the escalation.",
+            argument="account_id",
+            argument_description=_ACCOUNT,
+            required=True,
+            rules=(
+                "narrative-voice",
+                "risk-signals",
+                "indicators",
+                "escalation",
+                "playbooks",
+                "funnel-diagnosis",
+            ),
+        ),
+        PromptSpec(
+            name="board_summary",
+            kind="board",
+            description="Draft the board's customer-health summary (situation, complication, resolution) from "
+            "the portfolio KPIs of a period.",
+            argument="period",
+            argument_description="YYYY-QN, YYYY-MM or YYYY (e.g. 2026-Q3); omit for the 12 months to the "
+            "latest data.",
+            required=False,
+            rules=(
+                "narrative-voice",
+                "executive-reporting",
+                "health-score-design",
+                "indicators",
+                "cohort-analysis",
+            ),
+        ),
+        PromptSpec(
+            name="account_summary",
+            kind="summary",
+            description="Write one account's one-sentence summary — who is active, what they are doing, what it "
+            "is producing — with its score and next action.",
+            argument="account_id",
+            argument_description=_ACCOUNT,
+            required=True,
+            rules=("narrative-voice", "adoption-analytics", "health-score-design"),
+        ),
+        PromptSpec(
+            name="adoption_diagnosis",
+            kind="diagnosis",
+            description="Diagnose where the core workflow stalls — the broken step, who drops there, the likely "
+            "cause and the next action — for one account or the whole portfolio.",
+            argument="account_id",
+            argument_description="Account id or name; omit to diagnose the whole portfolio.",
+            required=False,
+            rules=("narrative-voice", "funnel-diagnosis", "adoption-analytics"),
+        ),
+    )
+}
+
+
+class RenderedPrompt(BaseModel):
+    name: str
+    text: str
+    rules: list[str] = Field(description="The rules files embedded, in order.")
+    facts: SerializeAsAny[BaseModel]
+
+
+class RuleText(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    title: str
+    body: str
+
+
+class PromptContext(BaseModel):
+    """What every prompt template reads; values from the data appear only inside `facts_json`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    as_of: date
+    marker: str = UNSUPPORTED
+    rules: list[RuleText]
+    facts_json: str
+
+
+class QbrContext(PromptContext):
+    pass
+
+
+class RiskContext(PromptContext):
+    pass
+
+
+class SummaryContext(PromptContext):
+    pass
+
+
+class BoardContext(PromptContext):
+    period_label: str = Field(description="Our normalized label (2026-Q3, 12 months to …), never raw input.")
+    period_complete: bool
+
+
+class DiagnosisContext(PromptContext):
+    scope: Literal["account", "portfolio"]
+
+
+CONTEXTS: dict[str, type[PromptContext]] = {
+    "qbr_narrative": QbrContext,
+    "risk_document": RiskContext,
+    "board_summary": BoardContext,
+    "account_summary": SummaryContext,
+    "adoption_diagnosis": DiagnosisContext,
+}
+
+
+class DraftContext(BaseModel):
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+
+    kind: FactKind
+    f: SerializeAsAny[Facts]
+    marker: str = UNSUPPORTED
+
+
+def render_prompt(
+    ds, name: str, argument: str | None = None, as_of: date | str | None = None
+) -> RenderedPrompt:
+    """The prompt `name` for `argument` (an account, or a period for board_summary), facts fenced as data."""
+    spec = PROMPTS.get(name)
+    if spec is None:
+        raise InputError(f"unknown prompt '{name}'.", column="prompt", options=list(PROMPTS))
+    if spec.required and not (argument and argument.strip()):
+        raise InputError(
+            f"the {name} prompt needs its {spec.argument}.",
+            column=spec.argument,
+            fix=spec.argument_description,
+        )
+    facts = build_facts(ds, spec.kind, argument, as_of)
+    rules = _rules_for(spec, facts)
+    extra: dict[str, object] = {}
+    if spec.kind == "board":
+        extra = {"period_label": facts.period.label, "period_complete": facts.period.complete}
+    elif spec.kind == "diagnosis":
+        extra = {"scope": facts.scope}
+    context = CONTEXTS[name](as_of=facts.as_of, rules=rules, facts_json=fence_json(facts), **extra)
+    text = render_template(f"{name}.md.j2", context)
+    return RenderedPrompt(name=name, text=text, rules=[r.name for r in rules], facts=facts)
+
+
+def render_template_draft(kind: str, facts: Facts) -> str:
+    """A deterministic narrative from the facts alone (no language model), labelled as a template draft."""
+    if kind not in KINDS:
+        raise InputError(f"unknown draft kind '{kind}'.", column="kind", options=list(KINDS))
+    if getattr(facts, "kind", None) != kind:
+        raise InputError(
+            f"these facts are for a {getattr(facts, 'kind', 'unknown')} narrative, not a {kind}.",
+            column="kind",
+            fix="Build the facts with the same kind.",
+        )
+    return render_template(f"{_DRAFT_FOLDER}/{kind}.md.j2", DraftContext(kind=kind, f=facts))
+
+
+def render_template(template: str, context: BaseModel) -> str:
+    """Render one template file with a validated context (attributes of nested models stay models)."""
+    values = {name: getattr(context, name) for name in type(context).model_fields}
+    return _environment().get_template(template).render(**values)
+
+
+def fence_json(facts: BaseModel) -> str:
+    """The facts as JSON that cannot close its <data> fence: <, > and & are written as JSON unicode escapes."""
+    text = json.dumps(facts.model_dump(mode="json"), indent=1, ensure_ascii=False)
+    return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
+
+
+@lru_cache(maxsize=1)
+def _environment():
+    from importlib.resources import files
+
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(files("customer_health.prompts"))),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        extensions=["jinja2.ext.do"],
+    )
+    env.filters.update(pct=pct, money=money, num=num, sentence=sentence, lower_first=lower_first)
+    return env
+
+
+def pct(value: Share | None, signed: bool = False) -> str:
+    """A share as a whole percentage (0.4213 → 42%; signed: +12%, -33%)."""
+    if value is None:
+        return "n/a"
+    return f"{value.ratio:+.0%}" if signed else f"{value.ratio:.0%}"
+
+
+def money(value: Money | None) -> str:
+    return "n/a" if value is None else value.display
+
+
+def num(value: float | int | None, decimals: int = 1) -> str:
+    """30.6 → '30.6', 5.0 → '5', None → 'n/a'."""
+    if value is None:
+        return "n/a"
+    rounded = round(float(value), decimals)
+    return f"{rounded:.0f}" if rounded == int(rounded) else f"{rounded:.{decimals}f}"
+
+
+def sentence(text: str) -> str:
+    """Upper-case the first letter only (jinja's capitalize lower-cases the rest)."""
+    return text[:1].upper() + text[1:]
+
+
+def lower_first(text: str) -> str:
+    """Lower-case the first letter only, so that 'Detractor NPS' reads 'detractor NPS' mid-sentence."""
+    return text[:1].lower() + text[1:]
+
+
+@lru_cache(maxsize=1)
+def rule_documents() -> dict[str, tuple[dict, str]]:
+    """Every rules file in `customer_health.rules`: stem → (front matter, markdown body)."""
+    from importlib.resources import files
+
+    from customer_health.tools.risk.rules import front_matter
+
+    folder = files("customer_health.rules")
+    out = {}
+    for item in sorted(folder.iterdir(), key=lambda p: p.name):
+        if item.name.endswith(".md"):
+            out[item.name[:-3]] = front_matter(item.read_text(encoding="utf-8"), item.name)
+    return out
+
+
+def _rules_for(spec: PromptSpec, facts: Facts) -> list[RuleText]:
+    """The prompt's rules; the long signal and playbook catalogues are cut to the sections these facts use."""
+    docs = rule_documents()
+    keep = _relevant_ids(facts)
+    out = []
+    for name in spec.rules:
+        meta, body = docs[name]
+        if name in ("risk-signals", "playbooks"):
+            body = excerpt(body, keep)
+        title = meta.get("title") or next((ln[2:] for ln in body.splitlines() if ln.startswith("# ")), name)
+        out.append(RuleText(name=name, title=str(title), body=body.strip()))
+    return out
+
+
+def _relevant_ids(facts: Facts) -> set[str]:
+    ids: set[str] = set()
+    for signal in getattr(facts, "signals", []) or []:
+        ids |= {signal.id, signal.playbook}
+    for combo in getattr(facts, "combinations", []) or []:
+        ids.add(combo.playbook)
+    step = getattr(facts, "next_action", None) or getattr(
+        getattr(facts, "action_plan", None), "next_action", None
+    )
+    if step is not None:
+        ids.add(step.playbook)
+    return ids
+
+
+def excerpt(body: str, ids: set[str]) -> str:
+    """The body's introduction plus only the `## … (`id`)` sections whose id is in `ids`."""
+    chunks = re.split(r"(?m)^(?=## )", body)
+    kept = [chunks[0]]
+    for chunk in chunks[1:]:
+        match = re.match(r"## [^\n]*`([a-z][a-z0-9_]*)`", chunk)
+        if match is None or match.group(1) in ids:
+            kept.append(chunk)
+    return "".join(kept)

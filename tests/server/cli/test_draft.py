@@ -1,0 +1,110 @@
+"""`customer-health draft`: a template draft without a key, Claude's draft with one (through a fake transport), and
+the grounding check deciding the exit code."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import httpx2
+import pytest
+from customer_health.server.cli import draft as draft_cli
+from customer_health.server.cli.main import main
+from customer_health.tools.data.workspace import example_dir
+
+
+@pytest.fixture
+def sample(tmp_path, monkeypatch):
+    shutil.copytree(example_dir(), tmp_path / "sample")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CUSTOMER_HEALTH_HOME", str(tmp_path / "ws"))
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    return tmp_path
+
+
+def test_without_a_key_a_labelled_template_draft_passes_the_check_and_the_prompt_pack_is_written(
+    sample, capsys
+):
+    assert main(["draft", "qbr", "sample", "--account", "ACC-0073", "--out", "qbr.md"]) == 0
+    err = capsys.readouterr().err
+    text = (sample / "qbr.md").read_text()
+    assert "Template draft" in text and "Willow Transport" in text
+    assert "nothing unsupported" in err
+    pack = next((sample / "ws" / "outputs" / "drafts").glob("qbr_narrative-ACC-0073.prompt.md"))
+    assert "<data>" in pack.read_text()
+
+
+@pytest.mark.parametrize("kind", ["risk", "board", "summary", "diagnosis"])
+def test_every_kind_drafts_and_reports_its_grounding_as_json(sample, capsys, kind):
+    args = ["draft", kind, "sample", "--format", "json"] + (
+        ["--account", "ACC-0221"] if kind != "board" else []
+    )
+    assert main(args) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["source"] == "template" and out["grounding"]["passed"] and out["draft"]
+
+
+def _claude_says(text: str, seen: list, stop: str = "end_turn"):
+    def handler(request):
+        seen.append(json.loads(request.content))
+        body = {
+            "id": "msg_1", "type": "message", "role": "assistant", "model": "claude-sonnet-5-5",
+            "content": [{"type": "text", "text": text}], "stop_reason": stop, "stop_sequence": None,
+            "usage": {"input_tokens": 10, "output_tokens": 5},
+        }  # fmt: skip
+        return httpx2.Response(200, json=body)
+
+    return httpx2.Client(transport=httpx2.MockTransport(handler))
+
+
+def test_with_a_key_claude_drafts_with_the_rules_cached_and_an_invented_figure_exits_3(
+    sample, capsys, monkeypatch
+):
+    seen: list = []
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test")
+    monkeypatch.setattr(
+        draft_cli, "HTTP_CLIENT", _claude_says("Willow Transport grew 37% this quarter.", seen)
+    )
+    assert main(["draft", "summary", "sample", "--account", "ACC-0073"]) == draft_cli.EXIT_UNGROUNDED
+    captured = capsys.readouterr()
+    assert "grew 37%" in captured.out and "unsupported percent '37%'" in captured.err
+    request = seen[0]
+    assert request["system"][0]["cache_control"] == {"type": "ephemeral"}
+    assert '<rules name="narrative-voice">' in request["system"][0]["text"]
+    user = request["messages"][0]["content"]
+    assert (
+        "<data>" in user and "ACC-0073" in user and "<rules name=" not in user
+    )  # rules only in the system block
+
+
+def test_with_a_key_a_faithful_draft_exits_0(sample, capsys, monkeypatch):
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test")
+    monkeypatch.setattr(draft_cli, "HTTP_CLIENT", _claude_says("Willow Transport needs attention.", []))
+    assert main(["draft", "summary", "sample", "--account", "ACC-0073"]) == 0
+
+
+def test_a_rejected_key_is_exit_2_with_the_fix(sample, capsys, monkeypatch):
+    def reject(request):
+        return httpx2.Response(
+            401, json={"type": "error", "error": {"type": "authentication_error", "message": "x"}}
+        )
+
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-bad")
+    monkeypatch.setattr(draft_cli, "HTTP_CLIENT", httpx2.Client(transport=httpx2.MockTransport(reject)))
+    assert main(["draft", "qbr", "sample", "--account", "ACC-0073"]) == 2
+    assert "ANTHROPIC_API_KEY was rejected" in capsys.readouterr().err
+
+
+def test_a_missing_or_unknown_account_is_exit_2(sample, capsys):
+    assert main(["draft", "qbr", "sample"]) == 2
+    assert main(["draft", "qbr", "sample", "--account", "ACC-073"]) == 2
+    assert "ACC-0073" in capsys.readouterr().err
+
+
+def test_a_draft_cut_off_at_max_tokens_is_flagged(sample, capsys, monkeypatch):
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test")
+    monkeypatch.setattr(
+        draft_cli, "HTTP_CLIENT", _claude_says("Willow Transport needs", [], stop="max_tokens")
+    )
+    assert main(["draft", "summary", "sample", "--account", "ACC-0073"]) == 0
+    assert "cut off" in capsys.readouterr().err

@@ -1,0 +1,362 @@
+"""The data-quality report: what each table holds and what is wrong with it, collected in one pass per table.
+
+Problems are reported, not fatal: duplicate ids, unparseable values, negative amounts, dates in the future,
+orphans. Each issue has a reason code, a count and at most a few examples with their row numbers.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING
+
+from customer_health.tools.base.sql import literal, quote
+from customer_health.tools.data.ingest import BAD_PREFIX, SourceTable, accounts_named_by_name
+from customer_health.tools.data.schema import TABLES, Kind
+from customer_health.tools.data.semantics import infer_event_semantics
+from pydantic import BaseModel, Field
+
+if TYPE_CHECKING:
+    import duckdb
+    from customer_health.tools.data.config import ProductSemantics
+
+MAX_EXAMPLES = 5
+
+
+class QualityIssue(BaseModel):
+    """One kind of problem in one column of one table, with how often it occurs and where."""
+
+    code: str = Field(
+        description="unparseable | duplicate_id | negative_value | future_date | out_of_range | "
+        "date_order | missing_required | orphan | unmapped_account | account_by_name"
+    )
+    severity: str = Field(description="warning (data left out or doubtful) or info (how data was read)")
+    table: str
+    source: str | None = None
+    column: str | None = None
+    count: int
+    message: str
+    examples: list[str] = Field(default_factory=list)
+
+
+class TableQuality(BaseModel):
+    """Rows, date range and completeness of one ingested source."""
+
+    kind: Kind
+    source: str
+    rows: int
+    date_column: str | None = None
+    date_min: str | None = None
+    date_max: str | None = None
+    completeness: dict[str, float] = Field(description="column → share of rows with a value (0–1)")
+
+
+class QualityReport(BaseModel):
+    """Everything the load noticed, tables first and issues after."""
+
+    tables: list[TableQuality]
+    issues: list[QualityIssue]
+    latest_date: str | None = Field(
+        None, description="Latest event/activity date in the data: the default as_of."
+    )
+    age_days: int | None = Field(None, description="Days between latest_date and the day of the load.")
+    outcome_columns: list[str] = Field(
+        default_factory=list, description="Columns read only by validation, never by scoring."
+    )
+    skipped: list[str] = Field(
+        default_factory=list, description="Files in a folder that were not loaded, and why."
+    )
+    semantics: dict = Field(
+        default_factory=dict, description="What the events mean (configured or inferred)."
+    )
+
+
+def _fmt(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def source_quality(
+    con: duckdb.DuckDBPyConnection, st: SourceTable, today: date | None = None
+) -> tuple[TableQuality, list[QualityIssue]]:
+    """Profile one ingested source with a single aggregate query, then fetch examples only for what failed."""
+    table = TABLES[st.kind]
+    t = quote(st.table)
+    checks: list[tuple[str, str, str, str]] = []  # (code, column, condition, message template)
+    for canon in st.typed_columns:
+        checks.append(
+            (
+                "unparseable",
+                canon,
+                f"{quote(BAD_PREFIX + canon)} IS NOT NULL",
+                "{n} value(s) could not be read as "
+                + _type_word(table.column(canon).type)
+                + "; they are treated as missing",
+            )
+        )
+    for canon in st.columns:
+        spec = table.column(canon)
+        if spec.nonnegative:
+            checks.append(("negative_value", canon, f"{quote(canon)} < 0", "{n} negative value(s)"))
+        if spec.not_future and today is not None:
+            checks.append(
+                (
+                    "future_date",
+                    canon,
+                    f"CAST({quote(canon)} AS DATE) > DATE {literal(today.isoformat())}",
+                    "{n} date(s) after today (" + today.isoformat() + ")",
+                )
+            )
+    if st.kind == "nps" and "score" in st.columns:
+        checks.append(
+            ("out_of_range", "score", "score NOT BETWEEN 0 AND 10", "{n} NPS score(s) outside 0–10")
+        )
+    if st.kind == "tickets" and "csat" in st.columns:
+        checks.append(
+            ("out_of_range", "csat", "csat NOT BETWEEN 0 AND 100", "{n} CSAT value(s) outside 0–100")
+        )
+    for early, late, kind in (
+        ("created_at", "resolved_at", "tickets"),
+        ("created_at", "deactivated_at", "users"),
+        ("contract_start", "renewal_date", "accounts"),
+    ):
+        if st.kind == kind and early in st.columns and late in st.columns:
+            checks.append(
+                (
+                    "date_order",
+                    late,
+                    f"{quote(late)} < {quote(early)}",
+                    "{n} row(s) where " + late + " is before " + early,
+                )
+            )
+    for req in table.required:
+        checks.append(
+            (
+                "missing_required",
+                req,
+                f"{quote(req)} IS NULL",
+                "{n} row(s) have no " + req + " and are left out",
+            )
+        )
+
+    all_columns = list(st.columns) + st.extra_columns
+    selects = ["count(*)"] + [f"count({quote(c)})" for c in all_columns]
+    selects += [f"count(*) FILTER (WHERE {cond})" for _, _, cond, _ in checks]
+    date_col = table.date_column if table.date_column in st.columns else None
+    if date_col:
+        selects += [f"min({quote(date_col)})", f"max({quote(date_col)})"]
+    row = con.execute(f"SELECT {', '.join(selects)} FROM {t}").fetchone()
+    total = row[0]
+    counts = row[1 : 1 + len(all_columns)]
+    fails = row[1 + len(all_columns) : 1 + len(all_columns) + len(checks)]
+    completeness = {
+        c: round(n / total, 4) if total else 0.0 for c, n in zip(all_columns, counts, strict=True)
+    }
+    issues = []
+    for (code, col, cond, template), n in zip(checks, fails, strict=True):
+        if not n:
+            continue
+        value_sql = quote(BAD_PREFIX + col) if code == "unparseable" else quote(col)
+        examples = con.execute(
+            f"SELECT _row, {value_sql} FROM {t} WHERE {cond} ORDER BY _row LIMIT {MAX_EXAMPLES}"
+        ).fetchall()
+        issues.append(
+            QualityIssue(
+                code=code,
+                severity="warning",
+                table=st.kind,
+                source=st.source,
+                column=col,
+                count=n,
+                message=f"{st.source}: {col}: " + template.format(n=n) + ".",
+                examples=[f"row {r}: {_fmt(v) if v is not None else '(empty)'}" for r, v in examples],
+            )
+        )
+    if table.id_column and table.id_column in st.columns:
+        issues += _duplicates(con, st, table.id_column)
+    quality = TableQuality(
+        kind=st.kind,
+        source=st.source,
+        rows=total,
+        date_column=date_col,
+        date_min=_fmt(row[-2]) if date_col else None,
+        date_max=_fmt(row[-1]) if date_col else None,
+        completeness=completeness,
+    )
+    return quality, issues
+
+
+def _type_word(value_type: str) -> str:
+    return {
+        "number": "numbers",
+        "bool": "yes/no values",
+        "outcome": "renewal outcomes (renewed, churned, contracted, expanded)",
+    }.get(value_type, "dates")
+
+
+def _duplicates(con: duckdb.DuckDBPyConnection, st: SourceTable, id_col: str) -> list[QualityIssue]:
+    c = quote(id_col)
+    rows = con.execute(
+        f"SELECT {c}, count(*) AS n, min(_row), count(*) OVER () FROM {quote(st.table)} WHERE {c} IS NOT NULL "
+        f"GROUP BY {c} HAVING count(*) > 1 ORDER BY n DESC, {c} LIMIT {MAX_EXAMPLES}"
+    ).fetchall()
+    if not rows:
+        return []
+    n_ids = rows[0][3]
+    return [
+        QualityIssue(
+            code="duplicate_id",
+            severity="warning",
+            table=st.kind,
+            source=st.source,
+            column=id_col,
+            count=n_ids,
+            message=f"{st.source}: {id_col}: {n_ids} id(s) appear more than once; the first row of each is used.",
+            examples=[f"{v} ×{n} (first at row {r})" for v, n, r, _ in rows],
+        )
+    ]
+
+
+def dataset_quality(
+    con: duckdb.DuckDBPyConnection,
+    views: dict[str, str],
+    tables: list[TableQuality],
+    issues: list[QualityIssue],
+    sources: list[SourceTable],
+    today: date | None = None,
+    skipped: list[str] | None = None,
+    semantics: ProductSemantics | None = None,
+) -> QualityReport:
+    """Cross-table checks (orphans, unmapped events), freshness, outcome columns and event semantics."""
+    issues = list(issues)
+    accounts = views.get("accounts")
+    for kind in ("users", "events", "tickets", "nps", "revenue", "outcomes"):
+        view = views.get(kind)
+        if not view or not accounts:
+            continue
+        issues += _named_accounts(con, kind, view)
+        issues += _orphans(con, kind, view, accounts, "account_id")
+    if views.get("events") and views.get("users"):
+        issues += _orphans(con, "events", views["events"], views["users"], "user_id")
+    if views.get("events"):
+        issues += _unmapped_events(con, views["events"], has_users="users" in views)
+    latest = None
+    for kind in ("events", "tickets", "nps", "revenue"):
+        if kind in views:
+            col = TABLES[kind].date_column
+            latest = con.execute(
+                f"SELECT CAST(max({quote(col)}) AS DATE) FROM {quote(views[kind])}"
+            ).fetchone()[0]
+            if latest:
+                break
+    outcome_cols = []
+    for s in sources:
+        for canon, src in s.columns.items():
+            if TABLES[s.kind].column(canon).outcome:
+                outcome_cols.append(f"{s.source}: {src} → {s.kind}.{canon}")
+        if s.kind == "outcomes":
+            outcome_cols.append(f"{s.source}: renewal outcomes table")
+    inferred = (
+        infer_event_semantics(con, views["events"], semantics).model_dump() if "events" in views else {}
+    )
+    return QualityReport(
+        tables=tables,
+        issues=issues,
+        latest_date=_fmt(latest),
+        age_days=(today - latest).days if (today and latest) else None,
+        outcome_columns=outcome_cols,
+        skipped=list(skipped or []),
+        semantics=inferred,
+    )
+
+
+def _named_accounts(con: duckdb.DuckDBPyConnection, kind: str, view: str) -> list[QualityIssue]:
+    matches = accounts_named_by_name(con, view)
+    if not matches:
+        return []
+    n_rows = sum(n for _, _, n in matches)
+    return [
+        QualityIssue(
+            code="account_by_name",
+            severity="info",
+            table=kind,
+            column="account_id",
+            count=n_rows,
+            message=f"{kind}: {n_rows} row(s) name their account by its name; each is matched to the account "
+            "with that name.",
+            examples=[
+                f"{value} → {account_id} ({n} rows)" for value, account_id, n in matches[:MAX_EXAMPLES]
+            ],
+        )
+    ]
+
+
+def _orphans(
+    con: duckdb.DuckDBPyConnection, kind: str, view: str, parent: str, key: str
+) -> list[QualityIssue]:
+    if key not in _columns(con, view):
+        return []  # events with no account column and no users to map them: _unmapped_events says so
+    k = quote(key)
+    rows = con.execute(
+        f"SELECT {k}, count(*) AS n, sum(count(*)) OVER (), count(*) OVER () FROM {quote(view)} "
+        f"WHERE {k} IS NOT NULL AND {k} NOT IN (SELECT {k} FROM {quote(parent)}) "
+        f"GROUP BY {k} ORDER BY n DESC, {k} LIMIT {MAX_EXAMPLES}"
+    ).fetchall()
+    if not rows:
+        return []
+    n_rows, n_ids = int(rows[0][2]), rows[0][3]
+    parent_kind = "accounts" if key == "account_id" else "users"
+    return [
+        QualityIssue(
+            code="orphan",
+            severity="warning",
+            table=kind,
+            column=key,
+            count=n_rows,
+            message=f"{kind}: {n_rows} row(s) refer to {n_ids} {key} value(s) missing from the {parent_kind} table.",
+            examples=[f"{v} ({n} rows)" for v, n, _, _ in rows],
+        )
+    ]
+
+
+def _columns(con: duckdb.DuckDBPyConnection, view: str) -> list[str]:
+    return [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {quote(view)}").fetchall()]
+
+
+def _unmapped_events(con: duckdb.DuckDBPyConnection, view: str, has_users: bool) -> list[QualityIssue]:
+    if "account_id" not in _columns(con, view):
+        rows, n = con.execute(f"SELECT count(*), count(*) FROM {quote(view)}").fetchall()[0]
+    else:
+        rows, n = con.execute(
+            f"SELECT count(*), count(*) FILTER (WHERE account_id IS NULL) FROM {quote(view)}"
+        ).fetchall()[0]
+    if (
+        not has_users and rows and n == rows
+    ):  # no account column (the view's is all empty) and no users to map
+        return [
+            QualityIssue(
+                code="unmapped_account",
+                severity="warning",
+                table="events",
+                column="account_id",
+                count=rows,
+                message=f"events: events cannot be tied to accounts ({rows} event(s)): the events have no "
+                "account column and there is no users table to map their users to accounts. Add either one "
+                "for account-level results.",
+            )
+        ]
+    if not n:
+        return []
+    how = "their users are not in the users table" if has_users else "they have no account id"
+    return [
+        QualityIssue(
+            code="unmapped_account",
+            severity="warning",
+            table="events",
+            column="account_id",
+            count=n,
+            message=f"events: {n} event(s) belong to no account ({how}).",
+        )
+    ]

@@ -1,0 +1,452 @@
+"""Is the health score any good? A point-in-time backtest of a profile against decided renewals.
+
+Each renewal is judged by the score its account had `horizon_days` before the outcome, computed from data up to
+that day only (the metrics never read outcome columns). As-of dates are snapped back to the month end on or before
+`outcome date − horizon`, so the lead time is never shorter than the horizon and a year of renewals costs about
+twelve scoring passes. The same rows also score a logins-only baseline, so the adoption score can be compared.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Literal, NamedTuple
+
+import numpy as np
+from customer_health.tools.base import stats
+from customer_health.tools.base.errors import InputError
+from customer_health.tools.base.models import Envelope
+from customer_health.tools.base.numbers import rnd
+from customer_health.tools.base.sql import window
+from customer_health.tools.base.stats import percentile_in_group
+from customer_health.tools.data.accounts import account_source_sql
+from customer_health.tools.data.dataset import Dataset, resolve_as_of
+from customer_health.tools.data.semantics import resolve_semantics
+from customer_health.tools.health.metrics import account_metrics
+from customer_health.tools.health.profiles import COMPONENTS, Profile, load_profile
+from customer_health.tools.health.score import score_frame
+from pydantic import BaseModel, Field
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+PositiveClass = Literal["churn", "churn_and_contraction"]
+LOST = {"churn": ("churned",), "churn_and_contraction": ("churned", "contracted")}
+KNOWN = ("renewed", "churned", "contracted", "expanded")
+MIN_EVENT_DAYS = 60
+SURPRISE_ABOVE = 60.0
+MAX_ROWS = 50
+FEW_LOST = 10
+TOO_EARLY = f"fewer than {MIN_EVENT_DAYS} days of events by the as-of date (events start {{}})"
+Skips = dict[str, list[str]]
+
+
+class Row(NamedTuple):
+    account_id: str
+    as_of: date
+    outcome_date: date
+    outcome: str
+    health_score: float
+    components: list[float | None]
+    logins: float | None
+
+
+class CalibrationRow(BaseModel):
+    decile: int = Field(description="1 = the riskiest tenth (lowest scores).")
+    n: int
+    mean_score: float
+    min_score: float
+    max_score: float
+    observed_rate: float = Field(description="Share of the decile that was lost.")
+    predicted_rate: float = Field(description="Mean Platt-calibrated loss probability in the decile.")
+    lift: float | None = Field(description="observed_rate ÷ the overall loss rate.")
+
+
+class ThresholdChoice(BaseModel):
+    threshold: int = Field(description="Flag accounts whose health score is below this.")
+    flagged: int
+    precision: float | None
+    recall: float | None
+    false_positives: int
+    false_negatives: int
+    expected_cost: float = Field(description="fp_cost × false positives + fn_cost × false negatives.")
+    cost_at_flag_threshold: float = Field(description="The same cost when flagging below the at-risk line.")
+
+
+class Baseline(BaseModel):
+    name: str = "logins_only"
+    description: str = "Logins per seat in the 30 days before each as-of date, as a percentile 0–100."
+    auc: float | None
+    top_decile_lift: float | None
+
+
+class WeightFit(BaseModel):
+    current_weights: dict[str, float]
+    coefficients: dict[str, float | None] = Field(
+        description="Change in the log-odds of loss per component point (negative = protective)."
+    )
+    clipped: list[str] = Field(description="Components whose fitted effect pointed the wrong way, set to 0.")
+    in_sample_auc: float | None = Field(description="AUC of the suggested weights on these same rows.")
+
+
+class Skipped(BaseModel):
+    reason: str
+    n: int
+    examples: list[str] = Field(description="Up to five account ids.")
+
+
+class EvaluatedAccount(BaseModel):
+    account_id: str
+    as_of: date = Field(description="The day the account was scored.")
+    outcome_date: date
+    outcome: str
+    lost: bool = Field(description="True when the outcome is in the positive class.")
+    health_score: float
+    churn_probability: float = Field(description="Platt-calibrated probability of loss from the score.")
+    probability_tier: Literal["high", "medium", "low"] = Field(description="high ≥ 0.5, medium ≥ 0.2.")
+
+
+class Validation(Envelope):
+    as_of: date = Field(description="The latest as-of date at which accounts were scored.")
+    profile: str
+    positive_class: PositiveClass
+    positive_outcomes: list[str]
+    horizon_days: int
+    cutoff: date | None
+    as_of_dates: list[date]
+    n_accounts: int = Field(description="Evaluated renewals (an account renewing twice counts twice).")
+    n_churned: int = Field(description="Evaluated renewals in the positive class.")
+    auc: float | None = Field(description="P(a lost account scored below a kept one); 0.5 = chance.")
+    top_decile_lift: float | None
+    flag_threshold: float = Field(description="The profile's at-risk line: scores below it are flagged.")
+    precision: float | None
+    recall: float | None
+    surprise_churn_rate: float | None = Field(description="Share of lost accounts that scored above 60.")
+    false_alarm_rate: float | None = Field(description="Share of flagged accounts that were kept.")
+    correlation: float | None = Field(description="Pearson correlation of score with the outcome (kept = 1).")
+    calibration: list[CalibrationRow]
+    calibration_error: float = Field(description="Mean |predicted − observed| over deciles, by rows.")
+    recommended_threshold: int
+    threshold_choice: ThresholdChoice
+    fp_cost: float
+    fn_cost: float
+    suggested_weights: dict[str, float] = Field(description="Component weights summing to 100.")
+    weight_fit: WeightFit
+    platt: dict[str, float] = Field(description="P(lost) = 1 / (1 + exp(−(a + b × score))).")
+    baseline: Baseline | None
+    skipped: list[Skipped]
+    accounts: list[EvaluatedAccount] = Field(description="Riskiest first.")
+    total_rows: int
+    truncated: bool
+
+
+def validate_health_model(
+    ds: Dataset,
+    *,
+    cutoff: date | str | None = None,
+    horizon_days: int = 90,
+    profile: Profile | str | None = None,
+    fp_cost: float = 1.0,
+    fn_cost: float = 5.0,
+    positive_class: PositiveClass = "churn_and_contraction",
+    outcomes_path_frame: pd.DataFrame | None = None,
+) -> Validation:
+    """Backtest a health profile against renewal outcomes: discrimination, lift, calibration, threshold, weights.
+
+    With `cutoff`, everyone is scored once as of the cutoff against each account's first outcome after it
+    (`horizon_days` is then unused). `outcomes_path_frame` (account_id, outcome, date) replaces the data's outcomes.
+    """
+    if horizon_days < 1:
+        raise InputError(f"horizon_days must be at least 1 (got {horizon_days}).", column="horizon_days")
+    prof = profile if isinstance(profile, Profile) else load_profile(profile)
+    outcomes, caveats = _outcomes(ds, outcomes_path_frame)
+    day = resolve_as_of(ds, cutoff) if cutoff is not None else None
+    plan, skipped = _plan(ds, outcomes, day, horizon_days)
+    rows = _score_plan(ds, plan, prof, skipped, caveats)
+    lost = np.array([r.outcome in LOST[positive_class] for r in rows], dtype=bool)
+    if lost.all() or not lost.any():
+        raise InputError(
+            f"the backtest needs both kept and lost renewals; it has {int(lost.sum())} lost and "
+            f"{int((~lost).sum())} kept after skipping {sum(map(len, skipped.values()))}.",
+            fix="Load more outcome history, use an earlier cutoff or a shorter horizon_days.",
+        )
+    skips = [Skipped(reason=k, n=len(v), examples=sorted(set(v))[:5]) for k, v in sorted(skipped.items())]
+    context = dict(positive_class=positive_class, positive_outcomes=list(LOST[positive_class]), skipped=skips)
+    context.update(horizon_days=horizon_days, cutoff=day)
+    result = _result(rows, lost, prof, fp_cost, fn_cost, context)
+    result.caveats = caveats + _caveats(result, sum(map(len, skipped.values())))
+    result.summary = _summary(result, lost.mean())
+    return result
+
+
+def _outcomes(ds: Dataset, given: pd.DataFrame | None) -> tuple[pd.DataFrame, list[str]]:
+    """The outcome rows (account_id, outcome, date): the frame given, the outcomes table, or churn columns."""
+    import pandas as pd
+
+    cols, caveats = ["account_id", "outcome", "date"], []
+    if given is not None:
+        if missing := [c for c in cols if c not in given.columns]:
+            raise InputError(f"the outcomes frame lacks {missing}.", options=cols)
+        frame = given[cols].copy()
+    elif ds.has("outcomes"):
+        frame = ds.frame("outcomes", cols)
+    elif ds.has("accounts") and {"churned", "churn_date"} & set(ds.columns("accounts")):
+        acc = ds.frame("accounts", ["account_id", "churned", "churn_date"])
+        when = pd.to_datetime(acc.get("churn_date", pd.Series(pd.NaT, index=acc.index)))
+        churned = acc.get("churned", when.notna()).fillna(False).astype(bool) | when.notna()
+        latest = pd.Timestamp(ds.default_as_of())
+        outcome = np.where(churned, "churned", "renewed")
+        frame = pd.DataFrame(
+            {"account_id": acc["account_id"], "outcome": outcome, "date": when.where(churned, latest)}
+        )
+        caveats.append(
+            "No outcomes table: churned accounts count as churned on their churn date, and every other account "
+            f"as renewed on the latest data date ({latest.date()})."
+        )
+    else:
+        raise InputError(
+            "there are no renewal outcomes to validate the score against.",
+            fix="Load an outcomes table (account_id, outcome, date), or accounts with churned and churn_date.",
+        )
+    frame["account_id"] = frame["account_id"].astype(str)
+    frame["outcome"] = frame["outcome"].fillna("").astype(str).str.strip().str.lower()
+    frame["date"] = pd.to_datetime(frame["date"], errors="coerce").dt.normalize()
+    return frame.reset_index(drop=True), caveats
+
+
+def _plan(ds: Dataset, outcomes: pd.DataFrame, cutoff: date | None, horizon: int) -> tuple[list, Skips]:
+    """(account, outcome, outcome date, as-of) for each usable outcome, and the skipped ones by reason."""
+    skipped: Skips = defaultdict(list)
+    first = last = None
+    if ds.has("events"):
+        first, last = ds.con.execute(
+            f"SELECT CAST(min(timestamp) AS DATE), CAST(max(timestamp) AS DATE) FROM {ds.view('events')}"
+        ).fetchone()
+    plan, seen = [], set()
+    for acct, outcome, stamp in outcomes.sort_values(["date", "account_id"]).itertuples(index=False):
+        when = None if stamp is None or stamp != stamp else stamp.date()
+        if outcome not in KNOWN or when is None:
+            skipped[f"no date, or an outcome other than {', '.join(KNOWN)}"].append(acct)
+            continue
+        if cutoff is not None and (when <= cutoff or acct in seen):
+            why = "decided on or before the cutoff" if when <= cutoff else "a later renewal after the cutoff"
+            skipped[why].append(acct)
+            continue
+        seen.add(acct)
+        as_of = cutoff if cutoff is not None else _month_end_on_or_before(when - timedelta(days=horizon))
+        if first is not None and (as_of - first).days + 1 < MIN_EVENT_DAYS:
+            skipped[TOO_EARLY.format(first)].append(acct)
+        elif last is not None and as_of > last:
+            skipped[f"as-of date after the last event ({last})"].append(acct)
+        else:
+            plan.append((acct, outcome, when, as_of))
+    return plan, skipped
+
+
+def _month_end_on_or_before(day: date) -> date:
+    following = day + timedelta(days=1)
+    return day if following.month != day.month else date(day.year, day.month, 1) - timedelta(days=1)
+
+
+def _score_plan(
+    ds: Dataset, plan: list[tuple], prof: Profile, skipped: Skips, caveats: list[str]
+) -> list[Row]:
+    """Score the planned rows with one scoring pass per distinct as-of date."""
+    by_day: dict[date, list[tuple]] = defaultdict(list)
+    for item in plan:
+        by_day[item[3]].append(item)
+    seats = _seats(ds)
+    rows, notes = [], set()
+    for day in sorted(by_day):
+        sem = resolve_semantics(ds, f"TIMESTAMP '{window(day, 1).end}'") if ds.has("events") else None
+        metrics = account_metrics(ds, day, sem)
+        scored = {s.account_id: s for s in score_frame(metrics, prof, drivers=False)} if len(metrics) else {}
+        logins = _login_score(ds, day, metrics, seats, sem.passive_events if sem else [])
+        notes.update(sem.caveats() if sem else [])
+        tenure = metrics.get("tenure_days")
+        for acct, outcome, when, as_of in by_day[day]:
+            if acct not in scored:
+                skipped["account not found in the data"].append(acct)
+            elif tenure is not None and tenure.get(acct, 0) < 0:
+                skipped["not yet a customer on the as-of date"].append(acct)
+            else:
+                s, login = scored[acct], None if logins is None else float(logins.get(acct, 50.0))
+                comps = [s.components.get(c) for c in COMPONENTS]
+                rows.append(Row(acct, as_of, when, outcome, s.health_score, comps, login))
+    caveats.extend(sorted(notes))
+    if not ds.has("events"):
+        caveats.append(
+            "No events: accounts are scored from the snapshot columns, which is point-in-time only if the "
+            "snapshot was taken before the outcomes."
+        )
+    return rows
+
+
+def _seats(ds: Dataset) -> pd.Series | None:
+    if not ds.has("accounts") or "seats_purchased" not in ds.columns("accounts"):
+        return None
+    frame = ds.con.execute(account_source_sql(ds, ("seats_purchased",))).df()
+    seats = frame.set_index(frame["account_id"].astype(str))["seats_purchased"].astype(float)
+    return seats.where(seats > 0)
+
+
+def _login_score(
+    ds: Dataset, day: date, metrics: pd.DataFrame, seats: pd.Series | None, passive: list[str]
+) -> pd.Series | None:
+    """Logins per seat in the 30 days to `day` as a percentile 0–100 among all accounts; None without logins."""
+    import pandas as pd
+
+    if ds.has("events") and passive:
+        counts = ds.con.execute(
+            f"SELECT account_id, count(*) FROM {ds.view('events')} WHERE event IN ({', '.join('?' * len(passive))}) "
+            f"AND {window(day, 30).sql()} AND account_id IS NOT NULL GROUP BY 1",
+            passive,
+        ).fetchall()
+        logins = pd.Series(dict(counts), dtype=float).reindex(metrics.index).fillna(0.0)
+    elif "logins_30d" in metrics and metrics["logins_30d"].notna().any():
+        logins = metrics["logins_30d"].astype(float)
+    else:
+        return None
+    if seats is not None:
+        logins = logins / seats.reindex(metrics.index)
+    pct = percentile_in_group(logins, pd.Series(0, index=metrics.index)) * 100
+    return pct.fillna(50.0)  # no seat count, or no peers: the middle of the range
+
+
+def _result(
+    rows: list[Row], lost: np.ndarray, prof: Profile, fp_cost: float, fn_cost: float, context: dict
+) -> Validation:
+    """Every metric of the backtest on the scored rows; `context` says how the rows were chosen."""
+    scores = np.array([r.health_score for r in rows], dtype=float)
+    keys = np.array([f"{r.account_id}|{r.as_of}" for r in rows])
+    line = prof.tiers.neutral
+    at_line, best = stats.confusion(scores, lost, line), stats.best_threshold(scores, lost, fp_cost, fn_cost)
+    a, b = stats.platt(scores, lost)
+    prob = stats.sigmoid(a + b * scores)
+    calibration = [
+        CalibrationRow(**g.report(), predicted_rate=rnd(prob[g.rows].mean()))
+        for g in stats.deciles(scores, lost, keys)
+    ]
+    logins = [r.logins for r in rows]
+    order = stats.riskiest_first(scores, keys)
+    days = sorted({r.as_of for r in rows})
+    return Validation(
+        as_of=days[-1],
+        profile=prof.name,
+        as_of_dates=days,
+        n_accounts=len(rows),
+        n_churned=int(lost.sum()),
+        auc=rnd(stats.auc(scores, lost)),
+        top_decile_lift=rnd(stats.top_decile_lift(scores, lost, keys), 2),
+        flag_threshold=line,
+        precision=rnd(at_line.precision),
+        recall=rnd(at_line.recall),
+        surprise_churn_rate=rnd((scores[lost] > SURPRISE_ABOVE).mean()),
+        false_alarm_rate=rnd(at_line.fp / at_line.flagged) if at_line.flagged else None,
+        correlation=rnd(stats.pearson(scores, ~lost)),
+        calibration=calibration,
+        calibration_error=rnd(
+            sum(abs(c.predicted_rate - c.observed_rate) * c.n for c in calibration) / len(rows)
+        ),
+        recommended_threshold=int(best.threshold),
+        threshold_choice=ThresholdChoice(
+            **best.report(fp_cost, fn_cost), cost_at_flag_threshold=round(at_line.cost(fp_cost, fn_cost), 2)
+        ),
+        fp_cost=fp_cost,
+        fn_cost=fn_cost,
+        **_weights(np.array([r.components for r in rows], dtype=float), lost, prof),
+        platt={"a": rnd(a, 6), "b": rnd(b, 6)},
+        baseline=None if None in logins else _baseline(np.array(logins), lost, keys),
+        accounts=[_account(rows[i], lost[i], prob[i]) for i in order[:MAX_ROWS]],
+        total_rows=len(rows),
+        truncated=len(rows) > MAX_ROWS,
+        **context,
+    )
+
+
+def _account(row: Row, lost: bool, prob: float) -> EvaluatedAccount:
+    tier = "high" if prob >= 0.5 else ("medium" if prob >= 0.2 else "low")
+    fields = ("account_id", "as_of", "outcome_date", "outcome", "health_score")
+    return EvaluatedAccount(
+        **{k: getattr(row, k) for k in fields},
+        lost=bool(lost),
+        churn_probability=rnd(prob),
+        probability_tier=tier,
+    )
+
+
+def _baseline(logins: np.ndarray, lost: np.ndarray, keys: np.ndarray) -> Baseline:
+    return Baseline(
+        auc=rnd(stats.auc(logins, lost)), top_decile_lift=rnd(stats.top_decile_lift(logins, lost, keys), 2)
+    )
+
+
+def _weights(x: np.ndarray, lost: np.ndarray, prof: Profile) -> dict:
+    """Suggested weights: the protective effect of each component point, clipped at 0 and scaled to 100."""
+    current = {c: float(prof.components[c].weight) for c in COMPONENTS if c in prof.components}
+    coef = stats.loss_coefficients(x, lost)
+    protective = np.where(np.isfinite(coef), np.clip(-coef, 0, None), 0.0)
+    if protective.sum() > 0:
+        weights = stats.shares_of_hundred(protective)
+    else:
+        weights = np.array([current.get(c, 0.0) for c in COMPONENTS])
+    fit = WeightFit(
+        current_weights=current,
+        coefficients={c: rnd(v, 6) for c, v in zip(COMPONENTS, coef, strict=True)},
+        clipped=[c for c, v in zip(COMPONENTS, coef, strict=True) if v > 0],
+        in_sample_auc=rnd(stats.auc(stats.fill_missing(x) @ weights, lost)),
+    )
+    return {"suggested_weights": dict(zip(COMPONENTS, map(float, weights), strict=True)), "weight_fit": fit}
+
+
+def _caveats(v: Validation, n_skipped: int) -> list[str]:
+    out = []
+    if v.cutoff is None:
+        out.append(
+            f"Each renewal is scored at the month end on or before its date minus {v.horizon_days} days, so the "
+            f"lead time is at least {v.horizon_days} days (scoring passes: {len(v.as_of_dates)})."
+        )
+    if v.n_churned < FEW_LOST:
+        out.append(f"Only {v.n_churned} lost renewals: treat every figure here as low confidence.")
+    if n_skipped:
+        out.append(f"{n_skipped} outcome(s) were skipped; see skipped for why.")
+    if v.weight_fit.clipped:
+        clipped = ", ".join(v.weight_fit.clipped)
+        out.append(f"Higher {clipped} went with more losses here, so the suggested weight is clipped to 0.")
+    out.append(
+        "The suggested weights are fitted and scored on the same renewals, so their AUC is optimistic."
+    )
+    if v.baseline is None:
+        out.append("No login events or logins_30d column, so there is no logins-only baseline.")
+    return out
+
+
+def _summary(v: Validation, base_rate: float) -> str:
+    when = (
+        f"as of the cutoff {v.cutoff}" if v.cutoff else f"at least {v.horizon_days} days before its outcome"
+    )
+    text = (
+        f"The {v.profile} profile was backtested on {v.n_accounts} renewals ({v.n_churned} lost: "
+        f"{' or '.join(v.positive_outcomes)}), each account scored {when}. AUC {_f(v.auc)}"
+    )
+    if v.baseline is not None:
+        text += f" against {_f(v.baseline.auc)} for logins alone"
+    text += f"; the riskiest tenth was lost at {_f(v.top_decile_lift, 1)}× the {base_rate:.0%} base rate. "
+    if v.precision is None:
+        text += f"No account scored below {v.flag_threshold:g}, so that line flagged none of the losses; "
+    else:
+        text += f"Flagging below {v.flag_threshold:g} caught {_p(v.recall)} of losses at {_p(v.precision)} precision; "
+    text += f"{_p(v.surprise_churn_rate)} of losses scored above {SURPRISE_ABOVE:g}. "
+    c = v.threshold_choice
+    return text + (
+        f"At a {v.fp_cost:g}:{v.fn_cost:g} false-alarm to missed-loss cost, the cheapest line is {c.threshold} "
+        f"(recall {_p(c.recall)}, precision {_p(c.precision)})."
+    )
+
+
+def _f(value: float | None, digits: int = 2) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def _p(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0%}"

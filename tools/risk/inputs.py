@@ -1,0 +1,248 @@
+"""The inputs risk signals are tested on: per account, every metric of `account_metrics`, the health score and
+its change, and what the rules need beyond them — core actions in the last and prior 30 days, the key user,
+dropped core features, champion departures and silence, competitor mentions in tickets, days to renewal.
+
+Event-level work is one DuckDB query per family (events, champions, tickets), each a few small groupings
+over one time window; what comes back is at most a few rows per account.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from customer_health.tools.base.numbers import rnd
+from customer_health.tools.base.sql import fetch_dicts, in_list, literal, window
+from customer_health.tools.data.accounts import account_source_sql
+from customer_health.tools.data.dataset import Dataset
+from customer_health.tools.data.semantics import ResolvedSemantics
+from customer_health.tools.health.metrics import account_metrics
+from customer_health.tools.health.profiles import Tiers
+from customer_health.tools.health.score import AccountScore, HealthScores
+from customer_health.tools.risk.rules import SEEN_DAYS, Rules
+
+TIER_ORDER = ("thriving", "healthy", "neutral", "at_risk", "critical")
+NEEDS = {  # metric name fragment → the input that provides it, for caveats
+    "champion": "a users table with is_champion (and deactivated_at)",
+    "competitor": "a tickets table with subject or body text",
+    "nps": "NPS responses (an nps table or an nps_score column)",
+    "escalations": "a tickets table",
+    "open_tickets": "a tickets table",
+    "renewal": "renewal_date on the accounts",
+    "contract": "contract_start or signup_date on the accounts",
+    "activated": "events and an activation milestone",
+    "utilization": "events and seats_purchased on the accounts",
+    "health_change": "events (for the score 30 days earlier)",
+    "previous": "events (for the score 30 days earlier)",
+    "tier_drop": "events (for the score 30 days earlier)",
+}
+
+
+def signal_inputs(
+    ds: Dataset, day: date, sem: ResolvedSemantics | None, rules: Rules, scores: HealthScores
+) -> tuple[dict[str, dict[str, Any]], set[str]]:
+    """Every value a condition or evidence line may read, per account, and the names the data can answer."""
+    frame = account_metrics(ds, day, sem)
+    available = {c for c in frame.columns if frame[c].notna().any()}
+    columns = {c: _column(frame[c]) for c in frame.columns}
+    rows = {str(k): {c: v[i] for c, v in columns.items()} for i, k in enumerate(frame.index)}
+    families = []
+    if ds.has("events") and sem is not None and sem.core_features:
+        families.append(_activity_inputs(ds, day, sem))
+    if ds.has("users") and "is_champion" in ds.columns("users"):
+        families.append(_champion_inputs(ds, day))
+    if ds.has("tickets") and _text_columns(ds):
+        families.append(_competitor_inputs(ds, day, rules))
+    if ds.has("accounts") and {"contract_start", "signup_date"} & set(ds.columns("accounts")):
+        families.append(_contract_inputs(ds, day))
+    for names, values in families:
+        available |= names
+        for account_id, row in rows.items():
+            row.update(values.get(account_id) or dict.fromkeys(names))
+    tiers = Tiers(**scores.tiers)
+    for a in scores.accounts:
+        _score_inputs(rows.setdefault(a.account_id, {}), a, tiers, day)
+    available |= {"health_score", "tier"}
+    if "renewal_date" in available:
+        available |= {"renewal_on", "days_to_renewal"}
+    if any(a.previous_score is not None for a in scores.accounts):
+        available |= {"previous_score", "previous_tier", "health_change", "tier_drop"}
+    if {"days_since_last_activity", "days_since_last_login"} & available or ds.has("events"):
+        available |= {"days_inactive", "last_activity"}
+    return rows, available
+
+
+def _score_inputs(row: dict[str, Any], a: AccountScore, tiers: Tiers, day: date) -> None:
+    row.update(
+        account_id=a.account_id, health_score=a.health_score, tier=a.tier, previous_score=a.previous_score
+    )
+    row["name"] = row.get("name") or a.name
+    row["arr"] = row.get("arr") if row.get("arr") is not None else a.arr
+    if a.previous_score is not None:
+        row["health_change"] = round(a.health_score - a.previous_score, 1)
+        row["previous_tier"] = tiers.tier(a.previous_score)
+        row["tier_drop"] = TIER_ORDER.index(tiers.tier(a.health_score)) - TIER_ORDER.index(
+            row["previous_tier"]
+        )
+    renewal = row.get("renewal_date")
+    renewal = renewal.date() if isinstance(renewal, datetime) else renewal
+    row["renewal_on"] = renewal.isoformat() if renewal is not None else None
+    row["days_to_renewal"] = (renewal - day).days if renewal is not None else None
+    idle = row.get("days_since_last_activity")
+    idle = idle if idle is not None else row.get("days_since_last_login")
+    row["days_inactive"] = idle
+    row["last_activity"] = (day - timedelta(days=int(idle))).isoformat() if idle is not None else "never"
+
+
+def _contract_inputs(ds: Dataset, day: date) -> tuple[set[str], dict[str, dict]]:
+    """Days since the recorded contract start (else signup): unlike tenure_days, never guessed from the events,
+    whose first day is often just where the export begins."""
+    rows = ds.con.execute(
+        f"SELECT account_id, date_diff('day', CAST(coalesce(contract_start, signup_date) AS DATE), DATE '{day}') "
+        f"FROM ({account_source_sql(ds, ('contract_start', 'signup_date'))})"
+    ).fetchall()
+    return {"contract_days"}, {a: {"contract_days": d} for a, d in rows}
+
+
+def _activity_inputs(ds: Dataset, day: date, sem: ResolvedSemantics) -> tuple[set[str], dict[str, dict]]:
+    """Core actions in the last and prior 30 days, the key user and their idle days, dropped core features."""
+    weight = "coalesce(count, 1)" if "count" in ds.columns("events") else "1"
+    # Several small groupings over the 74-day window: far cheaper than one grouping by account × user × event.
+    rows = fetch_dicts(
+        ds.con,
+        f"""
+        WITH ev AS (
+            SELECT account_id, user_id, event, {weight} AS w,
+                   event IN {in_list(sem.core_features)} AS is_core,
+                   date_diff('day', CAST(timestamp AS DATE), DATE '{day}') AS age
+            FROM {ds.view("events")} WHERE {window(day, 74).sql()} AND account_id IS NOT NULL),
+        key_user AS (
+            SELECT account_id, user_id, sum(w) AS n30 FROM ev WHERE is_core AND age < 30
+            GROUP BY account_id, user_id
+            QUALIFY row_number() OVER (PARTITION BY account_id ORDER BY n30 DESC, user_id) = 1),
+        key_idle AS (SELECT account_id, user_id, min(age) AS idle FROM ev
+                     WHERE user_id IN (SELECT user_id FROM key_user) GROUP BY ALL),
+        features AS (SELECT account_id, event, min(age) AS age, sum(w) FILTER (WHERE age < 30) AS n30,
+                            sum(w) FILTER (WHERE age >= 30 AND age < 60) AS n_prior
+                     FROM ev WHERE is_core GROUP BY ALL),
+        per_account AS (SELECT account_id, coalesce(sum(n30), 0) AS c30, coalesce(sum(n_prior), 0) AS c_prior,
+                               list(event ORDER BY event) FILTER (WHERE age >= 14) AS dropped
+                        FROM features GROUP BY account_id)
+        SELECT a.*, k.user_id AS key_user, k.n30 AS key_n30, i.idle AS key_idle
+        FROM per_account a LEFT JOIN key_user k USING (account_id)
+        LEFT JOIN key_idle i ON i.account_id = k.account_id AND i.user_id = k.user_id""",
+    )
+    out = {}
+    for r in rows:
+        idle, dropped = r["key_idle"], r["dropped"] or []
+        out[r["account_id"]] = {
+            "core_actions_30d": float(r["c30"]),
+            "core_actions_prior_30d": float(r["c_prior"]),
+            "key_user": r["key_user"],
+            "key_user_idle_days": idle,
+            "key_user_share": rnd(r["key_n30"] / r["c30"]) if r["key_user"] and r["c30"] else None,
+            "key_user_last_seen": (day - timedelta(days=idle)).isoformat() if idle is not None else None,
+            "unused_core_features": len(dropped),
+            "unused_core_list": ", ".join(dropped),
+        }
+    names = {
+        "core_actions_30d",
+        "core_actions_prior_30d",
+        "key_user",
+        "key_user_idle_days",
+        "key_user_share",
+        "key_user_last_seen",
+        "unused_core_features",
+        "unused_core_list",
+    }
+    return names, out
+
+
+def _champion_inputs(ds: Dataset, day: date) -> tuple[set[str], dict[str, dict]]:
+    """Per account: the latest champion deactivation by as_of, the champions remaining, and when they were
+    last seen (looked for in the last 90 days only, so the scan stays small)."""
+    end = window(day, 1).end
+    left = (
+        f"CASE WHEN deactivated_at < TIMESTAMP '{end}' THEN CAST(deactivated_at AS DATE) END"
+        if "deactivated_at" in ds.columns("users")
+        else "CAST(NULL AS DATE)"
+    )
+    seen = (
+        f"""SELECT user_id, CAST(max(timestamp) AS DATE) AS last FROM {ds.view("events")}
+                WHERE {window(day, SEEN_DAYS).sql()}
+                  AND user_id IN (SELECT user_id FROM champs WHERE left_on IS NULL)
+                GROUP BY 1"""
+        if ds.has("events")
+        else "SELECT NULL AS user_id, CAST(NULL AS DATE) AS last"
+    )
+    rows = fetch_dicts(
+        ds.con,
+        f"""
+        WITH champs AS (SELECT account_id, user_id, {left} AS left_on
+                        FROM {ds.view("users")} WHERE is_champion),
+        seen AS ({seen})
+        SELECT account_id, max(left_on) AS left_on, count(*) FILTER (WHERE left_on IS NULL) AS remaining,
+               max(last) FILTER (WHERE left_on IS NULL) AS last_seen
+        FROM champs LEFT JOIN seen USING (user_id) GROUP BY account_id""",
+    )
+    out = {
+        r["account_id"]: {
+            "champion_left_on": r["left_on"].isoformat() if r["left_on"] else None,
+            "champion_left_days": (day - r["left_on"]).days if r["left_on"] else None,
+            "champions_remaining": r["remaining"],
+            "champion_last_seen": r["last_seen"].isoformat()
+            if r["last_seen"]
+            else f"over {SEEN_DAYS} days ago",
+        }
+        for r in rows
+    }
+    return {"champion_left_on", "champion_left_days", "champions_remaining", "champion_last_seen"}, out
+
+
+def _competitor_inputs(ds: Dataset, day: date, rules: Rules) -> tuple[set[str], dict[str, dict]]:
+    """Tickets of the last 90 days whose text names a competitor or uses evaluation language."""
+    names = [n for n in rules.competitors if n.strip()]
+    words = _pattern(names + [t for t in rules.competitive_terms if t.strip()])
+    text = "concat_ws(' ', " + ", ".join(f"CAST({c} AS VARCHAR)" for c in _text_columns(ds)) + ")"
+    rows = fetch_dicts(
+        ds.con,
+        f"""
+        SELECT account_id, count(*) AS n, CAST(max(created_at) AS DATE) AS latest_on,
+               list(t ORDER BY created_at DESC, t)[1] AS latest,
+               list_distinct(flatten(list(regexp_extract_all(lower(t), {literal(_pattern(names))})))) AS named
+        FROM (SELECT account_id, created_at, {text} AS t FROM {ds.view("tickets")}
+              WHERE {window(day, 90).sql("created_at")})
+        WHERE regexp_matches(t, {literal(words)}) GROUP BY account_id""",
+    )
+    canonical = {re.sub(r"\s+", " ", n.lower()): n for n in names}
+    out = {}
+    for r in rows:
+        found = {canonical.get(re.sub(r"\s+", " ", m)) for m in (r["named"] or [])}
+        out[r["account_id"]] = {
+            "competitor_mentions": r["n"],
+            "competitor_latest_on": r["latest_on"].isoformat(),
+            "competitor_latest": _shorten(r["latest"]),
+            "competitors_named": ", ".join(n for n in names if n in found) or "no product named",
+        }
+    return {"competitor_mentions", "competitor_latest_on", "competitor_latest", "competitors_named"}, out
+
+
+def _text_columns(ds: Dataset) -> list[str]:
+    return [c for c in ("subject", "body", "description") if c in ds.columns("tickets")]
+
+
+def _pattern(words: list[str]) -> str:
+    """A case-insensitive whole-word regex for any of `words` (spaces inside a word match any whitespace)."""
+    alternatives = [r"\s+".join(re.escape(part.lower()) for part in w.split()) for w in words]
+    return r"(?i)\b(?:" + "|".join(alternatives or [r"[^\s\S]"]) + r")\b"
+
+
+def _shorten(text: str | None, limit: int = 80) -> str | None:
+    text = " ".join(str(text).split()) if text is not None else None
+    return text if text is None or len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _column(values) -> list[Any]:
+    """A frame column as Python values, missing ones (NaN, NaT, NA) as None."""
+    return [None if gone else v for v, gone in zip(values.tolist(), values.isna().tolist(), strict=True)]

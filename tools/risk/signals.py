@@ -1,0 +1,334 @@
+"""Risk signals: each account's signals as of a date, its combined risk level from the signal-combination
+matrix, its escalation stage (health × ARR × speed of decline) and one next action from the most urgent
+playbook.
+
+What a signal means, when it fires and what to do about it live in rules/*.md (read by signal_rules.py); the
+values the conditions read come from signal_inputs.py. The per-account assembly here is plain Python over
+dicts.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+from typing import Any
+
+from customer_health.tools.base.errors import InputError, nearest
+from customer_health.tools.base.models import Envelope, gc_paused, validate_rows
+from customer_health.tools.base.numbers import rnd
+from customer_health.tools.data.dataset import Dataset, resolve_as_of
+from customer_health.tools.data.semantics import ResolvedSemantics, resolve_semantics
+from customer_health.tools.health.profiles import Profile
+from customer_health.tools.health.score import HealthScores, score_accounts
+from customer_health.tools.risk.inputs import NEEDS, signal_inputs
+from customer_health.tools.risk.rules import (
+    RISK_RANK,
+    SEVERITY_RANK,
+    Category,
+    RiskLevel,
+    Rules,
+    Severity,
+    format_evidence,
+    load_rules,
+    risk_level,
+)
+from pydantic import BaseModel, Field
+
+
+class SignalHit(BaseModel):
+    id: str
+    title: str
+    severity: Severity
+    category: Category
+    evidence: str = Field(description="The numbers behind the signal, in a sentence.")
+    playbook: str
+    detected_at: date = Field(description="The as-of date the signal was computed for.")
+
+
+class CombinationHit(BaseModel):
+    id: str
+    risk_level: RiskLevel
+    action: str
+    playbook: str
+
+
+class NextAction(BaseModel):
+    action: str
+    when: str
+    owner: str
+    sla: str
+    playbook: str
+    playbook_title: str
+    because: str = Field(description="The signal or combination that chose this playbook.")
+
+
+class EscalationStep(BaseModel):
+    stage: str
+    owner: str
+    sla: str
+    reasons: list[str]
+
+
+class AccountRisk(BaseModel):
+    account_id: str
+    name: str | None = None
+    segment: str | None = None
+    csm_owner: str | None = None
+    arr: float | None = None
+    health_score: float
+    tier: str
+    previous_score: float | None = None
+    renewal_date: date | None = None
+    risk_level: RiskLevel
+    signals: list[SignalHit] = Field(description="Most severe first.")
+    combinations: list[CombinationHit]
+    escalation: EscalationStep
+    next_action: NextAction | None = Field(description="The first step of the most urgent playbook.")
+
+
+class RiskSignals(Envelope):
+    accounts: list[AccountRisk] = Field(description="Customer accounts, most urgent first (risk, then ARR).")
+    risk_counts: dict[str, int]
+    signal_counts: dict[str, int] = Field(description="Accounts per signal id.")
+    arr_at_risk: float = Field(description="ARR of the accounts at high or critical risk.")
+    total_rows: int
+    truncated: bool
+    rules: list[str] = Field(description="The rules files the signals and playbooks came from.")
+
+
+@gc_paused
+def risk_signals(
+    ds: Dataset,
+    *,
+    as_of: date | str | None = None,
+    scores: HealthScores | None = None,
+    profile: Profile | str | dict | None = None,
+    limit: int | None = None,
+) -> RiskSignals:
+    """Signals, combined risk, escalation and one next action per customer account, most urgent first."""
+    rules = load_rules()
+    day = resolve_as_of(ds, as_of)
+    sem = resolve_semantics(ds) if ds.has("events") else None
+    if scores is None:
+        scores = score_accounts(ds, as_of=day, profile=profile, semantics=sem)
+    elif scores.as_of != day:
+        raise InputError(
+            f"the scores are as of {scores.as_of}, the signals as of {day}.",
+            column="as_of",
+            fix="Score the accounts as of the same date.",
+        )
+    rows, available = signal_inputs(ds, day, sem, rules, scores)
+    customers = [a for a in scores.accounts if a.status == "customer"]
+    checks = compile_checks(rules, available)
+    found = [assess(rows[a.account_id], rules, available, day, checks) for a in customers]
+    found.sort(key=lambda r: (-r["_rank"], -(r["arr"] or 0), r["account_id"]))
+    accounts = validate_rows(AccountRisk, found)
+    shown = accounts if limit is None else accounts[:limit]
+    counts = {
+        lvl: sum(a.risk_level == lvl for a in accounts)
+        for lvl in ("critical", "high", "medium", "low", "none")
+    }
+    fired = Counter(h.id for a in accounts for h in a.signals)
+    per_signal = {s.id: fired[s.id] for s in rules.signals}
+    at_risk = sum(a.arr or 0 for a in accounts if a.risk_level in ("critical", "high"))
+    caveats = _caveats(rules, available, sem, len(scores.accounts) - len(customers), day)
+    return RiskSignals(
+        as_of=day,
+        accounts=shown,
+        risk_counts=counts,
+        signal_counts={k: v for k, v in per_signal.items() if v},
+        arr_at_risk=round(at_risk, 2),
+        total_rows=len(accounts),
+        truncated=len(shown) < len(accounts),
+        rules=rules.files,
+        summary=_summary(accounts, counts, per_signal, at_risk, rules, day),
+        caveats=caveats,
+    )
+
+
+def attach_signals(scores: HealthScores, risk: RiskSignals) -> None:
+    """Copy each account's signals and next action onto its score row, so one score table carries both."""
+    by_id = {a.account_id: a for a in risk.accounts}
+    for s in scores.accounts:
+        r = by_id.get(s.account_id)
+        s.signals = (
+            [{"id": h.id, "severity": h.severity, "evidence": h.evidence} for h in r.signals] if r else []
+        )
+        s.next_action = r.next_action.model_dump(mode="json") if r and r.next_action else None
+
+
+def signals_for_account(ds: Dataset, account_id: str, **kwargs: Any) -> AccountRisk:
+    """One account's row of `risk_signals` (same arguments), for an account card."""
+    result = risk_signals(ds, **kwargs)
+    row = next((a for a in result.accounts if a.account_id == account_id), None)
+    if row is None:
+        raise InputError(
+            f"no customer account '{account_id}' as of {result.as_of} (unknown or already lost).",
+            column="account_id",
+            options=nearest(account_id, [a.account_id for a in result.accounts]),
+        )
+    return row
+
+
+def compile_checks(rules: Rules, available: set[str]) -> tuple[list, list]:
+    """Each signal's and combination's condition as a function of a row, for the inputs this dataset has."""
+    signals = [(s, s.condition.compile(available)) for s in rules.signals]
+    combos = [(c, c.condition.compile(available) if c.condition else None) for c in rules.combinations]
+    return signals, combos
+
+
+def assess(
+    row: dict[str, Any], rules: Rules, available: set[str], day: date, checks: tuple[list, list] | None = None
+) -> dict[str, Any]:
+    """One account's signals, matched combinations, risk level, escalation and next action, as a dict."""
+    signal_checks, combo_checks = checks or compile_checks(rules, available)
+    hits = [s for s, test in signal_checks if test(row)]
+    hit_ids = {s.id for s in hits}
+    fired = hit_ids | {s.category for s in hits} | {g for g, ms in rules.groups.items() if hit_ids & set(ms)}
+    combos = [
+        c
+        for c, test in combo_checks
+        if all(n in fired for n in c.all_of)
+        and not any(n in fired for n in c.none_of)
+        and (test is None or test(row))
+    ]
+    rank = max(
+        [SEVERITY_RANK[s.severity] for s in hits] + [RISK_RANK[c.risk_level] for c in combos], default=0
+    )
+    level = risk_level(rank)
+    escalation = _escalate(row, level, rules)
+    order = sorted(range(len(hits)), key=lambda i: -SEVERITY_RANK[hits[i].severity])
+    return {
+        "account_id": row["account_id"],
+        "name": row.get("name"),
+        "segment": row.get("segment"),
+        "csm_owner": row.get("csm_owner"),
+        "arr": rnd(row.get("arr"), 2),
+        "health_score": row["health_score"],
+        "tier": row["tier"],
+        "previous_score": row.get("previous_score"),
+        "renewal_date": row.get("renewal_on"),
+        "risk_level": level,
+        "_rank": rank,
+        "signals": [
+            {
+                "id": s.id,
+                "title": s.title,
+                "severity": s.severity,
+                "category": s.category,
+                "playbook": s.playbook,
+                "evidence": format_evidence(s.evidence, row),
+                "detected_at": day,
+            }
+            for s in (hits[i] for i in order)
+        ],
+        "combinations": [
+            {"id": c.id, "risk_level": c.risk_level, "action": c.action, "playbook": c.playbook}
+            for c in combos
+        ],
+        "escalation": escalation,
+        "next_action": _next_action(hits, combos, rules, escalation["stage"]),
+    }
+
+
+def _escalate(row: dict[str, Any], level: RiskLevel, rules: Rules) -> dict[str, Any]:
+    """The stage from the health score, raised to what the risk level needs; ARR and fast drops add people."""
+    esc = rules.escalation
+    health = row["health_score"]
+    by_health = next(i for i, s in enumerate(esc.stages) if health >= s.min_health)
+    by_risk = max(
+        (i for i, s in enumerate(esc.stages) if RISK_RANK[s.risk_level] <= RISK_RANK[level]), default=0
+    )
+    stage = esc.stages[max(by_health, by_risk)]
+    owners = list(stage.owner)
+    reasons = [f"health {health:g} is in the {esc.stages[by_health].id} band"]
+    if by_risk > by_health:
+        reasons.append(f"risk level {level} calls for {stage.id}")
+    arr = row.get("arr")
+    if esc.arr and arr is not None and arr >= esc.arr.min_arr and stage.id in esc.arr.stages:
+        owners.append(esc.arr.involve)
+        reasons.append(f"ARR ${arr:,.0f} is at least ${esc.arr.min_arr:,.0f}")
+    change = row.get("health_change")
+    for drop in esc.drops:
+        if change is not None and -change > drop.more_than:
+            owners.append(drop.involve)
+            reasons.append(f"the score fell {-change:g} points in 30 days (more than {drop.more_than:g})")
+    return {
+        "stage": stage.id,
+        "owner": " + ".join(dict.fromkeys(owners)),
+        "sla": stage.sla,
+        "reasons": reasons,
+    }
+
+
+def _next_action(hits: list, combos: list, rules: Rules, stage: str) -> dict[str, Any] | None:
+    """The first step of the most urgent playbook: highest rank first, a combination before a lone signal."""
+    options = [
+        (SEVERITY_RANK[s.severity], 0, -i, s.playbook, f"signal: {s.title}") for i, s in enumerate(hits)
+    ]
+    options += [
+        (RISK_RANK[c.risk_level], 1, -i, c.playbook, f"combination: {c.action}") for i, c in enumerate(combos)
+    ]
+    if not options:
+        fallback = rules.escalation.fallback
+        if not fallback or stage not in fallback.stages:
+            return None
+        options = [(0, 0, 0, fallback.playbook, f"escalation stage {stage} without a single signal")]
+    *_, playbook_id, because = max(options)
+    playbook = rules.playbook(playbook_id)
+    first = playbook.actions[0]
+    return {
+        "action": first.do,
+        "when": first.when,
+        "owner": playbook.owner,
+        "sla": playbook.sla,
+        "playbook": playbook.id,
+        "playbook_title": playbook.title,
+        "because": because,
+    }
+
+
+def _summary(
+    accounts: list[AccountRisk],
+    counts: dict[str, int],
+    per_signal: dict[str, int],
+    at_risk: float,
+    rules: Rules,
+    day: date,
+) -> str:
+    flagged = sum(bool(a.signals) for a in accounts)
+    text = (
+        f"As of {day}, {flagged} of {len(accounts)} customer accounts show at least one risk signal: "
+        f"{counts['critical']} at critical risk, {counts['high']} high, {counts['medium']} medium "
+        f"(${at_risk:,.0f} ARR at high or critical risk)."
+    )
+    common = sorted(((n, i) for i, n in per_signal.items() if n), key=lambda x: (-x[0], x[1]))[:3]
+    if common:
+        titles = {s.id: s.title.lower() for s in rules.signals}
+        text += " Most frequent: " + ", ".join(f"{titles[i]} ({n})" for n, i in common) + "."
+    top = accounts[0] if accounts and accounts[0].next_action else None
+    if top:
+        text += (
+            f" Most urgent: {top.name or top.account_id} ({top.risk_level}, {top.signals[0].title.lower()}"
+            if top.signals
+            else f" Most urgent: {top.name or top.account_id} ({top.risk_level}"
+        )
+        step = top.next_action
+        text += f"); next action: {step.action[0].lower()}{step.action[1:]} ({step.owner}, {step.sla})."
+    return text
+
+
+def _caveats(
+    rules: Rules, available: set[str], sem: ResolvedSemantics | None, lost: int, day: date
+) -> list[str]:
+    missing: dict[str, list[str]] = {}
+    for s in rules.signals:
+        if not s.condition.evaluable(available):
+            gaps = sorted(s.condition.metrics() - available)
+            need = next((v for k, v in NEEDS.items() if any(k in g for g in gaps)), "product events")
+            missing.setdefault(need, []).append(s.id)
+    caveats = [f"Not evaluated without {need}: {', '.join(ids)}." for need, ids in missing.items()]
+    caveats += list(sem.caveats()) if sem else []
+    if lost:
+        caveats.append(f"{lost} account(s) already lost by {day} are left out.")
+    return caveats
