@@ -54,3 +54,14 @@ def con():
     connection.execute("SET TimeZone='UTC'")
     yield connection
     connection.close()
+
+
+@pytest.fixture(scope="session")
+def big_portfolio(tmp_path_factory) -> Path:
+    """A generated portfolio of 10,000 accounts and 100,000 events (about 10 s to write), shared by the tests that
+    check results stay bounded at that size."""
+    from customer_health.examples.generate import generate
+
+    folder = tmp_path_factory.mktemp("big") / "big"
+    generate(folder, n_accounts=10_000, target_events=100_000)
+    return folder

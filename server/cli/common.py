@@ -27,13 +27,12 @@ def progress_printer():
     return show
 
 
-def roots_of(args: argparse.Namespace):
-
+def roots_of(args: argparse.Namespace) -> AllowedRoots:
     return AllowedRoots.from_env(getattr(args, "allow", None) or [])
 
 
 def workspace_and_load(args: argparse.Namespace, paths: list[str]):
-
+    """Open the workspace and load `paths` (ingested once, cached by content); the caller closes it."""
     roots = roots_of(args)
     mapping = read_mapping_file(roots.resolve(args.map)) if getattr(args, "map", None) else None
     ws = Workspace(progress_bar=on_terminal() and getattr(args, "format", "table") == "table")
@@ -67,3 +66,8 @@ def data_parser(
     p.add_argument("--allow", metavar="DIR", action="append", help="Also allow reading under DIR.")
     p.add_argument("--format", choices=list(formats), default=formats[0])
     return p
+
+
+def load_more(ws: Workspace, args: argparse.Namespace, path: str):
+    """Another export (an outcomes file) as a dataset of its own, under the same allowed folders."""
+    return ws.dataset(ws.load([path], roots=roots_of(args), today=date.today()))

@@ -8,8 +8,12 @@ import os
 import re
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from customer_health.tools.base.errors import InputError
+
+if TYPE_CHECKING:
+    from customer_health.server.drafting.prompts import RuleText
 
 KINDS = {
     "qbr": ("qbr_narrative", "account"),
@@ -41,10 +45,16 @@ def add_parser(sub, data_parser) -> None:
     )
     p.add_argument("--out", metavar="FILE", help="Write the draft here instead of to standard output.")
     p.add_argument("--as-of", metavar="DATE")
+    p.add_argument(
+        "--profile",
+        metavar="NAME|FILE",
+        help="Health profile preset or YAML file the facts are scored with (default: enterprise).",
+    )
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    # lazy: every command builds this parser, and the facts packs pull in the whole analytics stack
     from customer_health.server.cli.common import workspace_and_load
     from customer_health.server.drafting.prompts import render_prompt, render_template_draft
 
@@ -53,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     ws, loaded = workspace_and_load(args, args.paths)
     try:
         ds = ws.dataset(loaded)
-        rendered = render_prompt(ds, name, argument, as_of=args.as_of)
+        rendered = render_prompt(ds, name, argument, as_of=args.as_of, profile=args.profile)
         names = ds.account_names()
         outputs = ws.home / "outputs" / "drafts"
     finally:
@@ -103,7 +113,7 @@ def _with_claude(rendered, key: str, model: str | None) -> str:
     """Rules in a cached system block, the task and the facts in the user message."""
     from customer_health.server.drafting.claude import DraftError, draft_with_claude
 
-    system = _rules_text(rendered.rules)
+    system = _rules_text(rendered.rule_texts)
     prompt = _RULE_BLOCK.sub("", rendered.text).replace(
         "The following rules documents are part of this task",
         "The rules documents in the system prompt are part of this task",
@@ -122,14 +132,12 @@ def _with_claude(rendered, key: str, model: str | None) -> str:
     return draft.text
 
 
-def _rules_text(names: list[str]) -> str:
-    from importlib.resources import files
+def _rules_text(rules: list[RuleText]) -> str:
+    """The system block: the prompt's own rules elements (bodies without front matter, the same section cuts), so
+    Claude reads exactly the rules text the prompt pack and the MCP prompt carry."""
+    from customer_health.server.drafting.prompts import rules_element  # lazy, as in run()
 
-    folder = files("customer_health.rules")
-    parts = [
-        f'<rules name="{n}">\n{(folder / f"{n}.md").read_text(encoding="utf-8").strip()}\n</rules>'
-        for n in names
-    ]
+    parts = [rules_element(r) for r in rules]
     return "You draft customer-success narratives from computed facts only. Method:\n\n" + "\n\n".join(parts)
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from customer_health.server.dashboard.usage import (
     adoption_section,
@@ -26,18 +25,22 @@ from customer_health.server.dashboard.view import (
     renewal_section,
     risk_sections,
 )
+from customer_health.tools.base import bounds
 from customer_health.tools.base.errors import InputError
+from customer_health.tools.data.dataset import Dataset
+from customer_health.tools.data.semantics import resolve_semantics
+from customer_health.tools.health.profiles import Profile
+from customer_health.tools.reports.pipeline import analyze
+from customer_health.tools.reports.portfolio import portfolio_summary
+from customer_health.tools.usage.adoption import feature_adoption
+from customer_health.tools.usage.cohorts import compute_cohorts
+from customer_health.tools.usage.funnel import DEFAULT_LOOKBACK_DAYS, compute_funnel
+from customer_health.tools.usage.seats import seat_utilization
 from pydantic import BaseModel, Field
-
-if TYPE_CHECKING:
-    from customer_health.tools.data.dataset import Dataset
-    from customer_health.tools.health.profiles import Profile
-    from customer_health.tools.health.score import HealthScores
 
 HTML_NAME = "dashboard.html"
 TEMPLATE = "dashboard.html.j2"
 COHORTS = 12  # the most recent signup months: a year of cohorts reads at a glance
-FUNNEL_LOOKBACK_DAYS = 90  # as the account card: attempts that started in the last 90 days
 
 
 class DashboardFiles(BaseModel):
@@ -58,25 +61,18 @@ def write_dashboard(
     as_of: date | str | None = None,
     profile: Profile | str | None = None,
     top_n: int = 25,
-    scores: HealthScores | None = None,
 ) -> DashboardFiles:
     """Write `dashboard.html` and one PNG per chart into `out_dir`; tables show at most `top_n` rows.
 
-    Files are overwritten; a section's PNG from an earlier run is removed when this data cannot draw it.
-
-    Pass `scores` (from score_accounts) to reuse them: they then set the as-of date and the profile.
+    Scores and risk are the analysis pipeline's for `as_of` and `profile` (default enterprise), the numbers every
+    other view gives for them. Files are overwritten; a section's PNG from an earlier run is removed when this data
+    cannot draw it.
     """
-    from customer_health.tools.health.score import score_accounts
-    from customer_health.tools.reports.portfolio import portfolio_summary
-    from customer_health.tools.risk.signals import risk_signals
-
-    if not 1 <= top_n <= 200:
-        raise InputError(f"top_n must be between 1 and 200 (got {top_n}).", column="top_n")
-    if scores is None:
-        scores = score_accounts(ds, as_of=as_of, profile=profile)
+    bounds.check("top_n", top_n, bounds.TOP_N)
+    analysis = analyze(ds, as_of=as_of, profile=profile)
+    scores, risk = analysis.scores, analysis.risk
     day = scores.as_of
     portfolio = portfolio_summary(ds, as_of=as_of, scores=scores, top_n=top_n)
-    risk = risk_signals(ds, as_of=day, scores=scores)
     customers = {a.account_id for a in scores.accounts if a.status == "customer"}
     sem = _semantics(ds)
     caveats = [*portfolio.caveats, *risk.caveats]
@@ -110,35 +106,25 @@ def write_dashboard(
 
 
 def _semantics(ds: Dataset):
-    from customer_health.tools.data.semantics import resolve_semantics
-
     return resolve_semantics(ds) if ds.has("events") else None
 
 
 def _seats(ds: Dataset, day: date, sem):
-    from customer_health.tools.usage.seats import seat_utilization
-
     return seat_utilization(ds, as_of=day, semantics=sem)
 
 
 def _adoption(ds: Dataset, day: date, sem):
-    from customer_health.tools.usage.adoption import feature_adoption
-
     if sem is None:
         ds.view("events")  # raises: adoption is measured on product events
     return feature_adoption(ds, as_of=day, semantics=sem)
 
 
 def _cohorts(ds: Dataset, day: date):
-    from customer_health.tools.usage.cohorts import compute_cohorts
-
     return compute_cohorts(ds, as_of=day, max_cohorts=COHORTS)
 
 
 def _funnel(ds: Dataset, day: date, sem):
     """The first configured workflow, by role when roles are known: the same funnel as the account card's."""
-    from customer_health.tools.usage.funnel import compute_funnel
-
     if sem is None:
         ds.view("events")
     if not sem.workflows:
@@ -148,8 +134,8 @@ def _funnel(ds: Dataset, day: date, sem):
         )
     name, steps = next(iter(sem.workflows.items()))
     by = "role" if ds.has("users") and "role" in ds.columns("users") else None
-    result = compute_funnel(ds, steps, as_of=day, by=by, lookback_days=FUNNEL_LOOKBACK_DAYS)
-    return name, result, FUNNEL_LOOKBACK_DAYS
+    result = compute_funnel(ds, steps, as_of=day, by=by, lookback_days=DEFAULT_LOOKBACK_DAYS)
+    return name, result, DEFAULT_LOOKBACK_DAYS
 
 
 def _guarded(key: str, title: str, build) -> Section:

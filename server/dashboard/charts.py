@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from customer_health.tools.base.formats import money, percent
+
 if TYPE_CHECKING:
     from customer_health.tools.reports.portfolio import TierShare
     from customer_health.tools.usage.adoption import AdoptionRow
@@ -99,7 +101,7 @@ def _count(n: int) -> str:
     return f"{n / 1000:.1f}k" if n >= 1000 else str(n)
 
 
-def health_distribution(fig: Figure, tiers: list[TierShare], money) -> None:
+def health_distribution(fig: Figure, tiers: list[TierShare]) -> None:
     """ARR and account count per health tier, side by side, best tier on top."""
     names = [t.tier.replace("_", " ") for t in tiers][::-1]
     colours = [TIER_COLOURS.get(t.tier, PRESENT) for t in tiers][::-1]
@@ -111,7 +113,10 @@ def health_distribution(fig: Figure, tiers: list[TierShare], money) -> None:
     _bar_labels(
         arr_ax,
         bars,
-        [f"{money(v)} · {s:.0%}" if s is not None else money(v) for v, s in zip(arr, shares, strict=True)],
+        [
+            f"{money(v)} · {percent(s)}" if s is not None else money(v)
+            for v, s in zip(arr, shares, strict=True)
+        ],
     )
     arr_ax.set_title("ARR by health tier", loc="left", fontsize=11)
     count = [t.accounts for t in tiers][::-1]
@@ -154,7 +159,9 @@ def seat_utilization(fig: Figure, bins: dict[str, list[int]], low: float, good: 
     ax.set_xticks(x, UTILIZATION_BINS, fontsize=8.5)
     ax.set_xlim(-0.5, len(x) - 0.5)
     ax.set_ylabel("accounts")
-    ax.set_xlabel(f"active users ÷ seats purchased (red: below {low:.0%}, green: {good:.0%} and up)")
+    ax.set_xlabel(
+        f"active users ÷ seats purchased (red: below {percent(low)}, green: {percent(good)} and up)"
+    )
     ax.legend(frameon=False, ncols=2, loc="lower right", bbox_to_anchor=(1, 1.0))
     ax.set_title("Seat utilization", loc="left", fontsize=11)
     ax.margins(y=0.15)
@@ -209,7 +216,7 @@ def cohort_heatmap(fig: Figure, tables: list[CohortTable]) -> None:
             if v == v:
                 dark = (v - low) / ((high - low) or 1) > 0.55
                 colour = "white" if dark else INK
-                ax.text(j + 0.5, i + 0.5, f"{v:.0%}", ha="center", va="center", fontsize=7.5, color=colour)
+                ax.text(j + 0.5, i + 0.5, percent(v), ha="center", va="center", fontsize=7.5, color=colour)
         labels = [f"{r.cohort} ({r.size}){LOW_N_MARK if r.low_confidence else ''}" for r in table.rows]
         ax.set_yticks([i + 0.5 for i in range(len(labels))], labels, fontsize=8)
         ax.set_xticks([m + 0.5 for m in range(width)], [str(m) for m in range(width)], fontsize=8)
@@ -237,7 +244,7 @@ def funnel(fig: Figure, steps: list[FunnelStep], broken: str | None, title: str)
     labels = [
         f"{s.users:,}"
         + (
-            f"\n{s.conversion_from_start:.0%} of starters"
+            f"\n{percent(s.conversion_from_start)} of starters"
             if i and s.conversion_from_start is not None
             else ""
         )
@@ -248,7 +255,7 @@ def funnel(fig: Figure, steps: list[FunnelStep], broken: str | None, title: str)
         if s.conversion_from_previous is not None:
             y = max(users[i - 1], users[i]) * 0.5
             ax.annotate(
-                f"→ {s.conversion_from_previous:.0%}", (i - 0.5, y), ha="center", fontsize=9, color=MUTED
+                f"→ {percent(s.conversion_from_previous)}", (i - 0.5, y), ha="center", fontsize=9, color=MUTED
             )
     ax.set_xticks(range(len(steps)), names)
     ax.set_ylim(0, max(max(users, default=0), 1) * 1.3)

@@ -7,8 +7,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from customer_health.server.dashboard import charts as ch
-from customer_health.server.dashboard.view import Section, num, pct, table, txt
+from customer_health.server.dashboard.view import Section, num, table, txt
 from customer_health.tools.base.errors import InputError
+from customer_health.tools.base.formats import percent
 
 if TYPE_CHECKING:
     from customer_health.tools.usage.adoption import Adoption
@@ -107,11 +108,11 @@ def cohort_section(co: CohortsResult) -> Section:
         cols = [("Cohort", False), ("Size", True)] + [(f"m{m}", True) for m in range(width)]
         body = [
             [txt(r.cohort), num(r.size)]
-            + [num(v, pct(v)) for v in r.values]
+            + [num(v, percent(v)) for v in r.values]
             + [txt("")] * (width - len(r.values))
             for r in t.rows
         ]
-        body.append([txt("average"), txt("")] + [num(v, pct(v)) for v in t.average[:width]])
+        body.append([txt("average"), txt("")] + [num(v, percent(v)) for v in t.average[:width]])
         more = f" The {len(t.rows)} most recent of {t.total_rows} cohorts." if t.truncated else ""
         details.append(table(f"cohort_{t.metric}", cols, body, t.definition + more, collapsed=True))
     return Section(
@@ -137,8 +138,8 @@ def funnel_section(name: str, f: FunnelResult, lookback_days: int) -> Section:
         [
             txt(s.step, "step"),
             num(s.users, f"{s.users:,}"),
-            num(s.conversion_from_start, pct(s.conversion_from_start, 1)),
-            num(s.conversion_from_previous, pct(s.conversion_from_previous, 1)),
+            num(s.conversion_from_start, percent(s.conversion_from_start, 1)),
+            num(s.conversion_from_previous, percent(s.conversion_from_previous, 1)),
             num(
                 s.median_time_to_step_hours,
                 "—" if s.median_time_to_step_hours is None else f"{s.median_time_to_step_hours:.2f}",
@@ -154,7 +155,7 @@ def funnel_section(name: str, f: FunnelResult, lookback_days: int) -> Section:
                 txt(g),
                 num(st[0].users, f"{st[0].users:,}"),
                 num(st[-1].users, f"{st[-1].users:,}"),
-                num(st[-1].conversion_from_start, pct(st[-1].conversion_from_start, 1)),
+                num(st[-1].conversion_from_start, percent(st[-1].conversion_from_start, 1)),
             ]
             for g, st in f.breakdown.items()
         ]

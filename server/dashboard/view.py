@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from customer_health.server.dashboard import charts as ch
+from customer_health.tools.base.formats import money, percent
 from customer_health.tools.reports.portfolio import AT_RISK, RENEWAL_RISK
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -76,19 +77,6 @@ class View(BaseModel):
     caveats: list[str]
 
 
-def money(value: float | None) -> str:
-    """$8.9M, $534K, $9,500: compact money for cards and tables."""
-    if value is None:
-        return "—"
-    if abs(value) >= 999_500:
-        return f"${value / 1e6:.1f}M"
-    return f"${value / 1e3:.0f}K" if abs(value) >= 1e4 else f"${value:,.0f}"
-
-
-def pct(value: float | None, decimals: int = 0) -> str:
-    return "—" if value is None else f"{value:.{decimals}%}"
-
-
 def _v(value: object) -> str | None:
     return None if value is None else str(value)
 
@@ -123,12 +111,14 @@ def kpis(p: Portfolio, risk: RiskSignals) -> list[Kpi]:
     return [
         Kpi(key="customers", label="Customers", text=f"{p.customers:,}", value=_v(p.customers)),
         Kpi(key="total_arr", label="Total ARR", text=money(p.total_arr), value=_v(p.total_arr)),
-        Kpi(key="nrr", label="Net revenue retention", text=pct(k.nrr, 1), value=_v(k.nrr), detail=months),
-        Kpi(key="grr", label="Gross revenue retention", text=pct(k.grr, 1), value=_v(k.grr), detail=months),
+        Kpi(key="nrr", label="Net revenue retention", text=percent(k.nrr, 1), value=_v(k.nrr), detail=months),
+        Kpi(
+            key="grr", label="Gross revenue retention", text=percent(k.grr, 1), value=_v(k.grr), detail=months
+        ),
         Kpi(
             key="logo_retention",
             label="Logo retention",
-            text=pct(k.logo_retention, 1),
+            text=percent(k.logo_retention, 1),
             value=_v(k.logo_retention),
             detail=f"{months}, from {k.source}",
         ),
@@ -137,7 +127,7 @@ def kpis(p: Portfolio, risk: RiskSignals) -> list[Kpi]:
             label=f"At-risk ARR (health < {AT_RISK})",
             text=money(p.at_risk_arr),
             value=_v(p.at_risk_arr),
-            detail=f"{pct(p.at_risk_share, 1)} of ARR",
+            detail=f"{percent(p.at_risk_share, 1)} of ARR",
         ),
         Kpi(
             key="renewals_90",
@@ -162,7 +152,7 @@ def health_section(p: Portfolio, scores: HealthScores) -> Section:
             txt(t.tier.replace("_", " "), cls=f"tier {t.tier}"),
             num(t.accounts),
             num(t.arr, money(t.arr)),
-            num(t.arr_share, pct(t.arr_share, 1)),
+            num(t.arr_share, percent(t.arr_share, 1)),
         ]
         for t in p.health_distribution
     ]
@@ -172,7 +162,7 @@ def health_section(p: Portfolio, scores: HealthScores) -> Section:
         title="Health distribution",
         lead=scores.summary,
         chart=ch.render(
-            "health", "ARR and accounts by health tier", ch.health_distribution, p.health_distribution, money
+            "health", "ARR and accounts by health tier", ch.health_distribution, p.health_distribution
         ),
         tables=[table("tiers", cols, rows)],
     )

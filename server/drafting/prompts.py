@@ -15,8 +15,11 @@ from functools import lru_cache
 from typing import Literal
 
 from customer_health.tools.base.errors import InputError
+from customer_health.tools.base.formats import change, percent
+from customer_health.tools.health.profiles import Profile
 from customer_health.tools.narrative.facts import KINDS, build_facts
 from customer_health.tools.narrative.facts_common import FactKind, Facts, Money, Share
+from customer_health.tools.risk.rules import rules_document, rules_names
 from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny
 
 UNSUPPORTED = "[unsupported]"
@@ -113,19 +116,25 @@ PROMPTS: dict[str, PromptSpec] = {
 }
 
 
-class RenderedPrompt(BaseModel):
-    name: str
-    text: str
-    rules: list[str] = Field(description="The rules files embedded, in order.")
-    facts: SerializeAsAny[BaseModel]
-
-
 class RuleText(BaseModel):
+    """One rules document as a prompt embeds it: the body without its front matter, cut to what the facts use."""
+
     model_config = ConfigDict(extra="forbid")
 
     name: str
     title: str
     body: str
+
+
+class RenderedPrompt(BaseModel):
+    name: str
+    text: str
+    rules: list[str] = Field(description="The rules files embedded, in order.")
+    rule_texts: list[RuleText] = Field(
+        default_factory=list,
+        description="Those rules as embedded: the same text wherever the prompt is sent.",
+    )
+    facts: SerializeAsAny[BaseModel]
 
 
 class PromptContext(BaseModel):
@@ -178,9 +187,14 @@ class DraftContext(BaseModel):
 
 
 def render_prompt(
-    ds, name: str, argument: str | None = None, as_of: date | str | None = None
+    ds,
+    name: str,
+    argument: str | None = None,
+    as_of: date | str | None = None,
+    profile: Profile | str | None = None,
 ) -> RenderedPrompt:
-    """The prompt `name` for `argument` (an account, or a period for board_summary), facts fenced as data."""
+    """The prompt `name` for `argument` (an account, or a period for board_summary), facts fenced as data; the
+    facts' scores and risk are the analysis pipeline's for `as_of` and `profile` (default enterprise)."""
     spec = PROMPTS.get(name)
     if spec is None:
         raise InputError(f"unknown prompt '{name}'.", column="prompt", options=list(PROMPTS))
@@ -190,7 +204,7 @@ def render_prompt(
             column=spec.argument,
             fix=spec.argument_description,
         )
-    facts = build_facts(ds, spec.kind, argument, as_of)
+    facts = build_facts(ds, spec.kind, argument, as_of, profile)
     rules = _rules_for(spec, facts)
     extra: dict[str, object] = {}
     if spec.kind == "board":
@@ -199,7 +213,12 @@ def render_prompt(
         extra = {"scope": facts.scope}
     context = CONTEXTS[name](as_of=facts.as_of, rules=rules, facts_json=fence_json(facts), **extra)
     text = render_template(f"{name}.md.j2", context)
-    return RenderedPrompt(name=name, text=text, rules=[r.name for r in rules], facts=facts)
+    return RenderedPrompt(name=name, text=text, rules=[r.name for r in rules], rule_texts=rules, facts=facts)
+
+
+def rules_element(rule: RuleText) -> str:
+    """One rules document as every prompt embeds it (the prompt templates write the same element)."""
+    return f'<rules name="{rule.name}" title="{rule.title}">\n{rule.body}\n</rules>'
 
 
 def render_template_draft(kind: str, facts: Facts) -> str:
@@ -250,7 +269,7 @@ def pct(value: Share | None, signed: bool = False) -> str:
     """A share as a whole percentage (0.4213 → 42%; signed: +12%, -33%)."""
     if value is None:
         return "n/a"
-    return f"{value.ratio:+.0%}" if signed else f"{value.ratio:.0%}"
+    return change(value.ratio) if signed else percent(value.ratio)
 
 
 def money(value: Money | None) -> str:
@@ -275,32 +294,19 @@ def lower_first(text: str) -> str:
     return text[:1].lower() + text[1:]
 
 
-@lru_cache(maxsize=1)
 def rule_documents() -> dict[str, tuple[dict, str]]:
-    """Every rules file in `customer_health.rules`: stem → (front matter, markdown body)."""
-    from importlib.resources import files
-
-    from customer_health.tools.risk.rules import front_matter
-
-    folder = files("customer_health.rules")
-    out = {}
-    for item in sorted(folder.iterdir(), key=lambda p: p.name):
-        if item.name.endswith(".md"):
-            out[item.name[:-3]] = front_matter(item.read_text(encoding="utf-8"), item.name)
-    return out
+    """Every shipped rules file: stem → (front matter, markdown body), as `rules_document` reads them."""
+    return {n: (d.front_matter, d.body) for n in rules_names() for d in (rules_document(n),)}
 
 
 def _rules_for(spec: PromptSpec, facts: Facts) -> list[RuleText]:
     """The prompt's rules; the long signal and playbook catalogues are cut to the sections these facts use."""
-    docs = rule_documents()
     keep = _relevant_ids(facts)
     out = []
     for name in spec.rules:
-        meta, body = docs[name]
-        if name in ("risk-signals", "playbooks"):
-            body = excerpt(body, keep)
-        title = meta.get("title") or next((ln[2:] for ln in body.splitlines() if ln.startswith("# ")), name)
-        out.append(RuleText(name=name, title=str(title), body=body.strip()))
+        doc = rules_document(name)
+        body = excerpt(doc.body, keep) if name in ("risk-signals", "playbooks") else doc.body
+        out.append(RuleText(name=name, title=doc.title, body=body.strip()))
     return out
 
 

@@ -1,15 +1,9 @@
-"""What the MCP server keeps between calls — the workspace, the current dataset, answers already computed — and
-how a result is bounded for the client. No `mcp` import here: the server module adapts this to the protocol.
-
-Claude Code shows the model only a tool's structured content, and warns past ~10k tokens, so every answer is a
-self-describing dict of at most 20,000 characters: a summary, caveats, the first rows, `total_rows`, `truncated`,
-and where the whole table is (a CSV under the workspace and a `table://` resource).
-"""
+"""What the MCP server keeps between calls: the workspace, the current dataset, answers already computed, and the
+full result tables (a CSV under the workspace and a `table://` resource) that the bounded answers point to."""
 
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import threading
 from collections.abc import Callable
@@ -17,18 +11,13 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from customer_health.server.mcp.view import MAX_CHARS
 from customer_health.server.render.output import to_csv
 from customer_health.tools.base.errors import InputError
+from customer_health.tools.data.workspace import AllowedRoots, Workspace, example_dir
 
-MAX_CHARS = 20_000
 MAX_PASTE = 2_000_000  # characters of pasted CSV
 _TABLE_NAME = re.compile(r"^[a-z0-9_\-]{1,80}$")
-
-
-def _json(data: Any) -> str:
-    """The most generous common serialisation (escaped non-ASCII, spaces after separators): a payload that fits
-    here fits however the client prints it."""
-    return json.dumps(data, default=str)
 
 
 class Session:
@@ -53,8 +42,6 @@ class Session:
     @property
     def workspace(self):
         if self._ws is None:
-            from customer_health.tools.data.workspace import Workspace
-
             self._ws = Workspace(self._home)
         return self._ws
 
@@ -65,11 +52,13 @@ class Session:
         return folder
 
     def roots(self):
-        from customer_health.tools.data.workspace import AllowedRoots
-
         roots = AllowedRoots.from_env(self._allow)
         roots.roots.append((self.workspace.home / "pasted").resolve())
         return roots
+
+    def load_more(self, path: str):
+        """Another export (an outcomes file) as a dataset of its own, without changing the current one."""
+        return self.workspace.dataset(self.workspace.load([path], roots=self.roots(), today=date.today()))
 
     def load(self, paths: list[str], progress: Callable[[int, int, str], None] | None = None):
         """Load paths (cached by content hash) and make them the current dataset."""
@@ -105,8 +94,6 @@ class Session:
             paths, self._preload = self._preload, []
             self.load(paths)
         if self._dataset is None:
-            from customer_health.tools.data.workspace import example_dir
-
             raise InputError(
                 "no dataset is loaded yet.",
                 fix=f"Call load_data with the paths of your exports (files or folders), or with paths "
@@ -132,44 +119,12 @@ class Session:
             self._ws.close()
             self._ws = None
 
-    # --- bounded results -------------------------------------------------------------------------------------
-    def bounded(
-        self,
-        payload: dict[str, Any],
-        *,
-        rows_key: str,
-        table: str,
-        limit: int,
-        csv_rows: list[dict] | None = None,
-    ) -> dict[str, Any]:
-        """Keep the first `limit` rows (fewer if needed to stay under 20,000 characters); write the whole table."""
-        rows = list(payload.get(rows_key) or [])
-        total = len(rows)
-        payload[rows_key] = rows[:limit]
-        payload["total_rows"] = total
-        payload["caveats"] = list(payload.get("caveats") or [])[:10]
-        path = self.write_table(table, csv_rows if csv_rows is not None else rows)
-        payload["full_table"] = str(path)
+    # --- full tables -----------------------------------------------------------------------------------------
+    def attach_table(self, payload: dict[str, Any], name: str, rows: list[dict]) -> None:
+        """Write every row of a result as a CSV in the workspace and say where it is in the payload."""
+        table = re.sub(r"[^a-z0-9_\-]", "_", name.lower())[:80]
+        payload["full_table"] = str(self.write_table(table, rows))
         payload["full_table_uri"] = f"table://{table}"
-        while len(_json(payload)) > MAX_CHARS and payload[rows_key]:
-            payload[rows_key] = payload[rows_key][: len(payload[rows_key]) * 2 // 3]
-        payload["truncated"] = len(payload[rows_key]) < total
-        if len(_json(payload)) > MAX_CHARS:  # the non-row parts alone are too big: keep the essentials
-            payload = {
-                k: payload[k]
-                for k in (
-                    "summary",
-                    "as_of",
-                    "total_rows",
-                    "truncated",
-                    "full_table",
-                    "full_table_uri",
-                    "caveats",
-                )
-                if k in payload
-            }
-            payload["note"] = "The result was too large to show; read the full table."
-        return payload
 
     def write_table(self, name: str, rows: list[dict]) -> Path:
         path = self.outputs / f"{name}.csv"

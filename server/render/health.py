@@ -2,16 +2,8 @@
 
 from __future__ import annotations
 
-from customer_health.server.render.text import chg, head, limit_rows, pct, table
-
-
-def _money(value: float | None) -> str:
-    if value is None:
-        return "—"
-    for size, suffix in ((1e6, "M"), (1e3, "k")):
-        if abs(value) >= size:
-            return f"${value / size:.1f}{suffix}"
-    return f"${value:,.0f}"
+from customer_health.server.render.text import head, limit_rows, table
+from customer_health.tools.base.formats import change, money, percent
 
 
 def _hours(value: float | None) -> str:
@@ -25,8 +17,8 @@ def _funnel_table(steps) -> str:
             (
                 s.step,
                 s.users,
-                pct(s.conversion_from_start),
-                pct(s.conversion_from_previous),
+                percent(s.conversion_from_start),
+                percent(s.conversion_from_previous),
                 _hours(s.median_time_to_step_hours),
             )
             for s in steps
@@ -45,7 +37,7 @@ def render_funnel(result) -> str:
         for group, steps in result.breakdown.items():
             lines.append(
                 f"  {group}: "
-                + " → ".join(f"{s.step} {s.users} ({pct(s.conversion_from_start)})" for s in steps)
+                + " → ".join(f"{s.step} {s.users} ({percent(s.conversion_from_start)})" for s in steps)
             )
         if result.breakdown_truncated:
             lines.append(f"  … {result.breakdown_total - len(result.breakdown)} more groups (--format json)")
@@ -63,7 +55,7 @@ def render_signals(result) -> str:
                 (a.name or "")[:24],
                 a.risk_level,
                 f"{a.health_score:.0f}",
-                _money(a.arr),
+                money(a.arr),
                 ", ".join(s.id for s in a.signals[:3]) + (" …" if len(a.signals) > 3 else ""),
                 (a.next_action.action[:48] if a.next_action else ""),
                 a.next_action.owner if a.next_action else "",
@@ -81,18 +73,18 @@ def render_portfolio(result) -> str:
     k = result.revenue_kpis
     lines = head(result)
     lines.append(
-        f"Retention ({result.period.start} to {result.period.end}, from {k.source}): GRR {pct(k.grr)}, "
-        f"NRR {pct(k.nrr)}, logo retention {pct(k.logo_retention)}, expansion {pct(k.expansion_rate)}."
+        f"Retention ({result.period.start} to {result.period.end}, from {k.source}): GRR {percent(k.grr)}, "
+        f"NRR {percent(k.nrr)}, logo retention {percent(k.logo_retention)}, expansion {percent(k.expansion_rate)}."
     )
     lines.append(
-        f"{result.customers} customers, ARR {_money(result.total_arr)}; at risk (health < 50): "
-        f"{_money(result.at_risk_arr)} ({pct(result.at_risk_share)})."
+        f"{result.customers} customers, ARR {money(result.total_arr)}; at risk (health < 50): "
+        f"{money(result.at_risk_arr)} ({percent(result.at_risk_share)})."
     )
     lines += ["", "Health distribution:"]
     lines.append(
         table(
             ["TIER", "ACCOUNTS", "ARR", "SHARE OF ARR"],
-            [(t.tier, t.accounts, _money(t.arr), pct(t.arr_share)) for t in result.health_distribution],
+            [(t.tier, t.accounts, money(t.arr), percent(t.arr_share)) for t in result.health_distribution],
             right=[1, 2, 3],
         )
     )
@@ -100,11 +92,11 @@ def render_portfolio(result) -> str:
         days = key.split("_")[-1]
         lines += [
             "",
-            f"Renewals in the next {days} days with health < 60: {renewals.count} ({_money(renewals.arr)})",
+            f"Renewals in the next {days} days with health < 60: {renewals.count} ({money(renewals.arr)})",
         ]
         lines += [_account_lines(renewals.accounts)] if renewals.accounts else []
     red = result.top_red_accounts
-    lines += ["", f"At-risk and critical customers: {red.count} ({_money(red.arr)}), largest first:"]
+    lines += ["", f"At-risk and critical customers: {red.count} ({money(red.arr)}), largest first:"]
     lines += [_account_lines(red.accounts)] if red.accounts else []
     for title, breakdown in (("segment", result.by_segment), ("CSM owner", result.by_owner)):
         if breakdown.rows:
@@ -116,9 +108,9 @@ def render_portfolio(result) -> str:
                         (
                             g.group,
                             g.accounts,
-                            _money(g.arr),
+                            money(g.arr),
                             "—" if g.mean_health is None else f"{g.mean_health:.0f}",
-                            _money(g.at_risk_arr),
+                            money(g.at_risk_arr),
                         )
                         for g in breakdown.rows
                     ],
@@ -135,7 +127,7 @@ def _account_lines(accounts) -> str:
             (
                 a.account_id,
                 (a.name or "")[:24],
-                _money(a.arr),
+                money(a.arr),
                 f"{a.health_score:.0f}",
                 str(a.renewal_date or "—"),
                 (a.driver or "")[:60],
@@ -159,10 +151,10 @@ def render_validation(result) -> str:
                     _num(result.top_decile_lift),
                     _num(base.top_decile_lift if base else None),
                 ),
-                (f"precision (score < {result.flag_threshold:g})", pct(result.precision), ""),
-                (f"recall (score < {result.flag_threshold:g})", pct(result.recall), ""),
-                ("surprise churn (lost, scored > 60)", pct(result.surprise_churn_rate), ""),
-                ("false alarms (flagged, kept)", pct(result.false_alarm_rate), ""),
+                (f"precision (score < {result.flag_threshold:g})", percent(result.precision), ""),
+                (f"recall (score < {result.flag_threshold:g})", percent(result.recall), ""),
+                ("surprise churn (lost, scored > 60)", percent(result.surprise_churn_rate), ""),
+                ("false alarms (flagged, kept)", percent(result.false_alarm_rate), ""),
             ],
         )
     )
@@ -175,8 +167,8 @@ def render_validation(result) -> str:
                     c.decile,
                     c.n,
                     f"{c.min_score:.0f}–{c.max_score:.0f}",
-                    pct(c.observed_rate),
-                    pct(c.predicted_rate),
+                    percent(c.observed_rate),
+                    percent(c.predicted_rate),
                     _num(c.lift),
                 )
                 for c in result.calibration
@@ -210,7 +202,7 @@ def render_account(card) -> str:
     lines.append(
         "Components: "
         + ", ".join(f"{c} {'—' if v is None else f'{v:.0f}'}" for c, v in s.components.items())
-        + f" (weight coverage {s.weight_coverage:.0%})"
+        + f" (weight coverage {percent(s.weight_coverage)})"
     )
     lines.append("Drivers, biggest drag first:")
     lines += [f"  −{d.lost:.1f} pts  {d.text}" for d in s.drivers[:6]]
@@ -219,13 +211,13 @@ def render_account(card) -> str:
         lines.append(
             f"Seats: {st.present_users} present, {st.adopted_users} using a core feature"
             + (f" of {st.seats_purchased:.0f} purchased" if st.seats_purchased else "")
-            + f" ({pct(st.adopted_utilization)} adopted)."
+            + f" ({percent(st.adopted_utilization)} adopted)."
         )
     if card.trend is not None:
         mom = card.trend.mom
         lines.append(
-            f"Trend, last 30 days vs the 30 before: core actions {chg(mom['core_actions'])}, "
-            f"active users {chg(mom['present_users'])}."
+            f"Trend, last 30 days vs the 30 before: core actions {change(mom['core_actions'])}, "
+            f"active users {change(mom['present_users'])}."
         )
     if card.funnel:
         f = card.funnel
@@ -257,7 +249,7 @@ def render_workflows(result) -> str:
                     w.workflow,
                     w.target_users,
                     w.completers,
-                    pct(w.completion_rate),
+                    percent(w.completion_rate),
                     "—" if w.completions_per_user_week is None else f"{w.completions_per_user_week:.2f}",
                     f"{w.target_per_week:g}",
                     w.stop_step or "—",
@@ -278,7 +270,7 @@ def render_workflows(result) -> str:
                     (a.name or "")[:24],
                     w.workflow,
                     f"{w.completers}/{w.target_users}",
-                    pct(w.completion_rate),
+                    percent(w.completion_rate),
                     "—" if w.completions_per_user_week is None else f"{w.completions_per_user_week:.2f}",
                     w.stop_step or "—",
                 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from customer_health.tools.base.formats import change, money, percent
 from customer_health.tools.data.workspace import LoadResult
 
 
@@ -92,15 +93,7 @@ def _least_complete(completeness: dict[str, float]) -> str:
     if not completeness:
         return ""
     col, share = min(completeness.items(), key=lambda kv: (kv[1], kv[0]))
-    return f"{col} {share:.0%}"
-
-
-def pct(value: float | None) -> str:
-    return "—" if value is None else f"{value:.0%}"
-
-
-def chg(value: float | None) -> str:
-    return "—" if value is None else f"{value:+.0%}"
+    return f"{col} {percent(share)}"
 
 
 def head(result, extra: str = "") -> list[str]:
@@ -137,10 +130,10 @@ def render_seats(result) -> str:
                 "—" if r.seats_purchased is None else int(r.seats_purchased),
                 r.present_users,
                 r.adopted_users,
-                pct(r.present_utilization),
-                pct(r.adopted_utilization),
+                percent(r.present_utilization),
+                percent(r.adopted_utilization),
                 r.flag + (" / not adopted" if r.present_not_adopted else ""),
-                pct(r.segment_percentile),
+                percent(r.segment_percentile),
             )
             for r in rows
         ],
@@ -159,9 +152,9 @@ def render_adoption(result) -> str:
             (
                 r.account_id,
                 (r.name or "")[:28],
-                pct(r.breadth),
+                percent(r.breadth),
                 ", ".join(r.underused_features) or "—",
-                pct(r.top1_share),
+                percent(r.top1_share),
                 "yes" if r.single_point_of_failure else "",
             )
             for r in rows
@@ -192,10 +185,10 @@ def render_trends(result) -> str:
                 r.account_id,
                 (r.name or "")[:28],
                 f"{r.last_30['core_actions']:,.0f}",
-                chg(r.mom["core_actions"]),
-                chg(r.mom["present_users"]),
-                chg(r.wow["core_actions"]),
-                chg(r.slopes["90"]),
+                change(r.mom["core_actions"]),
+                change(r.mom["present_users"]),
+                change(r.wow["core_actions"]),
+                change(r.slopes["90"]),
                 r.decline_flag or "",
                 "logins flat, core down" if r.divergence else "",
             )
@@ -217,13 +210,13 @@ def render_cohorts(result) -> str:
             (
                 r.cohort + (" *" if r.low_confidence else ""),
                 r.size,
-                *[pct(v) for v in r.values],
+                *[percent(v) for v in r.values],
                 *[""] * (months - len(r.values)),
             )
             for r in table_.rows
         ]
         body.append(
-            ("average", "", *[pct(v) for v in table_.average], *[""] * (months - len(table_.average)))
+            ("average", "", *[percent(v) for v in table_.average], *[""] * (months - len(table_.average)))
         )
         lines += [
             table(["COHORT", "N", *[f"M{i}" for i in range(months)]], body, right=list(range(1, months + 2))),
@@ -239,9 +232,9 @@ def render_cohorts(result) -> str:
                         t.tier + (" *" if t.low_confidence else ""),
                         t.accounts,
                         t.churned,
-                        pct(t.logo_retention),
-                        f"{t.total_arr:,.0f}",
-                        pct(t.revenue_retention_12m),
+                        percent(t.logo_retention),
+                        money(t.total_arr),
+                        percent(t.revenue_retention_12m),
                     )
                     for t in result.arr_tiers
                 ],
@@ -263,9 +256,9 @@ def render_cohorts(result) -> str:
                     (
                         c.cohort,
                         c.size,
-                        pct(c.retention.get("3")),
-                        pct(c.retention.get("6")),
-                        pct(c.retention.get("12")),
+                        percent(c.retention.get("3")),
+                        percent(c.retention.get("6")),
+                        percent(c.retention.get("12")),
                     )
                     for c in b.cohorts
                 ],

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Literal
 
+from customer_health.tools.base import formats
 from customer_health.tools.base.errors import InputError
 from customer_health.tools.base.models import Envelope, constructor, paused_gc, trusted
 from customer_health.tools.base.numbers import rnd, rounded, text_or_none
@@ -399,9 +400,9 @@ def format_value(value: float | None, unit: str) -> str:
     if value is None:
         return "no data"
     if unit == "share":
-        return f"{value:.0%}"
+        return formats.percent(value)
     if unit == "change":
-        return f"{value:+.0%}"
+        return formats.change(value)
     if unit == "flag":
         return "yes" if value >= 0.5 else "no"
     if unit == "days":

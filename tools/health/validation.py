@@ -13,8 +13,9 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
 import numpy as np
-from customer_health.tools.base import stats
+from customer_health.tools.base import bounds, stats
 from customer_health.tools.base.errors import InputError
+from customer_health.tools.base.formats import percent
 from customer_health.tools.base.models import Envelope
 from customer_health.tools.base.numbers import rnd
 from customer_health.tools.base.sql import window
@@ -140,6 +141,17 @@ class Validation(Envelope):
     truncated: bool
 
 
+def outcomes_frame(ds: Dataset, source: str) -> pd.DataFrame:
+    """The renewal outcomes of a separately loaded file (`source`, for the message), as (account_id, outcome, date)."""
+    if not ds.has("outcomes"):
+        found = ", ".join(sorted(ds.views)) or "nothing"
+        raise InputError(
+            f"{source} was recognised as {found}, not as renewal outcomes.",
+            fix="Give it the columns account_id, outcome (renewed/churned/contracted/expanded) and date.",
+        )
+    return ds.con.execute(f"SELECT account_id, outcome, date FROM {ds.view('outcomes')}").df()
+
+
 def validate_health_model(
     ds: Dataset,
     *,
@@ -156,8 +168,7 @@ def validate_health_model(
     With `cutoff`, everyone is scored once as of the cutoff against each account's first outcome after it
     (`horizon_days` is then unused). `outcomes_path_frame` (account_id, outcome, date) replaces the data's outcomes.
     """
-    if horizon_days < 1:
-        raise InputError(f"horizon_days must be at least 1 (got {horizon_days}).", column="horizon_days")
+    bounds.check("horizon_days", horizon_days, bounds.HORIZON_DAYS)
     prof = profile if isinstance(profile, Profile) else load_profile(profile)
     outcomes, caveats = _outcomes(ds, outcomes_path_frame)
     day = resolve_as_of(ds, cutoff) if cutoff is not None else None
@@ -431,7 +442,9 @@ def _summary(v: Validation, base_rate: float) -> str:
     )
     if v.baseline is not None:
         text += f" against {_f(v.baseline.auc)} for logins alone"
-    text += f"; the riskiest tenth was lost at {_f(v.top_decile_lift, 1)}× the {base_rate:.0%} base rate. "
+    text += (
+        f"; the riskiest tenth was lost at {_f(v.top_decile_lift, 1)}× the {percent(base_rate)} base rate. "
+    )
     if v.precision is None:
         text += f"No account scored below {v.flag_threshold:g}, so that line flagged none of the losses; "
     else:
@@ -449,4 +462,4 @@ def _f(value: float | None, digits: int = 2) -> str:
 
 
 def _p(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.0%}"
+    return "n/a" if value is None else percent(value)

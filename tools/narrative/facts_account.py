@@ -13,7 +13,7 @@ from typing import Any, Literal
 from customer_health.tools.base.errors import InputError
 from customer_health.tools.data.dataset import Dataset
 from customer_health.tools.data.semantics import ResolvedSemantics, resolve_semantics
-from customer_health.tools.health.score import score_accounts
+from customer_health.tools.health.profiles import Profile
 from customer_health.tools.narrative.facts_common import (
     AccountIdentity,
     Facts,
@@ -24,7 +24,6 @@ from customer_health.tools.narrative.facts_common import (
     identity,
 )
 from customer_health.tools.narrative.facts_usage import (
-    FUNNEL_LOOKBACK_DAYS,
     AdoptionFacts,
     FeatureFact,
     FunnelFacts,
@@ -40,10 +39,11 @@ from customer_health.tools.narrative.facts_usage import (
     trend_facts,
 )
 from customer_health.tools.reports.account import AccountCard, account_card
+from customer_health.tools.reports.pipeline import analyze
 from customer_health.tools.risk.inputs import signal_inputs
 from customer_health.tools.risk.rules import load_rules
 from customer_health.tools.risk.signals import AccountRisk
-from customer_health.tools.usage.funnel import FunnelResult, compute_funnel
+from customer_health.tools.usage.funnel import DEFAULT_LOOKBACK_DAYS, FunnelResult, compute_funnel
 from pydantic import Field
 
 
@@ -107,6 +107,7 @@ class Gathered:
     """Everything the account packs are built from, computed once."""
 
     day: date
+    profile: str
     card: AccountCard
     sem: ResolvedSemantics | None
     risk: AccountRisk | None
@@ -116,18 +117,22 @@ class Gathered:
     available: set[str] = field(default_factory=set)
 
 
-def gather(ds: Dataset, account_id: str, day: date, *, inputs: bool = False) -> Gathered:
-    card = account_card(ds, account_id, as_of=day)
+def gather(
+    ds: Dataset, account_id: str, day: date, profile: Profile | str | None = None, *, inputs: bool = False
+) -> Gathered:
+    """The account's card, risk and core funnel, its score and risk from the analysis pipeline for `day` and
+    `profile`; with `inputs`, also the values the risk signals read."""
+    analysis = analyze(ds, as_of=day, profile=profile)
+    card = account_card(ds, account_id, as_of=day, profile=analysis.profile)
     sem = resolve_semantics(ds) if ds.has("events") else None
     caveats = list(card.caveats)
     found = core_funnel(ds, sem, day, account_id, caveats)
     risk = AccountRisk.model_validate(card.risk) if card.risk else None
     if risk is None:
         caveats.append(f"{card.name or account_id} was already lost by {day}: no live risk signals.")
-    got = Gathered(day, card, sem, risk, found, caveats)
+    got = Gathered(day, analysis.profile.name, card, sem, risk, found, caveats)
     if inputs:
-        scores = score_accounts(ds, as_of=day, semantics=sem)
-        rows, got.available = signal_inputs(ds, day, sem, load_rules(), scores)
+        rows, got.available = signal_inputs(ds, day, sem, load_rules(), analysis.scores)
         got.inputs = rows.get(account_id, {})
     return got
 
@@ -143,13 +148,13 @@ def core_funnel(
     by = "role" if ds.has("users") and "role" in ds.columns("users") else None
     try:
         result: FunnelResult = compute_funnel(
-            ds, steps, as_of=day, account=account, by=by, lookback_days=FUNNEL_LOOKBACK_DAYS
+            ds, steps, as_of=day, account=account, by=by, lookback_days=DEFAULT_LOOKBACK_DAYS
         )
     except InputError as exc:
         caveats.append(f"Funnel of '{name}' not available: {exc.message}")
         return None
     caveats += [c for c in result.caveats if c not in caveats]
-    return funnel_facts(name, result, FUNNEL_LOOKBACK_DAYS)
+    return funnel_facts(name, result, DEFAULT_LOOKBACK_DAYS)
 
 
 def signal_facts(risk: AccountRisk | None) -> list[SignalFact]:
@@ -186,6 +191,7 @@ def _usage(g: Gathered) -> dict[str, Any]:
 def _common(g: Gathered, top_drivers: int) -> dict[str, Any]:
     return {
         "as_of": g.day,
+        "profile": g.profile,
         "caveats": g.caveats,
         "account": identity(g.card.profile, g.card.score, g.day),
         "health": health(g.card.score, top_drivers),
@@ -194,9 +200,11 @@ def _common(g: Gathered, top_drivers: int) -> dict[str, Any]:
     }
 
 
-def summary_facts(ds: Dataset, account_id: str, day: date) -> SummaryFacts:
+def summary_facts(
+    ds: Dataset, account_id: str, day: date, profile: Profile | str | None = None
+) -> SummaryFacts:
     """The one-line summary's facts: who is active, what they do, what it produces, and the score."""
-    g = gather(ds, account_id, day)
+    g = gather(ds, account_id, day, profile)
     usage = _usage(g)
     adoption: AdoptionFacts | None = usage["adoption"]
     return SummaryFacts(
@@ -213,9 +221,9 @@ def summary_facts(ds: Dataset, account_id: str, day: date) -> SummaryFacts:
     )
 
 
-def qbr_facts(ds: Dataset, account_id: str, day: date) -> QbrFacts:
+def qbr_facts(ds: Dataset, account_id: str, day: date, profile: Profile | str | None = None) -> QbrFacts:
     """Everything on the account card, plus the signals and the next action, for a quarterly business review."""
-    g = gather(ds, account_id, day)
+    g = gather(ds, account_id, day, profile)
     return QbrFacts(
         **_common(g, 3),
         **_usage(g),

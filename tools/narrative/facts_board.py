@@ -13,7 +13,7 @@ from typing import Literal
 
 from customer_health.tools.base.errors import InputError
 from customer_health.tools.data.dataset import Dataset, resolve_as_of
-from customer_health.tools.health.score import HealthScores, score_accounts
+from customer_health.tools.health.profiles import Profile
 from customer_health.tools.narrative.facts_common import (
     TIER_LABELS,
     Facts,
@@ -23,6 +23,7 @@ from customer_health.tools.narrative.facts_common import (
     money,
     share,
 )
+from customer_health.tools.reports.pipeline import analyze
 from customer_health.tools.reports.portfolio import (
     AT_RISK,
     RENEWAL_RISK,
@@ -31,7 +32,7 @@ from customer_health.tools.reports.portfolio import (
     portfolio_summary,
 )
 from customer_health.tools.risk.rules import load_rules
-from customer_health.tools.risk.signals import risk_signals
+from customer_health.tools.risk.signals import RiskSignals
 from pydantic import Field
 
 TOP_N = 5
@@ -200,8 +201,11 @@ def _months(first: date, end: date) -> int:
     return (end.year * 12 + end.month) - (first.year * 12 + first.month) + 1
 
 
-def board_facts(ds: Dataset, period: str | None, as_of: date | str | None = None) -> BoardFacts:
-    """The board summary's facts for a period (default: the 12 months to the latest data)."""
+def board_facts(
+    ds: Dataset, period: str | None, as_of: date | str | None = None, profile: Profile | str | None = None
+) -> BoardFacts:
+    """The board summary's facts for a period (default: the 12 months to the latest data), its scores and risk
+    (and the previous period's) from the analysis pipeline with `profile`."""
     latest = resolve_as_of(ds, as_of)
     caveats: list[str] = []
     if period is None:
@@ -221,7 +225,8 @@ def board_facts(ds: Dataset, period: str | None, as_of: date | str | None = None
         months = _months(first, end)
         if end < last:
             caveats.append(f"The data ends on {end}: {label} is shown to date, not complete.")
-    scores = score_accounts(ds, as_of=end)
+    analysis = analyze(ds, as_of=end, profile=profile)
+    scores = analysis.scores
     now = portfolio_summary(ds, scores=scores, period_months=months, top_n=TOP_N)
     facts_period = PeriodFacts(
         label=label,
@@ -233,9 +238,12 @@ def board_facts(ds: Dataset, period: str | None, as_of: date | str | None = None
         revenue_start_month=now.period.start_month,
         revenue_end_month=now.period.end_month,
     )
-    previous_period, previous = _previous(ds, kind, first, caveats) if first else (None, None)
+    previous_period, previous = (
+        _previous(ds, kind, first, analysis.profile, caveats) if first else (None, None)
+    )
     return BoardFacts(
         as_of=end,
+        profile=analysis.profile.name,
         caveats=caveats + now.caveats,
         period=facts_period,
         customers=now.customers,
@@ -267,7 +275,7 @@ def board_facts(ds: Dataset, period: str | None, as_of: date | str | None = None
             )
             for r in now.by_segment.rows
         ],  # fmt: skip
-        risk=_risk(ds, scores),
+        risk=_risk(analysis.risk),
         previous_period=previous_period,
         previous=previous,
         portfolio_summary=now.summary,
@@ -301,8 +309,7 @@ def _list(found: AccountList, within_days: int | None = None) -> AccountListFact
     )
 
 
-def _risk(ds: Dataset, scores: HealthScores) -> RiskSummary:
-    result = risk_signals(ds, as_of=scores.as_of, scores=scores)
+def _risk(result: RiskSignals) -> RiskSummary:
     titles = {s.id: s.title for s in load_rules().signals}
     common = sorted(result.signal_counts.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
     return RiskSummary(
@@ -313,7 +320,7 @@ def _risk(ds: Dataset, scores: HealthScores) -> RiskSummary:
 
 
 def _previous(
-    ds: Dataset, kind: str, first: date, caveats: list[str]
+    ds: Dataset, kind: str, first: date, profile: Profile, caveats: list[str]
 ) -> tuple[PeriodRef, PreviousPeriod | None]:
     """The same kind of period just before, and its figures when events and revenue cover all of it."""
     length = {"quarter": 3, "month": 1, "year": 12}[kind]
@@ -325,7 +332,8 @@ def _previous(
     if earliest is None or earliest > start:
         caveats.append(f"The data starts on {earliest or 'an unknown date'}: no comparison with {label}.")
         return ref, None
-    p = portfolio_summary(ds, as_of=end, period_months=length, top_n=1)
+    scores = analyze(ds, as_of=end, profile=profile).scores
+    p = portfolio_summary(ds, scores=scores, period_months=length, top_n=1)
     if p.period.months != p.period.requested_months:
         caveats.append(f"The revenue history does not cover {label}: no comparison with it.")
         return ref, None

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Literal
 
+from customer_health.tools.base import formats
 from customer_health.tools.base.numbers import rnd
 from customer_health.tools.health.score import AccountScore
 from pydantic import BaseModel, ConfigDict, Field
@@ -57,16 +58,10 @@ def share(value: float | None) -> Share | None:
     return None if r is None else Share(ratio=r, percent=round(r * 100, 1))
 
 
-def money_text(amount: float) -> str:
-    """$5,004 for amounts below a million; $1.2M from 999,500 up (so that it never reads $1000.0K)."""
-    if abs(amount) >= 999_500:
-        return f"${amount / 1e6:.1f}M"
-    return f"${amount:,.0f}"
-
-
 def money(amount: float | None) -> Money | None:
+    """An amount with its display form (formats.money); None stays None."""
     value = rnd(amount, 2)
-    return None if value is None else Money(amount=value, display=money_text(value))
+    return None if value is None else Money(amount=value, display=formats.money(value))
 
 
 class Facts(Strict):
@@ -74,6 +69,9 @@ class Facts(Strict):
 
     kind: FactKind
     as_of: date = Field(description="Every number is computed from data up to the end of this day.")
+    profile: str | None = Field(
+        None, description="The health profile the scores were computed with (None: the pack uses no scores)."
+    )
     units: dict[str, str] = Field(default_factory=lambda: dict(UNITS))
     caveats: list[str] = Field(default_factory=list, description="What was missing or inferred.")
 

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from customer_health.tools.base.errors import InputError
 from customer_health.tools.data.dataset import Dataset
 from customer_health.tools.data.semantics import resolve_semantics
+from customer_health.tools.health.profiles import Profile
 from customer_health.tools.narrative.facts_account import (
     NextStep,
     SignalFact,
@@ -124,9 +125,9 @@ class DiagnosisFacts(Facts):
     next_action: NextStep | None = Field(description="The account's most urgent playbook step, for context.")
 
 
-def risk_facts(ds: Dataset, account_id: str, day: date) -> RiskFacts:
+def risk_facts(ds: Dataset, account_id: str, day: date, profile: Profile | str | None = None) -> RiskFacts:
     """The at-risk document's facts for one account."""
-    g = gather(ds, account_id, day, inputs=True)
+    g = gather(ds, account_id, day, profile, inputs=True)
     card, risk = g.card, g.risk
     plan = None
     if risk is not None and risk.next_action is not None:
@@ -136,6 +137,7 @@ def risk_facts(ds: Dataset, account_id: str, day: date) -> RiskFacts:
     core = g.sem.core_features if g.sem else []
     return RiskFacts(
         as_of=g.day,
+        profile=g.profile,
         caveats=g.caveats,
         account=identity(card.profile, card.score, g.day),
         health=health(card.score, 3),
@@ -153,8 +155,11 @@ def risk_facts(ds: Dataset, account_id: str, day: date) -> RiskFacts:
     )
 
 
-def diagnosis_facts(ds: Dataset, account_id: str | None, day: date) -> DiagnosisFacts:
-    """Where the core workflow stalls — for one account, or across the portfolio when no account is given."""
+def diagnosis_facts(
+    ds: Dataset, account_id: str | None, day: date, profile: Profile | str | None = None
+) -> DiagnosisFacts:
+    """Where the core workflow stalls — for one account, or across the portfolio when no account is given (the
+    portfolio's funnel uses no score, so its pack names no profile)."""
     if account_id is None:
         sem = resolve_semantics(ds) if ds.has("events") else None
         caveats: list[str] = []
@@ -173,11 +178,12 @@ def diagnosis_facts(ds: Dataset, account_id: str | None, day: date) -> Diagnosis
             personas=None,
             next_action=None,
         )
-    g = gather(ds, account_id, day)
+    g = gather(ds, account_id, day, profile)
     _need(g.funnel, g.caveats)
     card, core = g.card, g.sem.core_features if g.sem else []
     return DiagnosisFacts(
         as_of=g.day,
+        profile=g.profile,
         caveats=g.caveats,
         scope="account",
         account=identity(card.profile, card.score, g.day),

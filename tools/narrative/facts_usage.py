@@ -10,9 +10,9 @@ from functools import lru_cache
 from customer_health.tools.base.numbers import ratio
 from customer_health.tools.health.peers import PeerRow
 from customer_health.tools.narrative.facts_common import Share, Strict, share
-from customer_health.tools.risk.rules import front_matter
+from customer_health.tools.risk.rules import rules_document
 from customer_health.tools.usage.adoption import AdoptionRow
-from customer_health.tools.usage.funnel import LOW, FunnelResult, FunnelStep
+from customer_health.tools.usage.funnel import DEFAULT_LOOKBACK_DAYS, LOW, FunnelResult, FunnelStep
 from customer_health.tools.usage.personas import WEEKS, PersonaRow
 from customer_health.tools.usage.seats import (
     GOOD_UTILIZATION,
@@ -26,7 +26,6 @@ from pydantic import Field
 
 WINDOW_DAYS = 30  # the account card's window for seats, adoption and the month-over-month trend
 FUNNEL_WINDOW_DAYS = 14
-FUNNEL_LOOKBACK_DAYS = 90  # as the account card: attempts that started in the last 90 days
 
 
 class SeatFacts(Strict):
@@ -142,7 +141,7 @@ class FunnelFacts(Strict):
     workflow: str
     steps_in_order: list[str]
     window_days: int = FUNNEL_WINDOW_DAYS
-    lookback_days: int | None = FUNNEL_LOOKBACK_DAYS
+    lookback_days: int | None = DEFAULT_LOOKBACK_DAYS
     users_started: int
     users_completed: int
     completion: Share | None
@@ -302,8 +301,5 @@ def _role_at(role: str, steps: list[FunnelStep], k: int) -> RoleAtStep:
 @lru_cache(maxsize=1)
 def hypotheses() -> dict[str, Hypothesis]:
     """The four stall hypotheses (and 'none'), from the front matter of rules/funnel-diagnosis.md."""
-    from importlib.resources import files
-
-    text = files("customer_health.rules").joinpath("funnel-diagnosis.md").read_text(encoding="utf-8")
-    data, _ = front_matter(text, "funnel-diagnosis.md")
+    data = rules_document("funnel-diagnosis").front_matter
     return {p: Hypothesis(pattern=p, **spec) for p, spec in (data.get("hypotheses") or {}).items()}

@@ -8,9 +8,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from customer_health.tools.base.errors import InputError, nearest
+from customer_health.tools.base.errors import InputError
 from customer_health.tools.base.models import Envelope, gc_paused
-from customer_health.tools.data.accounts import account_source_sql
+from customer_health.tools.data.accounts import resolve_account
 from customer_health.tools.data.dataset import Dataset
 from customer_health.tools.data.semantics import resolve_semantics
 from customer_health.tools.health.peers import PeerRow, peer_comparison
@@ -18,7 +18,7 @@ from customer_health.tools.health.profiles import Profile
 from customer_health.tools.health.score import AccountScore, format_value
 from customer_health.tools.reports.pipeline import analyze
 from customer_health.tools.usage.adoption import AdoptionRow, feature_adoption
-from customer_health.tools.usage.funnel import compute_funnel
+from customer_health.tools.usage.funnel import DEFAULT_LOOKBACK_DAYS, compute_funnel
 from customer_health.tools.usage.personas import PersonaRow, persona_activity
 from customer_health.tools.usage.seats import SeatRow, seat_utilization
 from customer_health.tools.usage.trends import TrendRow, usage_trends
@@ -43,14 +43,6 @@ class AccountCard(Envelope):
     )
 
 
-def _check_account(ds: Dataset, account_id: str) -> None:
-    ids = [r[0] for r in ds.con.execute(f"SELECT account_id FROM ({account_source_sql(ds, ())})").fetchall()]
-    if account_id not in ids:
-        raise InputError(
-            f"unknown account '{account_id}'.", column="account_id", options=nearest(account_id, ids)
-        )
-
-
 @gc_paused
 def account_card(
     ds: Dataset, account_id: str, *, as_of: date | str | None = None, profile: Profile | str | None = None
@@ -59,8 +51,8 @@ def account_card(
 
     Its score and risk are the analysis pipeline's rows for the same date and profile; the portfolio-wide results it
     picks one row from are computed once per dataset and date, so the second card costs only the account's own
-    trend and funnel."""
-    _check_account(ds, account_id)
+    trend and funnel. `account_id` may be an id or a name, resolved as everywhere (`resolve_account`)."""
+    account_id = resolve_account(ds, account_id)
     analysis = analyze(ds, as_of=as_of, profile=profile)
     day = analysis.as_of
     sem = resolve_semantics(ds) if ds.has("events") else None
@@ -182,7 +174,9 @@ def _funnel(ds: Dataset, account_id: str, day: date, sem, caveats: list[str]) ->
     name, steps = next(iter(sem.workflows.items()))
     by = "role" if ds.has("users") and "role" in ds.columns("users") else None
     try:
-        result = compute_funnel(ds, steps, as_of=day, account=account_id, by=by, lookback_days=90)
+        result = compute_funnel(
+            ds, steps, as_of=day, account=account_id, by=by, lookback_days=DEFAULT_LOOKBACK_DAYS
+        )
     except InputError as exc:
         caveats.append(f"Funnel of '{name}' not available: {exc.message}")
         return None

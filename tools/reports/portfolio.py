@@ -11,7 +11,9 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Literal
 
+from customer_health.tools.base import bounds
 from customer_health.tools.base.errors import InputError
+from customer_health.tools.base.formats import money, percent
 from customer_health.tools.base.models import Envelope, validate_rows
 from customer_health.tools.base.numbers import ratio, rnd
 from customer_health.tools.data.dataset import Dataset, resolve_as_of
@@ -136,8 +138,8 @@ def portfolio_summary(
 
     Scores are computed with `profile` unless `scores` (which must share the as-of date) are passed in.
     """
-    if not (1 <= period_months <= 60 and 1 <= top_n <= 200):
-        raise InputError(f"period_months must be 1–60 and top_n 1–200 (got {period_months} and {top_n}).")
+    bounds.check("period_months", period_months, bounds.PERIOD_MONTHS)
+    bounds.check("top_n", top_n, bounds.TOP_N)
     day = scores.as_of if scores else resolve_as_of(ds, as_of)
     if scores and as_of is not None and resolve_as_of(ds, as_of) != day:
         raise InputError(f"the scores are as of {day}, not {as_of}.", column="as_of", fix="Leave as_of out.")
@@ -366,34 +368,27 @@ def _from_accounts(
 def _summary(p: Portfolio, soon: int | None) -> str:
     """Situation (size and retention), complication (money at risk), resolution (where to look first)."""
     k, due, red = p.revenue_kpis, p.renewals["next_90"], p.top_red_accounts.accounts
-    out = [f"{p.customers} customers, {_money(p.total_arr)} ARR" if p.customers else "The portfolio"]
+    out = [f"{p.customers} customers, {money(p.total_arr)} ARR" if p.customers else "The portfolio"]
     out[0] += f" as of {p.as_of}"
     if k.nrr is not None:
-        out[0] += f"; NRR {k.nrr:.0%}, GRR {k.grr:.0%}, logo retention {k.logo_retention:.0%}"
+        out[0] += f"; NRR {percent(k.nrr)}, GRR {percent(k.grr)}, logo retention {percent(k.logo_retention)}"
     elif k.logo_retention is not None:
-        out[0] += f"; logo retention {k.logo_retention:.0%} (from {k.source})"
+        out[0] += f"; logo retention {percent(k.logo_retention)} (from {k.source})"
     out[0] += f" over {p.period.months} months." if k.logo_retention is not None else "."
     if p.at_risk_arr:
         renewing = f", {soon} of them renewing within 90 days" if soon is not None else ""
-        money = f"{_money(p.at_risk_arr)} ({p.at_risk_share:.0%})"
-        out.append(f"{money} sits in accounts scoring below {AT_RISK}{renewing}.")
+        amount = f"{money(p.at_risk_arr)} ({percent(p.at_risk_share)})"
+        out.append(f"{amount} sits in accounts scoring below {AT_RISK}{renewing}.")
     elif p.customers:
         out.append(f"No customer scores below {AT_RISK}.")
     if due.count:
         accounts = f"{due.count} account{'s' * (due.count != 1)}"
-        out.append(f"{accounts} with health below {RENEWAL_RISK} renew within 90 days ({_money(due.arr)}).")
+        out.append(f"{accounts} with health below {RENEWAL_RISK} renew within 90 days ({money(due.arr)}).")
     if red:
         top, drag = red[0], f"; biggest drag: {red[0].driver}" if red[0].driver else ""
-        facts = f"{_money(top.arr or 0)} ARR, health {top.health_score:g}{drag}"
+        facts = f"{money(top.arr or 0)} ARR, health {top.health_score:g}{drag}"
         out.append(f"Largest red account: {top.name or top.account_id} ({facts}).")
     return " ".join(out)
-
-
-def _money(value: float) -> str:
-    """$10.2M, $140K, $9,500: the board's way of writing money."""
-    if abs(value) >= 999_500:  # so that 999,999 reads $1.0M, not $1000K
-        return f"${value / 1e6:.1f}M"
-    return f"${value / 1e3:.0f}K" if abs(value) >= 1e4 else f"${value:,.0f}"
 
 
 def _money_value(value: float | None) -> float:

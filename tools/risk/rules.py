@@ -2,6 +2,9 @@
 front matter of the markdown files in `rules/` and validated on load. The markdown bodies guide the LLM; the
 front matter drives the engine, so the two cannot drift apart.
 
+This module is the one reader of `rules/`: the engine, the prompts, the Claude system block, the facts packs and the
+MCP `rules://` resource all get a file through `rules_document` (front matter parsed, body without it).
+
 Conditions are declarative (`{metric, op, value}`, `all: [...]`, `any: [...]`) and evaluated here; nothing in
 a rules file is ever executed.
 """
@@ -13,10 +16,11 @@ import re
 import string
 from collections.abc import Callable
 from functools import lru_cache
+from importlib.resources import files
 from pathlib import Path
 from typing import Any, Literal
 
-from customer_health.tools.base.errors import InputError
+from customer_health.tools.base.errors import InputError, nearest
 from customer_health.tools.health.metrics import CATALOGUE
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -288,16 +292,21 @@ _SECTIONS = tuple(f for f in Rules.model_fields if f not in ("guidance", "files"
 
 def parse_rules(documents: dict[str, str]) -> Rules:
     """Merge the front matter of several markdown documents (name → text) into validated rules."""
+    return _merge({name: front_matter(text, name) for name, text in documents.items()})
+
+
+def _merge(documents: dict[str, tuple[dict[str, Any], str]]) -> Rules:
+    """Merge parsed documents (file name → (front matter, body)) into validated rules."""
     merged: dict[str, Any] = {}
     origin: dict[str, str] = {}
     guidance: dict[str, str] = {}
-    files = []
+    sources = []
     for name in sorted(documents):
-        data, body = front_matter(documents[name], name)
+        data, body = documents[name]
         mine = [k for k in data if k in _SECTIONS]
         if not mine:
             continue
-        files.append(name)
+        sources.append(name)
         extra = sorted(set(data) - set(_SECTIONS) - {"title", "description"})
         if extra:
             raise InputError(f"key '{extra[0]}' is not a rules section.", file=name, options=list(_SECTIONS))
@@ -308,13 +317,13 @@ def parse_rules(documents: dict[str, str]) -> Rules:
             origin.setdefault(key, name)
         guidance.update(_body_sections(body))
     try:
-        rules = Rules.model_validate({**merged, "guidance": guidance, "files": files})
+        rules = Rules.model_validate({**merged, "guidance": guidance, "files": sources})
     except ValidationError as exc:
         err = exc.errors()[0]
         key = _key_path(err["loc"], merged)
         raise InputError(
             f"key '{key}': {err['msg']}.",
-            file=origin.get(str(err["loc"][0]), ", ".join(files)),
+            file=origin.get(str(err["loc"][0]), ", ".join(sources)),
             fix="Correct that key in the rules front matter.",
         ) from None
     _cross_check(rules, origin)
@@ -345,13 +354,59 @@ def front_matter(text: str, source: str) -> tuple[dict[str, Any], str]:
     return data, "\n".join(lines[end + 1 :])
 
 
+class RulesDocument(BaseModel):
+    """One rules file as every reader sees it: its front matter, its markdown body without the front matter, and
+    its title (the front matter's, else the body's first `# heading`, else the name)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str = Field(description="The file's stem, e.g. 'risk-signals'.")
+    front_matter: dict[str, Any]
+    body: str
+    title: str
+
+
+def rules_dir() -> Path:
+    """The folder of the rules shipped with the package (`rules/`)."""
+    return Path(str(files("customer_health.rules")))
+
+
+def rules_names() -> list[str]:
+    """The stems of the shipped rules files, sorted: 'adoption-analytics', …, 'risk-signals'."""
+    return list(_names())
+
+
+def rules_document(name: str) -> RulesDocument:
+    """The shipped rules file `name` (a stem such as 'playbooks'; '.md' may be added), read and parsed once."""
+    stem = name[:-3] if name.endswith(".md") else name
+    if stem not in _names():
+        raise InputError(
+            f"there is no rules document '{name}'.",
+            options=nearest(stem, _names()),
+            fix="Use one of the names listed (the files in rules/, without .md).",
+        )
+    return _read_document(stem)
+
+
+@lru_cache(maxsize=1)
+def _names() -> tuple[str, ...]:
+    return tuple(sorted(p.stem for p in rules_dir().glob("*.md")))
+
+
+@lru_cache(maxsize=32)
+def _read_document(stem: str) -> RulesDocument:
+    file = f"{stem}.md"
+    meta, body = front_matter((rules_dir() / file).read_text(encoding="utf-8"), file)
+    heading = next((line[2:].strip() for line in body.splitlines() if line.startswith("# ")), None)
+    return RulesDocument(
+        name=stem, front_matter=meta, body=body, title=str(meta.get("title") or heading or stem)
+    )
+
+
 @lru_cache(maxsize=1)
 def _packaged_rules() -> Rules:
-    from importlib.resources import files
-
-    folder = files("customer_health.rules")
-    docs = {p.name: p.read_text(encoding="utf-8") for p in folder.iterdir() if p.name.endswith(".md")}
-    return parse_rules(docs)
+    docs = {f"{n}.md": (d.front_matter, d.body) for n in rules_names() for d in (rules_document(n),)}
+    return _merge(docs)
 
 
 def load_rules(folder: str | Path | None = None) -> Rules:

@@ -14,6 +14,7 @@ from datetime import date
 from typing import Any
 
 from customer_health.tools.base.errors import InputError, nearest
+from customer_health.tools.base.formats import money
 from customer_health.tools.base.models import Envelope, gc_paused, validate_rows
 from customer_health.tools.base.numbers import rnd
 from customer_health.tools.data.dataset import Dataset, resolve_as_of
@@ -247,7 +248,7 @@ def _escalate(row: dict[str, Any], level: RiskLevel, rules: Rules) -> dict[str, 
     arr = row.get("arr")
     if esc.arr and arr is not None and arr >= esc.arr.min_arr and stage.id in esc.arr.stages:
         owners.append(esc.arr.involve)
-        reasons.append(f"ARR ${arr:,.0f} is at least ${esc.arr.min_arr:,.0f}")
+        reasons.append(f"ARR {money(arr)} is at least {money(esc.arr.min_arr)}")
     change = row.get("health_change")
     for drop in esc.drops:
         if change is not None and -change > drop.more_than:
@@ -300,7 +301,7 @@ def _summary(
     text = (
         f"As of {day}, {flagged} of {len(accounts)} customer accounts show at least one risk signal: "
         f"{counts['critical']} at critical risk, {counts['high']} high, {counts['medium']} medium "
-        f"(${at_risk:,.0f} ARR at high or critical risk)."
+        f"({money(at_risk)} ARR at high or critical risk)."
     )
     common = sorted(((n, i) for i, n in per_signal.items() if n), key=lambda x: (-x[0], x[1]))[:3]
     if common:

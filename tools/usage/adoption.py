@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from customer_health.tools.base import bounds
 from customer_health.tools.base.errors import InputError
 from customer_health.tools.base.models import Envelope, gc_paused, trusted
 from customer_health.tools.base.numbers import ratio, rnd
@@ -62,8 +63,7 @@ def feature_adoption(
     """Per account: which core features are used, by what share of seats and active users, and by whom."""
     import pandas as pd
 
-    if not 1 <= window_days <= 365:
-        raise InputError(f"window_days must be between 1 and 365 (got {window_days}).", column="window_days")
+    bounds.check("window_days", window_days, bounds.WINDOW_DAYS)
     day = resolve_as_of(ds, as_of)
     sem = semantics or resolve_semantics(ds)
     core = sem.core_features

@@ -11,7 +11,9 @@ import re
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Literal
 
+from customer_health.tools.base import bounds
 from customer_health.tools.base.errors import InputError, nearest
+from customer_health.tools.base.formats import percent
 from customer_health.tools.base.models import Envelope
 from customer_health.tools.base.numbers import ratio, rnd
 from customer_health.tools.base.sql import literal, window
@@ -25,7 +27,6 @@ if TYPE_CHECKING:
 LOW_CONFIDENCE_N = 30  # below this a cohort is too small to draw conclusions from
 CHECKPOINTS = (3, 6, 12)
 TIERS = (("<10k", 10_000), ("10k–50k", 50_000), ("50k–150k", 150_000), ("≥150k", math.inf))
-MAX_MONTHS_LIMIT = 60
 
 
 class CohortRow(BaseModel):
@@ -114,10 +115,7 @@ def compute_cohorts(
     max_cohorts: int = 24,
 ) -> CohortsResult:
     """Retention of signup-month cohorts, ARR tiers and activated vs not-activated accounts, as of `as_of`."""
-    if not 1 <= max_months <= MAX_MONTHS_LIMIT:
-        raise InputError(
-            f"max_months must be between 1 and {MAX_MONTHS_LIMIT} (got {max_months}).", column="max_months"
-        )
+    bounds.check("max_months", max_months, bounds.COHORT_MONTHS)
     if min(activation_days, max_cohorts) < 1:
         raise InputError(
             f"activation_days and max_cohorts must be ≥ 1 (got {activation_days}, {max_cohorts})."
@@ -577,7 +575,7 @@ def _table_caveats(*tables: CohortTable | None) -> list[str]:
 
 
 def _pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.1%}"
+    return "n/a" if value is None else percent(value, 1)
 
 
 def _summary(

@@ -14,10 +14,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
 
+from customer_health.tools.base import bounds
 from customer_health.tools.base.errors import InputError, nearest
+from customer_health.tools.base.formats import percent
 from customer_health.tools.base.models import Envelope
 from customer_health.tools.base.numbers import ratio, rnd
 from customer_health.tools.base.sql import fetch_dicts, literal, quote, window
+from customer_health.tools.data.accounts import resolve_account
 from customer_health.tools.data.dataset import Dataset, resolve_as_of
 from customer_health.tools.usage.workflows import next_step_ctes
 from pydantic import BaseModel, Field
@@ -30,6 +33,9 @@ UX_ACCOUNT_SHARE = 0.6
 ERROR_SHARE = 0.25  # of the users stalled before the broken step who saw errors
 SPONSOR_DAYS = 30
 BREAKDOWN_LIMIT = 20
+# The default period of a funnel on every face (card, facts packs, dashboard, MCP, CLI): attempts that started in
+# the last 90 days, so the numbers describe current behaviour rather than the account's whole history.
+DEFAULT_LOOKBACK_DAYS = 90
 NONE = "(none)"
 Pattern = Literal["training", "ux_friction", "integration", "sponsorship", "none"]
 By = Literal["role", "segment", "account"]
@@ -59,6 +65,10 @@ class FunnelEvidence(BaseModel):
 class FunnelResult(Envelope):
     steps_requested: list[str]
     window_days: int
+    lookback_days: int | None = Field(
+        None, description="Only funnels started in the last N days to as_of count; None: all history."
+    )
+    period_start: date | None = Field(None, description="The first day a counted funnel may start.")
     filters: dict[str, str | int | None]
     users_started: int
     steps: list[FunnelStep]
@@ -115,7 +125,7 @@ def compute_funnel(
 ) -> FunnelResult:
     """Users reaching each step of an ordered funnel, with conversions, median step times, the broken step and
     the evidence pattern behind it, optionally broken down by role, segment or account."""
-    frequencies = _validate(ds, steps, window_days, account, role)
+    frequencies, account = _validate(ds, steps, window_days, account, role)
     day = resolve_as_of(ds, as_of)
     errors = [e for e in frequencies if ERROR_EVENT.search(e)]
     start = window(day, lookback_days).start if lookback_days is not None else None
@@ -130,10 +140,12 @@ def compute_funnel(
     breakdown, total = _breakdown(steps, groups, by)
     return FunnelResult(
         as_of=day,
-        summary=_summary(table, broken, window_days),
+        summary=_period(day, start, lookback_days) + _summary(table, broken, window_days),
         caveats=caveats + _caveats(ds, spec.dims, groups),
         steps_requested=list(steps),
         window_days=window_days,
+        lookback_days=lookback_days,
+        period_start=start.date() if start is not None else None,
         filters={"account": account, "role": role, "lookback_days": lookback_days},
         users_started=overall.users[0],
         steps=table,
@@ -146,11 +158,13 @@ def compute_funnel(
     )
 
 
-def _validate(ds: Dataset, steps: list[str], window_days: int, account: str | None, role: str | None) -> dict:
-    """Check steps, window and filters against the data; return event name → count, most frequent first."""
+def _validate(
+    ds: Dataset, steps: list[str], window_days: int, account: str | None, role: str | None
+) -> tuple[dict, str | None]:
+    """Check steps, window and filters against the data; return event name → count, most frequent first, and the
+    id of the account filter (an id or a name, resolved by `resolve_account`)."""
     events = ds.view("events")
-    if not 1 <= window_days <= 365:
-        raise InputError(f"window_days must be between 1 and 365 (got {window_days}).", column="window_days")
+    bounds.check("window_days", window_days, bounds.FUNNEL_WINDOW_DAYS)
     rows = ds.con.execute(f"SELECT event, count(*) FROM {events} GROUP BY 1 ORDER BY 2 DESC, 1").fetchall()
     frequencies = {e: n for e, n in rows if e is not None}
     names = list(frequencies)
@@ -162,12 +176,11 @@ def _validate(ds: Dataset, steps: list[str], window_days: int, account: str | No
             options = [n for n in names if n in close] + [n for n in names if n not in close]
             raise InputError(f"no event is named '{step}'.", column="steps", options=options)
     if account is not None and ds.events_tied():
-        source = ds.view("accounts") if ds.has("accounts") else events
-        _check_value(ds, "account_id", account, f"SELECT DISTINCT account_id FROM {source} ORDER BY 1")
+        account = resolve_account(ds, account)
     if role is not None and ds.has("users") and "role" in ds.columns("users"):
         users = ds.view("users")
         _check_value(ds, "role", role, f"SELECT role FROM {users} GROUP BY 1 ORDER BY count(*) DESC, 1")
-    return frequencies
+    return frequencies, account
 
 
 def _check_value(ds: Dataset, column: str, value: str, sql: str) -> None:
@@ -318,7 +331,14 @@ def _account_via_users(ds: Dataset) -> bool:
 
 
 def _pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.0%}"
+    return "n/a" if value is None else percent(value)
+
+
+def _period(day: date, start: datetime | None, lookback_days: int | None) -> str:
+    """The period the counts cover, said first so no reader takes them for all of history (or the reverse)."""
+    if start is None:
+        return f"Funnels started at any time up to {day}: "
+    return f"Funnels started {start:%Y-%m-%d} to {day} (the last {lookback_days} days): "
 
 
 def _summary(table: list[FunnelStep], broken: int | None, window_days: int) -> str:
@@ -469,7 +489,7 @@ def _ux_friction(drop: _Drop) -> FunnelEvidence | None:
         pattern="ux_friction",
         explanation=f"{drop.step} fails across the board: {low_roles} of {len(roles)} roles and "
         f"{low_accounts} of {len(accounts)} accounts ({MIN_GROUP}+ users at {drop.previous}) convert "
-        f"below {LOW:.0%}.",
+        f"below {percent(LOW)}.",
         details={"roles_below": low_roles, "accounts_below": low_accounts, "accounts": len(accounts)},
     )
 

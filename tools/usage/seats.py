@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING, Literal
 
+from customer_health.tools.base import bounds
 from customer_health.tools.base.errors import InputError
 from customer_health.tools.base.models import Envelope, constructor, gc_paused
 from customer_health.tools.base.numbers import DECIMALS, rnd, rounded
@@ -111,8 +112,7 @@ def seat_utilization(
     semantics: ResolvedSemantics | None = None,
 ) -> SeatUtilization:
     """Present and adopted users ÷ seats purchased per account, with bands and segment percentiles."""
-    if not 1 <= window_days <= 365:
-        raise InputError(f"window_days must be between 1 and 365 (got {window_days}).", column="window_days")
+    bounds.check("window_days", window_days, bounds.WINDOW_DAYS)
     if not (ds.has("accounts") or ds.has("events")):
         raise InputError(
             "seat utilization needs accounts or events.", fix="Load an accounts or events export."

@@ -7,11 +7,11 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Literal
 
-from customer_health.tools.base.errors import InputError, nearest
+from customer_health.tools.base import bounds
 from customer_health.tools.base.models import Envelope, gc_paused, validate_rows
 from customer_health.tools.base.numbers import DECIMALS
 from customer_health.tools.base.sql import change_sql, fetch_dicts, in_list, literal, window
-from customer_health.tools.data.accounts import account_source_sql
+from customer_health.tools.data.accounts import account_source_sql, resolve_account
 from customer_health.tools.data.dataset import Dataset, resolve_as_of
 from customer_health.tools.data.semantics import ResolvedSemantics, resolve_semantics
 from pydantic import BaseModel, Field
@@ -64,16 +64,14 @@ def usage_trends(
     account: str | None = None,
     semantics: ResolvedSemantics | None = None,
 ) -> Trends:
-    """Weekly series and changes of present users, adopted users and core actions for every account."""
-    if not 2 <= weeks <= 104:
-        raise InputError(f"weeks must be between 2 and 104 (got {weeks}).", column="weeks")
+    """Weekly series and changes of present users, adopted users and core actions for every account, or for the one
+    `account` names (an id or a name, resolved by `resolve_account`; its row carries the id)."""
+    bounds.check("weeks", weeks, bounds.TREND_WEEKS)
     day = resolve_as_of(ds, as_of)
     sem = semantics or resolve_semantics(ds)
     source = account_source_sql(ds, ("name",))
     if account is not None:
-        ids = [r[0] for r in ds.con.execute(f"SELECT account_id FROM ({source}) ORDER BY 1").fetchall()]
-        if account not in ids:
-            raise InputError(f"unknown account '{account}'.", options=nearest(account, ids))
+        account = resolve_account(ds, account)
         source = f"SELECT * FROM ({source}) WHERE account_id = {literal(account)}"
     weight = "coalesce(count, 1)" if "count" in ds.columns("events") else "1"
     win = window(day, max(weeks * 7, 90, 60))

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from datetime import date
 
+from customer_health.tools.base import bounds
 from customer_health.tools.base.errors import InputError, nearest
+from customer_health.tools.base.formats import percent
 from customer_health.tools.base.models import Envelope
 from customer_health.tools.base.numbers import ratio, rnd
 from customer_health.tools.base.sql import Window, fetch_dicts, literal, window
@@ -78,8 +80,7 @@ def workflow_completion(
 ) -> Workflows:
     """Per account and workflow over the last `weeks` weeks: target users, completers, completions per target
     user per week against the target, and the step where most non-completers stopped."""
-    if not 1 <= weeks <= 52:
-        raise InputError(f"weeks must be between 1 and 52 (got {weeks}).", column="weeks")
+    bounds.check("weeks", weeks, bounds.WORKFLOW_WEEKS)
     events = ds.view("events")
     day = resolve_as_of(ds, as_of)
     sem = semantics or resolve_semantics(ds)
@@ -308,7 +309,7 @@ def _summary(
             parts.append(f"{name} has no target users.")
             continue
         text = (
-            f"{name}: {total.completers} of {total.target_users} target users ({total.completion_rate:.0%}) "
+            f"{name}: {total.completers} of {total.target_users} target users ({percent(total.completion_rate)}) "
             f"completed it, {total.completions_per_user_week:g} completions per user per week against a target "
             f"of {total.target_per_week:g}; {below} of {judged} accounts are below target"
         )

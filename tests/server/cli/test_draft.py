@@ -70,7 +70,7 @@ def test_with_a_key_claude_drafts_with_the_rules_cached_and_an_invented_figure_e
     assert "grew 37%" in captured.out and "unsupported percent '37%'" in captured.err
     request = seen[0]
     assert request["system"][0]["cache_control"] == {"type": "ephemeral"}
-    assert '<rules name="narrative-voice">' in request["system"][0]["text"]
+    assert '<rules name="narrative-voice" title="Narrative voice">' in request["system"][0]["text"]
     user = request["messages"][0]["content"]
     assert (
         "<data>" in user and "ACC-0073" in user and "<rules name=" not in user
@@ -108,3 +108,59 @@ def test_a_draft_cut_off_at_max_tokens_is_flagged(sample, capsys, monkeypatch):
     )
     assert main(["draft", "summary", "sample", "--account", "ACC-0073"]) == 0
     assert "cut off" in capsys.readouterr().err
+
+
+def _scores(ws_home, account: str, *profiles: str | None) -> list[float]:
+    """The account's score with each profile, from the analysis pipeline on the bundled example."""
+    from customer_health.tools.data.workspace import AllowedRoots, Workspace
+    from customer_health.tools.reports.pipeline import analyze
+
+    with Workspace(ws_home) as ws:
+        ds = ws.dataset(ws.load([example_dir()], roots=AllowedRoots([example_dir().parent])))
+        return [
+            next(a.health_score for a in analyze(ds, profile=p).scores.accounts if a.account_id == account)
+            for p in profiles
+        ]
+
+
+def test_a_template_draft_with_a_profile_states_that_profiles_score(sample, capsys):
+    mine, enterprise = _scores(sample / "ws-check", "ACC-0073", "self_serve", None)
+    assert mine != enterprise
+    args = ["draft", "qbr", "sample", "--account", "ACC-0073", "--format", "json"]
+    assert main([*args, "--profile", "self_serve"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["source"] == "template" and out["grounding"]["passed"]
+    assert f"{mine:g} out of 100" in out["draft"] and f"{enterprise:g} out of 100" not in out["draft"]
+    pack = (sample / "ws" / "outputs" / "drafts" / "qbr_narrative-ACC-0073.prompt.md").read_text()
+    assert '"profile": "self_serve"' in pack
+
+
+def test_an_unknown_profile_is_exit_2_naming_the_presets(sample, capsys):
+    assert main(["draft", "qbr", "sample", "--account", "ACC-0073", "--profile", "selfserve"]) == 2
+    assert "self_serve" in capsys.readouterr().err
+
+
+def test_claudes_system_block_holds_the_prompts_own_rules_without_front_matter(sample, capsys, monkeypatch):
+    import re
+
+    from customer_health.server.drafting.prompts import render_prompt
+    from customer_health.tools.data.workspace import AllowedRoots, Workspace
+
+    def blocks(text: str) -> dict[str, str]:
+        return dict(re.findall(r'<rules name="([^"]+)" title="[^"]*">\n(.*?)\n</rules>', text, re.S))
+
+    seen: list = []
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test")
+    monkeypatch.setattr(draft_cli, "HTTP_CLIENT", _claude_says("Willow Transport needs attention.", seen))
+    assert main(["draft", "risk", "sample", "--account", "ACC-0073", "--profile", "self_serve"]) == 0
+    system = seen[0]["system"][0]["text"]
+    with Workspace(sample / "ws-check") as ws:
+        ds = ws.dataset(ws.load([sample / "sample"], roots=AllowedRoots([sample])))
+        prompt = render_prompt(ds, "risk_document", "ACC-0073", profile="self_serve")
+    claude, mcp = blocks(system), blocks(prompt.text)
+    assert (
+        list(claude) == list(mcp) == prompt.rules
+    )  # risk-signals and playbooks among them, cut the same way
+    assert claude == mcp
+    assert "\n---\n" not in system and "severity:" not in system and "condition:" not in system
+    assert "<rules name=" not in seen[0]["messages"][0]["content"]

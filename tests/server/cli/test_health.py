@@ -14,7 +14,7 @@ import pytest
 from customer_health.server.cli.main import main
 from customer_health.tools.data.workspace import AllowedRoots, Workspace, example_dir
 from customer_health.tools.health.score import score_accounts
-from customer_health.tools.usage.funnel import compute_funnel
+from customer_health.tools.usage.funnel import DEFAULT_LOOKBACK_DAYS, compute_funnel
 
 TIERS = {"thriving", "healthy", "neutral", "at_risk", "critical"}
 
@@ -156,9 +156,11 @@ def test_funnel_json_contract_matches_the_library(sample, capsys):
     ws = Workspace(sample / "ws-direct")
     try:
         ds = ws.dataset(ws.load([sample / "sample"], roots=AllowedRoots([sample])))
-        direct = compute_funnel(ds, ["import_data", "build_report", "share_report"], by="role")
+        steps = ["import_data", "build_report", "share_report"]
+        direct = compute_funnel(ds, steps, by="role", lookback_days=DEFAULT_LOOKBACK_DAYS)
     finally:
         ws.close()
+    assert out["filters"]["lookback_days"] == DEFAULT_LOOKBACK_DAYS  # the faces' default period
     assert [s["users"] for s in out["steps"]] == [s.users for s in direct.steps]
     assert out["broken_step"] == direct.broken_step
     assert set(out["breakdown"]) == set(direct.breakdown)
@@ -168,7 +170,7 @@ def test_funnel_json_contract_matches_the_library(sample, capsys):
     ("args", "expected"),
     [
         (["--steps", "import_data,bild_report"], "build_report"),  # unknown step → the nearest event
-        (["--steps", "import_data"], "two"),  # a funnel needs at least two steps
+        (["--steps", "import_data"], "at least 2"),  # a funnel needs at least two steps
         (["--steps", "import_data,build_report", "--account", "ACC-9999"], "ACC-9999"),
         (["--steps", "import_data,build_report", "--window-days", "0"], "window"),
     ],

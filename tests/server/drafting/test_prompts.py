@@ -266,3 +266,50 @@ def test_the_example_account_is_the_lowest_scored_customer(example):
 
     worst = next(a for a in score_accounts(example).accounts if a.status == "customer")
     assert worst.account_id == EXAMPLE_ACCOUNT
+
+
+# --- the profile and the rules text ---
+
+
+def test_a_prompt_with_a_profile_carries_that_profiles_score_and_names_the_profile(book):
+    from customer_health.tools.reports.pipeline import analyze
+
+    def score(profile: str | None) -> float:
+        return next(
+            a for a in analyze(book, profile=profile).scores.accounts if a.account_id == "A2"
+        ).health_score
+
+    mine, enterprise = score("self_serve"), score(None)
+    assert mine != enterprise  # 39.8 vs 59.1
+    for name in ("account_summary", "qbr_narrative", "risk_document"):
+        rendered = render_prompt(book, name, "A2", profile="self_serve")
+        facts = json.loads(re.split(r"<data>|</data>", rendered.text)[1])
+        assert (facts["profile"], facts["health"]["score"]) == ("self_serve", mine), name
+        assert f'"score": {enterprise}' not in rendered.text
+    default = json.loads(re.split(r"<data>|</data>", render_prompt(book, "account_summary", "A2").text)[1])
+    assert (default["profile"], default["health"]["score"]) == ("enterprise", enterprise)
+
+
+def test_the_rules_a_prompt_embeds_are_bodies_without_front_matter_read_through_one_reader(book):
+    from customer_health.tools.risk.rules import rules_document
+
+    rendered = render_prompt(book, "risk_document", "A1")
+    assert [r.name for r in rendered.rule_texts] == rendered.rules
+    for rule in rendered.rule_texts:
+        doc = rules_document(rule.name)
+        assert not rule.body.startswith("---") and rule.title == doc.title
+        assert f'<rules name="{rule.name}" title="{rule.title}">\n{rule.body}\n</rules>' in rendered.text
+        if rule.name not in (
+            "risk-signals",
+            "playbooks",
+        ):  # the two catalogues are cut to the account's sections
+            assert rule.body == doc.body.strip()
+
+
+def test_an_unknown_rules_document_is_an_error_listing_the_names():
+    from customer_health.tools.risk.rules import rules_document, rules_names
+
+    with pytest.raises(InputError) as err:
+        rules_document("playbook")
+    assert err.value.options[0] == "playbooks" and set(err.value.options) == set(rules_names())
+    assert rules_document("playbooks.md") == rules_document("playbooks")

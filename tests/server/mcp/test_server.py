@@ -93,7 +93,8 @@ def test_every_result_has_a_summary_and_fits_in_20000_characters(results, name):
 
 def test_row_results_say_how_many_rows_there_are_and_where_the_full_table_is(results, folder):
     data = results["seat_utilization"].structured_content
-    assert data["total_rows"] == 240 and data["truncated"] is True and len(data["accounts"]) == 25
+    # as many rows as fit the budget, not a fixed count
+    assert data["total_rows"] == 240 and data["truncated"] is True and 25 < len(data["accounts"]) < 240
     full = Path(data["full_table"])
     assert full.is_file() and len(full.read_text().splitlines()) == 241
     assert data["full_table_uri"] == "table://seats"
@@ -209,18 +210,17 @@ def test_prompts_take_one_argument_and_fence_the_facts_as_data(folder):
         "account_summary",
         "adoption_diagnosis",
     }
-    assert all(len(p.arguments or []) <= 1 for p in prompts.values())
+    # the subject first, then the optional profile and as-of: each a single token, as Claude Code splits on spaces
+    assert all([a.name for a in p.arguments][-2:] == ["profile", "as_of"] for p in prompts.values())
     text = qbr.messages[0].content.text
     assert "Willow Transport" in text and "ACC-0073" in text
     assert board.messages[0].content.text
 
 
-def test_no_result_exceeds_20000_characters_at_10000_accounts(tmp_path_factory):
-    from customer_health.examples.generate import generate
-
-    root = tmp_path_factory.mktemp("mcp10k")
-    generate(root / "big", n_accounts=10_000, target_events=100_000)
-    calls = [("load_data", {"paths": [str(root / "big")]})] + [
+@pytest.mark.slow
+def test_no_result_exceeds_20000_characters_at_10000_accounts(big_portfolio):
+    root = big_portfolio.parent
+    calls = [("load_data", {"paths": [str(big_portfolio)]})] + [
         (name, {**args, "account_id": "ACC-00073"} if name == "get_account_card" else args)
         for name, args in CALLS.items()
     ]

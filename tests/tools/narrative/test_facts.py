@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 from customer_health.tools.base.errors import InputError
+from customer_health.tools.data.accounts import resolve_account
 from customer_health.tools.data.workspace import AllowedRoots, Workspace
 from customer_health.tools.health.peers import peer_comparison
 from customer_health.tools.health.score import score_accounts
-from customer_health.tools.narrative.facts import build_facts, parse_period, resolve_account
-from customer_health.tools.narrative.facts_common import money, money_text, share
+from customer_health.tools.narrative.facts import build_facts, parse_period
+from customer_health.tools.narrative.facts_common import money, share
 from customer_health.tools.reports.account import account_card
 from customer_health.tools.reports.pipeline import analyze
 from customer_health.tools.reports.portfolio import portfolio_summary
@@ -38,12 +39,9 @@ def test_a_share_keeps_the_ratio_and_gives_the_percent_to_one_decimal():
     assert share(None) is None
 
 
-def test_money_reads_like_a_board_deck_and_never_as_a_thousand_k():
-    assert money_text(5004) == "$5,004"
-    assert money_text(999_499) == "$999,499"
-    assert money_text(999_500) == "$1.0M"
-    assert money_text(1_234_567) == "$1.2M"
+def test_money_keeps_the_amount_and_displays_it_as_every_face_does():
     assert money(120000).model_dump() == {"amount": 120000.0, "display": "$120,000"}
+    assert money(1_234_567).display == "$1.2M" and money(None) is None  # the cases: tests/tools/base
 
 
 # --- resolving the account a user means ---
@@ -126,7 +124,9 @@ def test_a_card_reads_its_score_and_risk_from_the_analysis_pipeline(book):
     analysis = analyze(book, profile="self_serve")
     card = account_card(book, "A1", profile="self_serve")
     assert card.score is next(a for a in analysis.scores.accounts if a.account_id == "A1")
-    assert card.risk == next(a for a in analysis.risk.accounts if a.account_id == "A1").model_dump(mode="json")
+    assert card.risk == next(a for a in analysis.risk.accounts if a.account_id == "A1").model_dump(
+        mode="json"
+    )
     assert card.score.health_score != account_card(book, "A1").score.health_score  # the profile is honoured
 
 

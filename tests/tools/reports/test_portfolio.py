@@ -279,10 +279,10 @@ def test_breakdowns_by_segment_and_owner(book):
 
 def test_the_summary_tells_the_board_the_numbers(book):
     assert book.summary == (
-        "9 customers, $505K ARR as of 2026-03-31; logo retention 86% (from outcomes) over 12 months. "
-        "$200K (40%) sits in accounts scoring below 50, 2 of them renewing within 90 days. "  # B1 and B3
-        "4 accounts with health below 60 renew within 90 days ($235K). "
-        "Largest red account: Aspen ($120K ARR, health 40; "
+        "9 customers, $505,000 ARR as of 2026-03-31; logo retention 86% (from outcomes) over 12 months. "
+        "$200,000 (40%) sits in accounts scoring below 50, 2 of them renewing within 90 days. "  # B1 and B3
+        "4 accounts with health below 60 renew within 90 days ($235,000). "
+        "Largest red account: Aspen ($120,000 ARR, health 40; "
         "biggest drag: features used: 40 vs 55 Enterprise median)."
     )
 

@@ -383,9 +383,9 @@ def test_missing_tables_and_unknown_filters_are_errors_with_the_valid_options(lo
     ds = load(ROLE_EVENTS, USERS)
     with pytest.raises(InputError, match="accounts table with a segment"):
         compute_funnel(ds, ABC, by="segment")
-    with pytest.raises(InputError, match="no account_id is 'A9'") as err:
+    with pytest.raises(InputError, match="no account has the id or name 'A9'") as err:
         compute_funnel(ds, ABC, account="A9")
-    assert sorted(err.value.options) == ["A1", "A2"]
+    assert sorted(err.value.options) == ["A1", "A2"] and err.value.column == "account_id"
     with pytest.raises(InputError, match="no role is 'operators'") as err:
         compute_funnel(ds, ABC, role="operators")
     assert err.value.options == ["operator", "analyst"]

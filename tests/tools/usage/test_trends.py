@@ -49,7 +49,7 @@ def test_no_prior_activity_gives_no_change_rather_than_infinity(portfolio):
 
 def test_one_account_and_unknown_accounts(portfolio):
     assert [r.account_id for r in usage_trends(portfolio, account="P2").accounts] == ["P2"]
-    with pytest.raises(InputError, match="unknown account 'P9'") as err:
+    with pytest.raises(InputError, match="no account has the id or name 'P9'") as err:
         usage_trends(portfolio, account="P9")
     assert "P1" in err.value.message
 

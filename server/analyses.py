@@ -1,0 +1,472 @@
+"""Every analysis declared once: its parameters (name, type, bounds, default, help), its computation, its result
+model and how each face shows it. The CLI subcommands (server/cli) and the MCP tools (server/mcp) are generated from
+these declarations, so a parameter, a bound or a default cannot differ between faces: adding a parameter is one
+`Param(...)` in the analysis's `params` and one keyword in its `run`.
+
+Each analysis has one name (the CLI command); `tool` is the verb-first name the MCP server registers it under.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal, get_args, get_origin
+
+from customer_health.server.render import health as render_health
+from customer_health.server.render import rows
+from customer_health.server.render import text as render_text
+from customer_health.tools.base import bounds
+from customer_health.tools.base.errors import InputError
+from customer_health.tools.data.dataset import Dataset
+from customer_health.tools.health.score import HealthScores
+from customer_health.tools.health.validation import Validation, outcomes_frame, validate_health_model
+from customer_health.tools.reports.account import AccountCard, account_card
+from customer_health.tools.reports.pipeline import analyze
+from customer_health.tools.reports.portfolio import Portfolio, portfolio_summary
+from customer_health.tools.risk.signals import RiskSignals
+from customer_health.tools.usage.adoption import Adoption, feature_adoption
+from customer_health.tools.usage.cohorts import CohortsResult, compute_cohorts
+from customer_health.tools.usage.funnel import DEFAULT_LOOKBACK_DAYS, FunnelResult, compute_funnel
+from customer_health.tools.usage.seats import SeatUtilization, seat_utilization
+from customer_health.tools.usage.trends import Trends, usage_trends
+from customer_health.tools.usage.workflows import Workflows, workflow_completion
+from pydantic import BaseModel, Field
+
+FACES = frozenset({"cli", "mcp"})
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter of an analysis, for every face: an MCP argument named `name`, a CLI flag (`--name-with-dashes`
+    unless `flag` says otherwise), and a keyword of the analysis's `run`."""
+
+    name: str
+    type: Any  # int, float, str, list[str] or a Literal
+    help: str
+    default: Any = None
+    bounds: tuple[int, int] | None = None
+    gt: float | None = None
+    min_items: int | None = None
+    required: bool = False
+    flag: str | None = None
+    metavar: str | None = None
+    faces: frozenset[str] = FACES
+
+    @property
+    def cli_flag(self) -> str:
+        return self.flag or "--" + self.name.replace("_", "-")
+
+    def annotation(self) -> Any:
+        """The MCP argument's type: the SDK builds the input schema and validates calls from it."""
+        limits: dict[str, Any] = {}
+        if self.bounds:
+            limits.update(ge=self.bounds[0], le=self.bounds[1])
+        if self.gt is not None:
+            limits["gt"] = self.gt
+        if self.min_items:
+            limits["min_length"] = self.min_items
+        kind = self.type if self.required or self.default is not None else self.type | None
+        return Annotated[kind, Field(description=self.help, **limits)]
+
+    def add_to(self, parser: argparse.ArgumentParser) -> None:
+        """The CLI flag: same bounds and default as the MCP argument; a bad value exits 2 naming the flag."""
+        kwargs: dict[str, Any] = {"dest": self.name, "help": self.help, "required": self.required}
+        if self.default is not None:
+            kwargs["default"] = self.default
+            kwargs["help"] += f" (default {self.default})."
+        if get_origin(self.type) is Literal:
+            kwargs["choices"] = list(get_args(self.type))
+        else:
+            kwargs["type"] = self.parse
+            kwargs["metavar"] = self.metavar or ("N" if self.type in (int, float) else self.name.upper())
+        parser.add_argument(self.cli_flag, **kwargs)
+
+    def parse(self, text: str) -> Any:
+        """A CLI value checked as the MCP schema checks it."""
+        if self.type is str:
+            return text
+        if self.type == list[str]:
+            items = [s.strip() for s in text.split(",") if s.strip()]
+            if self.min_items and len(items) < self.min_items:
+                raise argparse.ArgumentTypeError(f"give at least {self.min_items}, separated by commas")
+            return items
+        try:
+            value = self.type(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"'{text}' is not a{'n integer' if self.type is int else ' number'}"
+            ) from None
+        if self.bounds and not self.bounds[0] <= value <= self.bounds[1]:
+            raise argparse.ArgumentTypeError(
+                f"must be between {self.bounds[0]} and {self.bounds[1]} (got {text})"
+            )
+        if self.gt is not None and not value > self.gt:
+            raise argparse.ArgumentTypeError(f"must be more than {self.gt:g} (got {text})")
+        return value
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What an analysis runs on: the current dataset, and a way to load one more export under the allowed folders
+    (an outcomes file beside the data)."""
+
+    ds: Dataset
+    load: Callable[[str], Dataset]
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """One analysis, for every face. `rows` are the lists the conversation view shortens to fit its budget (the main
+    table first; `total_rows` counts it); `trim` keeps nested lists short there (`"accounts.drivers": 3`: each
+    account's three biggest drivers), while the CLI and the full table show everything."""
+
+    name: str
+    tool: str
+    help: str
+    params: tuple[Param, ...]
+    run: Callable[..., BaseModel]
+    model: type[BaseModel]
+    text: Callable[[Any], str]
+    table: Callable[[Any], list[dict]] | None = None
+    rows: tuple[str, ...] = ("accounts",)
+    trim: dict[str, int] = field(default_factory=dict)
+
+    def arguments(self, given: dict[str, Any], face: str) -> dict[str, Any]:
+        """The keywords for `run`: what the face was given for its parameters, defaults for the others."""
+        return {p.name: given.get(p.name, p.default) if face in p.faces else p.default for p in self.params}
+
+    def table_rows(self, result: BaseModel) -> list[dict]:
+        """The whole result as flat rows (CSV output and the MCP full table)."""
+        if self.table is not None:
+            return self.table(result)
+        main = getattr(result, self.rows[0]) if self.rows else []
+        return [r.model_dump(mode="json") for r in main]
+
+
+# --- parameters shared by several analyses -------------------------------------------------------------------------
+AS_OF = Param(
+    "as_of", str, "YYYY-MM-DD; default: the latest activity date in the data (never today).", metavar="DATE"
+)
+PROFILE = Param(
+    "profile",
+    str,
+    "Health profile: self_serve, enterprise (default), usage_based, high_touch, or a profile YAML file.",
+    metavar="NAME|FILE",
+)
+ACCOUNT = Param("account_id", str, "Only this account (its id or name).", flag="--account", metavar="ID")
+WINDOW = Param(
+    "window_days", int, "Days in the window ending at as_of", default=30, bounds=bounds.WINDOW_DAYS
+)
+
+
+# --- the analyses --------------------------------------------------------------------------------------------------
+def _score(inputs: Inputs, *, profile: str | None, as_of: str | None) -> HealthScores:
+    return analyze(inputs.ds, as_of=as_of, profile=profile).scores
+
+
+def _signals(inputs: Inputs, *, profile: str | None, as_of: str | None) -> RiskSignals:
+    return analyze(inputs.ds, as_of=as_of, profile=profile).risk
+
+
+def _portfolio(
+    inputs: Inputs, *, period_months: int, top_n: int, profile: str | None, as_of: str | None
+) -> Portfolio:
+    scores = analyze(inputs.ds, as_of=as_of, profile=profile).scores if _scorable(inputs.ds) else None
+    return portfolio_summary(inputs.ds, as_of=as_of, scores=scores, period_months=period_months, top_n=top_n)
+
+
+def _scorable(ds: Dataset) -> bool:
+    return ds.has("accounts") or ds.has("events")
+
+
+def _account(inputs: Inputs, *, account_id: str, profile: str | None, as_of: str | None) -> AccountCard:
+    return account_card(inputs.ds, account_id, as_of=as_of, profile=profile)
+
+
+def _seats(inputs: Inputs, *, window_days: int, as_of: str | None) -> SeatUtilization:
+    return seat_utilization(inputs.ds, window_days=window_days, as_of=as_of)
+
+
+def _adoption(inputs: Inputs, *, window_days: int, as_of: str | None) -> Adoption:
+    return feature_adoption(inputs.ds, window_days=window_days, as_of=as_of)
+
+
+def _trends(inputs: Inputs, *, account_id: str | None, weeks: int, as_of: str | None) -> Trends:
+    return usage_trends(inputs.ds, as_of=as_of, weeks=weeks, account=account_id)
+
+
+def _workflows(inputs: Inputs, *, weeks: int, as_of: str | None) -> Workflows:
+    return workflow_completion(inputs.ds, as_of=as_of, weeks=weeks)
+
+
+def _funnel(
+    inputs: Inputs,
+    *,
+    steps: list[str],
+    window_days: int,
+    by: str | None,
+    account_id: str | None,
+    role: str | None,
+    lookback_days: int | None,
+    as_of: str | None,
+) -> FunnelResult:
+    return compute_funnel(
+        inputs.ds,
+        steps,
+        window_days=window_days,
+        as_of=as_of,
+        lookback_days=lookback_days or None,
+        account=account_id,
+        role=role,
+        by=by,
+    )
+
+
+def _cohorts(
+    inputs: Inputs, *, months: int, activation_event: str | None, as_of: str | None
+) -> CohortsResult:
+    return compute_cohorts(inputs.ds, as_of=as_of, max_months=months, activation_event=activation_event)
+
+
+def _validate(
+    inputs: Inputs,
+    *,
+    outcomes: str | None,
+    cutoff: str | None,
+    horizon_days: int,
+    profile: str | None,
+    fp_cost: float,
+    fn_cost: float,
+) -> Validation:
+    frame = outcomes_frame(inputs.load(outcomes), outcomes) if outcomes else None
+    return validate_health_model(
+        inputs.ds,
+        cutoff=cutoff,
+        horizon_days=horizon_days,
+        profile=profile,
+        fp_cost=fp_cost,
+        fn_cost=fn_cost,
+        outcomes_path_frame=frame,
+    )
+
+
+ANALYSES: tuple[Analysis, ...] = (
+    Analysis(
+        name="score",
+        tool="score_accounts",
+        help="Health score 0–100 (high = healthy) per account, worst first, with its components, drivers and "
+        "next action.",
+        params=(PROFILE, AS_OF),
+        run=_score,
+        model=HealthScores,
+        text=render_text.render_scores,
+        table=rows.score_rows,
+        trim={"accounts.drivers": 3},
+    ),
+    Analysis(
+        name="signals",
+        tool="risk_signals",
+        help="Risk signals per customer, the combined risk level and one next action (owner, SLA), most urgent "
+        "first.",
+        params=(PROFILE, AS_OF),
+        run=_signals,
+        model=RiskSignals,
+        text=render_health.render_signals,
+        table=rows.signal_rows,
+    ),
+    Analysis(
+        name="portfolio",
+        tool="portfolio_summary",
+        help="Portfolio KPIs: GRR, NRR, logo retention, health by ARR, at-risk ARR, renewals due with low health.",
+        params=(
+            Param(
+                "period_months",
+                int,
+                "Retention period in months",
+                default=12,
+                bounds=bounds.PERIOD_MONTHS,
+                flag="--months",
+            ),
+            Param("top_n", int, "Accounts listed per table", default=10, bounds=bounds.TOP_N, flag="--top"),
+            PROFILE,
+            AS_OF,
+        ),
+        run=_portfolio,
+        model=Portfolio,
+        text=render_health.render_portfolio,
+        table=rows.portfolio_rows,
+        rows=("top_red_accounts.accounts", "renewals.next_90.accounts", "renewals.next_60.accounts"),
+    ),
+    Analysis(
+        name="account",
+        tool="get_account_card",
+        help="One account: score and drivers, seats, adoption, trend, personas, peers, workflow funnel, risk, "
+        "summary.",
+        params=(
+            Param(
+                "account_id",
+                str,
+                "The account: its id, its name, or a unique part of the name.",
+                required=True,
+                flag="--id",
+                metavar="ACCOUNT_ID",
+            ),
+            PROFILE,
+            AS_OF,
+        ),
+        run=_account,
+        model=AccountCard,
+        text=render_health.render_account,
+        table=lambda card: [rows.card_row(card)],
+        rows=(),
+        trim={"score.drivers": 8},
+    ),
+    Analysis(
+        name="seats",
+        tool="seat_utilization",
+        help="Seat utilization per account: present users (any event) and adopted users (a core feature) ÷ seats "
+        "purchased, worst first.",
+        params=(WINDOW, AS_OF),
+        run=_seats,
+        model=SeatUtilization,
+        text=render_text.render_seats,
+    ),
+    Analysis(
+        name="adoption",
+        tool="feature_adoption",
+        help="Core-feature breadth and depth per account, under-used features, and how concentrated the work is.",
+        params=(WINDOW, AS_OF),
+        run=_adoption,
+        model=Adoption,
+        text=render_text.render_adoption,
+    ),
+    Analysis(
+        name="trends",
+        tool="usage_trends",
+        help="Weekly present users, adopted users and core actions; WoW/MoM change, slopes and decline flags.",
+        params=(
+            ACCOUNT,
+            Param("weeks", int, "Weeks in the series", default=13, bounds=bounds.TREND_WEEKS),
+            AS_OF,
+        ),
+        run=_trends,
+        model=Trends,
+        text=render_text.render_trends,
+    ),
+    Analysis(
+        name="workflows",
+        tool="workflow_completion",
+        help="Per account and workflow: target users who completed it, how often vs target, where the rest stop.",
+        params=(Param("weeks", int, "Weeks to look back", default=4, bounds=bounds.WORKFLOW_WEEKS), AS_OF),
+        run=_workflows,
+        model=Workflows,
+        text=render_health.render_workflows,
+        table=rows.workflow_rows,
+    ),
+    Analysis(
+        name="funnel",
+        tool="analyze_funnel",
+        help="Users reaching each step of a workflow in order, conversions, median step times, the broken step "
+        "and the evidence why.",
+        params=(
+            Param(
+                "steps",
+                list[str],
+                "Two or more event names, in order.",
+                min_items=2,
+                required=True,
+                metavar="A,B,C",
+            ),
+            Param(
+                "window_days",
+                int,
+                "Days allowed from step 1 to the last",
+                default=14,
+                bounds=bounds.FUNNEL_WINDOW_DAYS,
+            ),
+            Param(
+                "by",
+                Literal["role", "segment", "account"],
+                "Break the funnel down by role, segment or account.",
+            ),
+            ACCOUNT,
+            Param("role", str, "Only users with this role.", metavar="ROLE"),
+            Param(
+                "lookback_days",
+                int,
+                "Only funnels started in the last N days; 0 for all history",
+                default=DEFAULT_LOOKBACK_DAYS,
+                bounds=(0, bounds.LOOKBACK_DAYS[1]),
+            ),
+            AS_OF,
+        ),
+        run=_funnel,
+        model=FunnelResult,
+        text=render_health.render_funnel,
+        table=rows.funnel_rows,
+        rows=("steps",),
+    ),
+    Analysis(
+        name="cohorts",
+        tool="cohort_retention",
+        help="Retention by signup-month cohort (logos, revenue, active users), by ARR tier, and activated vs not.",
+        params=(
+            Param("months", int, "Months since signup to show", default=12, bounds=bounds.COHORT_MONTHS),
+            Param(
+                "activation_event",
+                str,
+                "The activation milestone event.",
+                flag="--activation",
+                metavar="EVENT",
+            ),
+            AS_OF,
+        ),
+        run=_cohorts,
+        model=CohortsResult,
+        text=render_text.render_cohorts,
+        table=rows.cohort_rows,
+        rows=("logo.rows", "active_users.rows", "revenue.rows"),
+    ),
+    Analysis(
+        name="validate",
+        tool="validate_health_model",
+        help="Backtest the health score against renewal outcomes: AUC, lift, calibration, threshold, suggested "
+        "weights.",
+        params=(
+            Param(
+                "outcomes", str, "A renewal-outcomes file, if not among the loaded exports.", metavar="FILE"
+            ),
+            Param(
+                "cutoff",
+                str,
+                "Score everyone as of this date (YYYY-MM-DD), before the outcomes.",
+                metavar="DATE",
+            ),
+            Param(
+                "horizon_days",
+                int,
+                "Lead time before each outcome",
+                default=90,
+                bounds=bounds.HORIZON_DAYS,
+            ),
+            PROFILE,
+            Param("fp_cost", float, "Cost of a false alarm", default=1.0, gt=0, metavar="X"),
+            Param("fn_cost", float, "Cost of a missed churn", default=5.0, gt=0, metavar="X"),
+        ),
+        run=_validate,
+        model=Validation,
+        text=render_health.render_validation,
+        table=rows.validation_rows,
+    ),
+)
+BY_NAME = {a.name: a for a in ANALYSES}
+
+
+def analysis(name: str) -> Analysis:
+    if name not in BY_NAME:
+        raise InputError(f"unknown analysis '{name}'.", options=sorted(BY_NAME))
+    return BY_NAME[name]
+
+
+__all__ = ["ACCOUNT", "ANALYSES", "AS_OF", "PROFILE", "Analysis", "Inputs", "Param", "analysis"]
