@@ -262,7 +262,7 @@ ANALYSES: tuple[Analysis, ...] = (
         model=HealthScores,
         text=render_text.render_scores,
         table=rows.score_rows,
-        trim={"accounts.drivers": 3},
+        trim={"accounts.drivers": 3, "accounts.signals": 3},
     ),
     Analysis(
         name="signals",
@@ -274,6 +274,7 @@ ANALYSES: tuple[Analysis, ...] = (
         model=RiskSignals,
         text=render_health.render_signals,
         table=rows.signal_rows,
+        trim={"accounts.signals": 3},
     ),
     Analysis(
         name="portfolio",

@@ -25,6 +25,7 @@ from typing import Any
 
 import anyio
 import pytest
+from customer_health.server.analyses import BY_NAME
 from customer_health.server.cli.main import main as cli_main
 from customer_health.server.dashboard import charts
 from customer_health.server.dashboard.build import write_dashboard
@@ -38,6 +39,9 @@ from tests.parity_data import AS_OF as VENDOR_AS_OF
 from tests.parity_data import STEPS as VENDOR_STEPS
 from tests.parity_data import write_vendor_portfolio
 from tests.server.dashboard.dashboard_page import Page
+
+# how many signals per row the conversation shows (the trims declared with each analysis)
+SHOWN = {name: BY_NAME[name].trim["accounts.signals"] for name in ("score", "signals")}
 
 PROFILE = "self_serve"
 MIN_ROWS = 5  # an MCP answer must carry at least this many rows (or all of them, when there are fewer)
@@ -95,6 +99,11 @@ def by_id(items: list[dict], key: str = "account_id") -> dict[str, dict]:
 def signal_ids(row: dict | None) -> list[str]:
     """Signal ids, whether a face lists them as ids or as signal objects."""
     return [s if isinstance(s, str) else s["id"] for s in (row or {}).get("signals") or []]
+
+
+def same_signals(d, key: str, full: list[str], shown: list[str], keep: int) -> None:
+    """The conversation shows the first `keep` signals of a row (a trim declared in server/analyses.py)."""
+    d.check(key, full[: max(len(shown), min(len(full), keep))], shown)
 
 
 def next_action(row: dict | None) -> str | None:
@@ -403,7 +412,7 @@ def test_score_rows_agree_between_cli_and_mcp(faces):
     for m in mcp:
         c = cli[m["account_id"]]
         d.fields(m["account_id"], c, m, SCORE_FIELDS)
-        d.check(f"{m['account_id']}.signals", signal_ids(c), signal_ids(m))
+        same_signals(d, f"{m['account_id']}.signals", signal_ids(c), signal_ids(m), SHOWN["score"])
         d.check(f"{m['account_id']}.next_action", next_action(c), next_action(m))
     d.check(
         "tier_counts", faces.got("cli", "score")["tier_counts"], faces.got("mcp", "score").get("tier_counts")
@@ -419,7 +428,7 @@ def test_risk_rows_agree_between_cli_and_mcp_and_with_the_score_rows(faces):
     for m in mcp:
         c = cli[m["account_id"]]
         d.fields(m["account_id"], c, m, RISK_FIELDS)
-        d.check(f"{m['account_id']}.signals", signal_ids(c), signal_ids(m))
+        same_signals(d, f"{m['account_id']}.signals", signal_ids(c), signal_ids(m), SHOWN["signals"])
         d.check(f"{m['account_id']}.next_action", next_action(c), next_action(m))
     for key in ("risk_counts", "signal_counts", "arr_at_risk"):
         d.check(key, cli_risk[key], mcp_risk.get(key))
@@ -611,7 +620,10 @@ def _card_against_rows(d: Diffs, face: str, a: str, card: dict, faces: Faces) ->
         d.check(
             f"{face} card {a}.risk_level", (parts["risk"] or {}).get("risk_level"), risk_rows[a]["risk_level"]
         )
-        d.check(f"{face} card {a}.signals", signal_ids(parts["risk"]), signal_ids(risk_rows[a]))
+        full, shown = signal_ids(parts["risk"]), signal_ids(risk_rows[a])
+        same_signals(
+            d, f"{face} card {a}.signals", full, shown, SHOWN["signals"] if face == "mcp" else len(full)
+        )
     for name, part in (("seats", "seats"), ("adoption", "adoption"), ("trends", "trend")):
         table = by_id(rows(faces.got(face, name)))
         if a in table:

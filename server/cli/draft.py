@@ -8,12 +8,17 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from customer_health.server.cli.common import workspace_and_load
+from customer_health.server.drafting.claude import DraftError, draft_with_claude
+from customer_health.server.drafting.prompts import (
+    RuleText,
+    render_prompt,
+    render_template_draft,
+    rules_element,
+)
 from customer_health.tools.base.errors import InputError
-
-if TYPE_CHECKING:
-    from customer_health.server.drafting.prompts import RuleText
+from customer_health.tools.narrative.grounding import check_draft
 
 KINDS = {
     "qbr": ("qbr_narrative", "account"),
@@ -54,10 +59,6 @@ def add_parser(sub, data_parser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    # lazy: every command builds this parser, and the facts packs pull in the whole analytics stack
-    from customer_health.server.cli.common import workspace_and_load
-    from customer_health.server.drafting.prompts import render_prompt, render_template_draft
-
     name, arg_kind = KINDS[args.kind]
     argument = args.account if arg_kind == "account" else args.period
     ws, loaded = workspace_and_load(args, args.paths)
@@ -80,7 +81,6 @@ def run(args: argparse.Namespace) -> int:
             f"No ANTHROPIC_API_KEY: wrote a template draft. The prompt pack for any LLM is {pack}",
             file=sys.stderr,
         )
-    from customer_health.tools.narrative.grounding import check_draft
 
     report = check_draft(text, rendered.facts, account_names=names)
     if args.out:
@@ -111,8 +111,6 @@ def run(args: argparse.Namespace) -> int:
 
 def _with_claude(rendered, key: str, model: str | None) -> str:
     """Rules in a cached system block, the task and the facts in the user message."""
-    from customer_health.server.drafting.claude import DraftError, draft_with_claude
-
     system = _rules_text(rendered.rule_texts)
     prompt = _RULE_BLOCK.sub("", rendered.text).replace(
         "The following rules documents are part of this task",
@@ -135,7 +133,6 @@ def _with_claude(rendered, key: str, model: str | None) -> str:
 def _rules_text(rules: list[RuleText]) -> str:
     """The system block: the prompt's own rules elements (bodies without front matter, the same section cuts), so
     Claude reads exactly the rules text the prompt pack and the MCP prompt carry."""
-    from customer_health.server.drafting.prompts import rules_element  # lazy, as in run()
 
     parts = [rules_element(r) for r in rules]
     return "You draft customer-success narratives from computed facts only. Method:\n\n" + "\n\n".join(parts)

@@ -10,6 +10,7 @@ from customer_health.server.dashboard import charts as ch
 from customer_health.server.dashboard.view import Section, num, table, txt
 from customer_health.tools.base.errors import InputError
 from customer_health.tools.base.formats import percent
+from customer_health.tools.usage.seats import GOOD_UTILIZATION, LOW_UTILIZATION
 
 if TYPE_CHECKING:
     from customer_health.tools.usage.adoption import Adoption
@@ -28,7 +29,6 @@ FLAGS = {
 
 
 def seat_section(su: SeatUtilization, customers: set[str]) -> Section:
-    from customer_health.tools.usage.seats import GOOD_UTILIZATION, LOW_UTILIZATION
 
     rows = [r for r in su.accounts if r.account_id in customers]
     if all(r.present_utilization is None for r in rows):

@@ -98,14 +98,10 @@ def analysis_tool(analysis: Analysis) -> Callable[..., Any]:
             result = analysis.run(
                 Inputs(session.dataset, session.load_more), **analysis.arguments(given, "mcp")
             )
-            payload = fit(result, analysis.rows, analysis.trim, limit)
-            name = (
-                analysis.name
-                if "account_id" not in given or not given["account_id"]
-                else f"{analysis.name}_{given['account_id']}"
-            )
-            session.attach_table(payload, name, analysis.table_rows(result))
-            return payload
+            account = given.get("account_id")
+            name = f"{analysis.name}_{account}" if account else analysis.name
+            table = session.full_table(name, analysis.table_rows(result))
+            return fit(result, analysis.rows, analysis.trim, limit, extra=table)
 
         key = (
             analysis.name,
@@ -171,9 +167,8 @@ async def describe_dataset(ctx: Context) -> view_model(DatasetSummary):
 
 def describe(session: Session) -> dict[str, Any]:
     summary = describe_load(session.loaded)
-    payload = fit(summary, ("issues",))
-    session.attach_table(payload, "quality_issues", [i.model_dump(mode="json") for i in summary.issues])
-    return payload
+    table = session.full_table("quality_issues", [i.model_dump(mode="json") for i in summary.issues])
+    return fit(summary, ("issues",), extra=table)
 
 
 async def check_draft(
@@ -195,9 +190,8 @@ async def check_draft(
         ds = session.dataset
         facts = build_facts(ds, kind, period if kind == "board" else account_id, as_of=as_of, profile=profile)
         report = check(text, facts, account_names=ds.account_names())
-        payload = fit(report, ("claims",))
-        session.attach_table(payload, "draft_claims", [c.model_dump(mode="json") for c in report.claims])
-        return payload
+        table = session.full_table("draft_claims", [c.model_dump(mode="json") for c in report.claims])
+        return fit(report, ("claims",), extra=table)
 
     return answer(await run(session, compute))
 

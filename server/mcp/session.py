@@ -9,7 +9,6 @@ import threading
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 from customer_health.server.mcp.view import MAX_CHARS
 from customer_health.server.render.output import to_csv
@@ -120,11 +119,10 @@ class Session:
             self._ws = None
 
     # --- full tables -----------------------------------------------------------------------------------------
-    def attach_table(self, payload: dict[str, Any], name: str, rows: list[dict]) -> None:
-        """Write every row of a result as a CSV in the workspace and say where it is in the payload."""
+    def full_table(self, name: str, rows: list[dict]) -> dict[str, str]:
+        """Write every row of a result as a CSV in the workspace; the keys that say where it is."""
         table = re.sub(r"[^a-z0-9_\-]", "_", name.lower())[:80]
-        payload["full_table"] = str(self.write_table(table, rows))
-        payload["full_table_uri"] = f"table://{table}"
+        return {"full_table": str(self.write_table(table, rows)), "full_table_uri": f"table://{table}"}
 
     def write_table(self, name: str, rows: list[dict]) -> Path:
         path = self.outputs / f"{name}.csv"

@@ -57,11 +57,13 @@ def fit(
     trim: dict[str, int] | None = None,
     limit: int | None = None,
     budget: int = MAX_CHARS,
+    extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """`result` as JSON shortened to fit `budget` characters: nested `trim` lists first, then the other `rows` lists
     and, if still needed, any list; finally the main table (`rows[0]`) keeps as many rows as fit (at most `limit`).
-    Sets `total_rows` and `truncated`. Only the rows shown are serialised, so a 10,000-account result costs little."""
-    budget -= _MARGIN
+    Sets `total_rows` and `truncated`; `extra` keys (where the full table is) are added first, so they count too.
+    Only the rows shown are serialised, so a 10,000-account result costs little."""
+    budget -= _MARGIN + (len(_trim_note(trim, set(trim))) if trim else 0)
     main = _attr(result, rows[0]) if rows else None
     payload = result.model_dump(mode="json", exclude=_exclude(rows[0]) if main is not None else None)
     inside = {
@@ -69,9 +71,13 @@ def fit(
         for p, n in (trim or {}).items()
         if rows and p.startswith(rows[0] + ".")
     }
+    trimmed: set[str] = set()
     for path, keep in (trim or {}).items():
         for holder, key in _holders(payload, path.split(".")):
-            holder[key] = holder[key][:keep]
+            if len(holder[key]) > keep:
+                holder[key] = holder[key][:keep]
+                trimmed.add(path)
+    payload.update(extra or {})
     payload["total_rows"] = None if main is None else len(main)
     payload["caveats"] = list(payload.get("caveats") or [])[:10]
     cut = False
@@ -87,7 +93,9 @@ def fit(
             row = obj.model_dump(mode="json") if isinstance(obj, BaseModel) else obj
             for path, keep in inside.items():
                 for holder, key in _holders(row, path.split(".")):
-                    holder[key] = holder[key][:keep]
+                    if len(holder[key]) > keep:
+                        holder[key] = holder[key][:keep]
+                        trimmed.add(f"{rows[0]}.{path}")
             room -= size(row) + 2
             if room < 0:
                 break
@@ -95,7 +103,14 @@ def fit(
         _place(payload, rows[0], kept)
         cut |= len(kept) < len(main)
     payload["truncated"] = cut
+    if trimmed:
+        payload["caveats"].append(_trim_note(trim, trimmed))
     return payload
+
+
+def _trim_note(trim: dict[str, int], paths: set[str]) -> str:
+    shown = ", ".join(f"{p.rsplit('.', 1)[-1]} (first {trim[p]})" for p in sorted(paths))
+    return f"Shortened here to fit: {shown} per row; full_table has every row in full."
 
 
 def _attr(result: BaseModel, path: str) -> list | None:
