@@ -17,7 +17,6 @@ from customer_health.server.render import health as render_health
 from customer_health.server.render import rows
 from customer_health.server.render import text as render_text
 from customer_health.tools.base import bounds
-from customer_health.tools.base.errors import InputError
 from customer_health.tools.data.dataset import Dataset
 from customer_health.tools.health.score import HealthScores
 from customer_health.tools.health.validation import Validation, outcomes_frame, validate_health_model
@@ -464,10 +463,4 @@ ANALYSES: tuple[Analysis, ...] = (
 BY_NAME = {a.name: a for a in ANALYSES}
 
 
-def analysis(name: str) -> Analysis:
-    if name not in BY_NAME:
-        raise InputError(f"unknown analysis '{name}'.", options=sorted(BY_NAME))
-    return BY_NAME[name]
-
-
-__all__ = ["ACCOUNT", "ANALYSES", "AS_OF", "PROFILE", "Analysis", "Inputs", "Param", "analysis"]
+__all__ = ["ACCOUNT", "ANALYSES", "AS_OF", "BY_NAME", "PROFILE", "Analysis", "Inputs", "Param"]

@@ -13,7 +13,7 @@ from collections import Counter
 from datetime import date
 from typing import Any
 
-from customer_health.tools.base.errors import InputError, nearest
+from customer_health.tools.base.errors import InputError
 from customer_health.tools.base.formats import money
 from customer_health.tools.base.models import Envelope, gc_paused, validate_rows
 from customer_health.tools.base.numbers import rnd
@@ -156,19 +156,6 @@ def attach_signals(scores: HealthScores, risk: RiskSignals) -> None:
             [{"id": h.id, "severity": h.severity, "evidence": h.evidence} for h in r.signals] if r else []
         )
         s.next_action = r.next_action.model_dump(mode="json") if r and r.next_action else None
-
-
-def signals_for_account(ds: Dataset, account_id: str, **kwargs: Any) -> AccountRisk:
-    """One account's row of `risk_signals` (same arguments), for an account card."""
-    result = risk_signals(ds, **kwargs)
-    row = next((a for a in result.accounts if a.account_id == account_id), None)
-    if row is None:
-        raise InputError(
-            f"no customer account '{account_id}' as of {result.as_of} (unknown or already lost).",
-            column="account_id",
-            options=nearest(account_id, [a.account_id for a in result.accounts]),
-        )
-    return row
 
 
 def compile_checks(rules: Rules, available: set[str]) -> tuple[list, list]:

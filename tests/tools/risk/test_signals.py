@@ -19,7 +19,7 @@ from customer_health.tools.base.errors import InputError
 from customer_health.tools.data.workspace import AllowedRoots, Workspace
 from customer_health.tools.health.score import AccountScore, HealthScores
 from customer_health.tools.risk.rules import Condition, format_evidence, load_rules, parse_rules
-from customer_health.tools.risk.signals import assess, risk_signals, signals_for_account
+from customer_health.tools.risk.signals import assess, risk_signals
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 AS_OF = date(2026, 6, 30)
@@ -436,13 +436,6 @@ def test_limit_truncates_and_keeps_the_total(portfolio):
     res = risk_signals(portfolio, as_of=AS_OF, scores=hand_scores(), limit=3)
     assert [a.account_id for a in res.accounts] == ["A", "E", "P"]
     assert (res.total_rows, res.truncated) == (15, True)
-
-
-def test_signals_for_account_returns_its_row_or_names_the_options(portfolio):
-    ds = portfolio
-    assert signals_for_account(ds, "E", as_of=AS_OF, scores=hand_scores()).risk_level == "critical"
-    with pytest.raises(InputError, match="no customer account 'Q'"):
-        signals_for_account(ds, "Q", as_of=AS_OF, scores=hand_scores())
 
 
 def test_missing_inputs_become_caveats_not_silence(tmp_path):
