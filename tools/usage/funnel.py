@@ -1,9 +1,16 @@
 """Ordered funnels with PostHog's semantics, their breakdowns, the broken step and the pattern behind it.
 
-Every occurrence of step 1 starts an attempt; each next step is the earliest event of that step at or after
-the previous matched one (strictly after when the name repeats) and within `window_days` of the attempt's
-step 1. A user counts once, at the furthest step of their best attempt (ties: the earliest attempt). Matching
-runs in DuckDB as a chain of ASOF joins; Python only sees one aggregated row per breakdown value.
+Every occurrence of step 1 starts an attempt; each next step is the earliest event of that step, not already
+matched, at or after the previous matched one and within `window_days` of the attempt's step 1. Events are told
+apart by identity, not time: two events at the same instant can fill consecutive steps, and one event fills at
+most one step (`a → a` needs two `a` events). A user counts once, at the furthest step of their best attempt
+(ties: the earliest attempt). Matching runs in DuckDB as a chain of ASOF joins (`next_step_ctes`); Python only
+sees one aggregated row per breakdown value.
+
+A step no event in the data is named counts 0 users from there on, with a caveat naming the closest event names
+(PostHog shows the same zero). It stays an error when no event name is close to it (difflib ratio 0.5): then it
+is not a typo of an event in this export but a name from another vocabulary or another export, and a zero would
+read as a real drop (with a broken step and evidence) rather than as a question asked of the wrong data.
 """
 
 from __future__ import annotations
@@ -125,7 +132,7 @@ def compute_funnel(
 ) -> FunnelResult:
     """Users reaching each step of an ordered funnel, with conversions, median step times, the broken step and
     the evidence pattern behind it, optionally broken down by role, segment or account."""
-    frequencies, account = _validate(ds, steps, window_days, account, role)
+    frequencies, account, absent = _validate(ds, steps, window_days, account, role)
     day = resolve_as_of(ds, as_of)
     errors = [e for e in frequencies if ERROR_EVENT.search(e)]
     start = window(day, lookback_days).start if lookback_days is not None else None
@@ -141,7 +148,7 @@ def compute_funnel(
     return FunnelResult(
         as_of=day,
         summary=_period(day, start, lookback_days) + _summary(table, broken, window_days),
-        caveats=caveats + _caveats(ds, spec.dims, groups),
+        caveats=caveats + absent + _caveats(ds, spec.dims, groups),
         steps_requested=list(steps),
         window_days=window_days,
         lookback_days=lookback_days,
@@ -150,7 +157,7 @@ def compute_funnel(
         users_started=overall.users[0],
         steps=table,
         broken_step=None if broken is None else steps[broken],
-        evidence=_evidence(ds, spec, broken, groups),
+        evidence=_evidence(ds, spec, broken, groups, frequencies),
         by=by,
         breakdown=breakdown,
         breakdown_total=total,
@@ -160,9 +167,10 @@ def compute_funnel(
 
 def _validate(
     ds: Dataset, steps: list[str], window_days: int, account: str | None, role: str | None
-) -> tuple[dict, str | None]:
-    """Check steps, window and filters against the data; return event name → count, most frequent first, and the
-    id of the account filter (an id or a name, resolved by `resolve_account`)."""
+) -> tuple[dict, str | None, list[str]]:
+    """Check steps, window and filters against the data; return event name → count, most frequent first, the
+    id of the account filter (an id or a name, resolved by `resolve_account`) and a caveat per step that no event
+    is named (an error when no event name is close to it)."""
     events = ds.view("events")
     bounds.check("window_days", window_days, bounds.FUNNEL_WINDOW_DAYS)
     rows = ds.con.execute(f"SELECT event, count(*) FROM {events} GROUP BY 1 ORDER BY 2 DESC, 1").fetchall()
@@ -170,17 +178,31 @@ def _validate(
     names = list(frequencies)
     if not isinstance(steps, list | tuple) or len(steps) < 2:
         raise InputError("a funnel needs at least two steps, in order.", column="steps", options=names)
-    for step in steps:
-        if step not in frequencies:
-            close = set(difflib.get_close_matches(str(step), names, n=10, cutoff=0.5))
-            options = [n for n in names if n in close] + [n for n in names if n not in close]
-            raise InputError(f"no event is named '{step}'.", column="steps", options=options)
+    absent = []
+    for k, step in enumerate(steps):
+        if not isinstance(step, str) or not step.strip():
+            raise InputError(f"step {k + 1} of the funnel is empty.", column="steps", options=names)
+        if step in frequencies or step in steps[:k]:
+            continue
+        close = set(difflib.get_close_matches(step, names, n=10, cutoff=0.5))
+        if not close:
+            raise InputError(
+                f"no event is named '{step}', nor anything close to it.",
+                column="steps",
+                options=names,
+                fix="Use event names as they appear in the events export.",
+            )
+        nearby = ", ".join(f"'{n}'" for n in names if n in close)
+        absent.append(
+            f"No event is named '{step}', so nobody reaches it or any step after it; the closest event names "
+            f"are {nearby}."
+        )
     if account is not None and ds.events_tied():
         account = resolve_account(ds, account)
     if role is not None and ds.has("users") and "role" in ds.columns("users"):
         users = ds.view("users")
         _check_value(ds, "role", role, f"SELECT role FROM {users} GROUP BY 1 ORDER BY count(*) DESC, 1")
-    return frequencies, account
+    return frequencies, account, absent
 
 
 def _check_value(ds: Dataset, column: str, value: str, sql: str) -> None:
@@ -378,10 +400,19 @@ class _Drop:
         return {g: c.conversion(self.k) for g, c in groups.items() if c.users[self.k - 1] >= MIN_GROUP}
 
 
-def _evidence(ds: Dataset, spec: _Spec, k: int | None, groups: dict) -> FunnelEvidence:
-    """The first pattern that fits the broken step: integration, training, sponsorship, then UX friction."""
+def _evidence(
+    ds: Dataset, spec: _Spec, k: int | None, groups: dict, frequencies: dict[str, int]
+) -> FunnelEvidence:
+    """The first pattern that fits the broken step: integration, training, sponsorship, then UX friction; none
+    when the broken step is an event the data never holds (its zero says nothing about behaviour)."""
     if k is None:
         return FunnelEvidence(pattern="none", explanation="Nobody started the funnel, so there is no drop.")
+    if spec.steps[k] not in frequencies:
+        return FunnelEvidence(
+            pattern="none",
+            explanation=f"No event in the data is named '{spec.steps[k]}', so nobody can reach it: the drop "
+            "comes from the step's name, not from what users did.",
+        )
     by = {d: {v: c for (dim, v), c in groups.items() if dim == d and v != NONE} for d in ("role", "account")}
     drop = _Drop(spec.steps[k], spec.steps[k - 1], k, groups[("", "")], by["role"], by["account"])
     found = _integration(drop, spec) or _training(drop) or _sponsorship(ds, drop, spec) or _ux_friction(drop)

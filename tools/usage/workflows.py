@@ -1,8 +1,9 @@
 """Workflows: per account, how many of a workflow's target users completed it and how often, against its target.
 
 A run follows the funnel's ordered semantics (see `funnel.py`): every first-step event starts an attempt, each
-next step is the earliest event of that step at or after the previous matched one (strictly after when the name
-repeats), and the last step must come within `window_days` of the first. A completion is a last-step event that
+next step is the earliest event of that step, not already matched, at or after the previous matched one (events
+are told apart by identity, so two at the same instant can fill consecutive steps), and the last step must come
+within `window_days` of the first. A completion is a last-step event that
 ends at least one such run, counted once however many first steps led to it, and dated by that last step: the
 completions in a period are those whose last step falls inside it (the first step may be up to `window_days`
 earlier). So two imports followed by one build and one share are one completion; import, build, share, then
@@ -25,6 +26,8 @@ from customer_health.tools.data.dataset import Dataset, resolve_as_of
 from customer_health.tools.data.semantics import ResolvedSemantics, resolve_semantics
 from pydantic import BaseModel, Field
 
+# the most occurrences per instant a BIGINT step key holds for dates back to year 1 (see `next_step_ctes`)
+TIE_SLOTS = 128
 HOW_TO_ADD = """workflows:
   reporting:
     steps: [import_data, build_report, share_report]
@@ -219,18 +222,31 @@ def _workflow_sql(ds: Dataset, spec: WorkflowSpec, period: Window, roles: bool) 
 
 
 def next_step_ctes(steps: list[str], within: str) -> list[str]:
-    """CTEs a2 … an of the ordered matching: each adds t{k}, the earliest step-k event at or after t{k-1}
-    (strictly after when the name repeats) and within `within` of t1; NULL once a step is missed.
+    """CTEs a2 … an of the ordered matching: each adds t{k}, the time of the earliest step-k event not already
+    matched, at or after t{k-1} and within `within` of t1; NULL once a step is missed.
+
+    Events are distinct by identity, not by time (PostHog's semantics): two events at the same instant can fill
+    consecutive steps (`a → a` needs two `a` events, which may share a second), and no event fills two steps.
+    Identical events (same user, name and instant) are interchangeable, so each gets an occurrence number o and
+    a sort key `epoch_us(t) * slots + o`; step k takes the earliest key at or after (t{k-1}, u + 1), u being the
+    step-k-named events the chain has already taken at t{k-1} (the trailing steps at that instant, which took
+    occurrences 1 … u; step 1 stands for occurrence 1). A chain never needs more occurrences than it has steps,
+    so `slots` is the power of two above the step count: a BIGINT key for any date from year 1 on while the
+    funnel has fewer than 128 steps, a HUGEINT beyond.
 
     Reads `a1 (uk, t1, …)` and `ev (uk, t, event)`, which the caller defines; the funnel's semantics.
     """
+    slots = 1 << len(steps).bit_length()
+    us = "epoch_us({})" if slots <= TIE_SLOTS else "epoch_us({})::HUGEINT"
     ctes = []
     for k in range(2, len(steps) + 1):
-        op = "<" if steps[k - 1] == steps[k - 2] else "<="
+        taken = [f"(a.t{j} = a.t{k - 1})::INT" for j in range(1, k) if steps[j - 1] == steps[k - 1]]
+        used = " + ".join(taken) if taken else "0"
         ctes.append(
             f"a{k} AS (SELECT a.*, CASE WHEN s.t <= a.t1 + {within} THEN s.t END AS t{k} FROM a{k - 1} a "
-            f"ASOF LEFT JOIN (SELECT uk, t FROM ev WHERE event = {literal(steps[k - 1])}) s "
-            f"ON a.uk = s.uk AND a.t{k - 1} {op} s.t)"
+            f"ASOF LEFT JOIN (SELECT uk, t, {us.format('t')} * {slots} + least(row_number() OVER "
+            f"(PARTITION BY uk, t), {slots - 1}) AS o FROM ev WHERE event = {literal(steps[k - 1])}) s "
+            f"ON a.uk = s.uk AND {us.format(f'a.t{k - 1}')} * {slots} + {used} + 1 <= s.o)"
         )
     return ctes
 

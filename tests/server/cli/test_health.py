@@ -169,7 +169,7 @@ def test_funnel_json_contract_matches_the_library(sample, capsys):
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (["--steps", "import_data,bild_report"], "build_report"),  # unknown step → the nearest event
+        (["--steps", "import_data,purchase"], "no event is named"),  # no such event nor a close one
         (["--steps", "import_data"], "at least 2"),  # a funnel needs at least two steps
         (["--steps", "import_data,build_report", "--account", "ACC-9999"], "ACC-9999"),
         (["--steps", "import_data,build_report", "--window-days", "0"], "window"),

@@ -141,7 +141,7 @@ def test_mistakes_come_back_as_readable_errors_and_the_server_keeps_serving(fold
         ("load_data", {"paths": [str(outside / "accounts.csv")]}),  # outside the allowed folders
         ("load_data", {"paths": ["sample"]}),
         ("get_account_card", {"account_id": "ACC-073"}),  # near miss → nearest ids
-        ("analyze_funnel", {"steps": ["import_data", "bild_report"]}),  # unknown event → valid events
+        ("analyze_funnel", {"steps": ["import_data", "purchase"]}),  # no such event: the valid ones
         ("analyze_funnel", {"steps": ["import_data"]}),  # malformed: fewer than two steps
         ("seat_utilization", {"window_days": 0}),  # out of range
         ("load_data", {"csv_text": "x" * 2_000_001}),  # a huge paste
@@ -151,7 +151,7 @@ def test_mistakes_come_back_as_readable_errors_and_the_server_keeps_serving(fold
     assert [x.is_error for x in r] == [True, False, True, True, True, True, True, False]
     assert "outside the folders" in r[0].content[0].text
     assert "ACC-0073" in r[2].content[0].text
-    assert "build_report" in r[3].content[0].text
+    assert "no event is named" in r[3].content[0].text and "build_report" in r[3].content[0].text
     assert "2,000,000" in r[6].content[0].text
     assert len(r[7].structured_content["accounts"]) == 5
 

@@ -115,11 +115,11 @@ def test_a_next_step_at_the_same_timestamp_counts(load):
     assert _users(ds, ABC) == [1, 1, 1]
 
 
-def test_a_repeated_step_name_needs_a_strictly_later_event(load):
+def test_a_repeated_step_name_needs_a_second_event_which_may_share_the_instant(load):
     ds = load(
         timeline("""
             01 09:00 u1 A   # one A cannot also be the second A
-            01 09:00 u2 A   # two A at the same instant are not one after the other
+            01 09:00 u2 A   # two A at the same instant are two events: they fill both A steps
             01 09:00 u2 A
             01 09:00 u3 A
             01 10:00 u3 A
@@ -127,9 +127,20 @@ def test_a_repeated_step_name_needs_a_strictly_later_event(load):
         """)
     )
     result = compute_funnel(ds, ["A", "A", "B"])
-    assert [s.users for s in result.steps] == [3, 1, 1]
-    assert result.broken_step == "A"  # the second A: 1 of 3 go on
-    assert "The biggest drop is at 'A': 33% of those at the step before go on." in result.summary
+    assert [s.users for s in result.steps] == [3, 2, 1]
+    assert result.broken_step == "B"  # 1 of 2 go on to B, 2 of 3 to the second A
+    assert "The biggest drop is at 'B': 50% of those at the step before go on." in result.summary
+
+
+def test_one_event_fills_at_most_one_step_even_at_a_shared_instant(load):
+    # u1: A, B and one C at one instant: A → B → C → A needs a second A, and A → C → C a second C
+    ds = load(timeline("01 09:00 u1 A\n01 09:00 u1 B\n01 09:00 u1 C"))
+    assert _users(ds, ["A", "B", "C", "A"]) == [1, 1, 1, 0]
+    assert _users(ds, ["A", "C", "C"]) == [1, 1, 0]
+    # with the second C and A logged at the same instant, in any order in the file, both funnels complete
+    more = load(timeline("01 09:00 u1 A\n01 09:00 u1 C\n01 09:00 u1 B\n01 09:00 u1 A\n01 09:00 u1 C"))
+    assert _users(more, ["A", "B", "C", "A"]) == [1, 1, 1, 1]
+    assert _users(more, ["A", "C", "C"]) == [1, 1, 1]
 
 
 def test_median_time_to_step_is_worked_over_each_users_best_attempt(load):
@@ -367,16 +378,42 @@ def test_fewer_than_two_steps_is_an_error_listing_the_events(load):
     assert err.value.options == ["A"]
 
 
-def test_an_unknown_step_lists_the_nearest_event_names_most_frequent_first(load):
-    events = timeline(
-        "\n".join(
-            f"01 09:00 u1 {e}"
-            for e in ["login", "login", "login", "import_data", "import_data", "import_date", "share"]
-        )
+EVENTS_WITH_A_NEAR_MISS = "\n".join(
+    f"01 09:0{i} u1 {e}"
+    for i, e in enumerate(["login", "login", "login", "import_data", "import_data", "import_date", "share"])
+)
+
+
+def test_a_step_no_event_is_named_counts_nobody_from_there_on_and_names_the_closest_events(load):
+    ds = load(timeline(EVENTS_WITH_A_NEAR_MISS + "\n01 10:00 u2 login"))
+    result = compute_funnel(ds, ["login", "import", "share"])
+    assert [s.users for s in result.steps] == [2, 0, 0]
+    assert result.broken_step == "import"
+    assert (
+        "No event is named 'import', so nobody reaches it or any step after it; the closest event names are "
+        "'import_data', 'import_date'." in result.caveats
     )
-    with pytest.raises(InputError, match="no event is named 'import'") as err:
-        compute_funnel(load(events), ["login", "import"])
-    assert err.value.options == ["import_data", "import_date", "login", "share"]
+    assert result.evidence.pattern == "none" and "No event in the data is named 'import'" in (
+        result.evidence.explanation
+    )
+
+
+def test_a_missing_first_step_means_nobody_starts(load):
+    ds = load(timeline(EVENTS_WITH_A_NEAR_MISS))
+    result = compute_funnel(ds, ["logins", "share"])
+    assert result.users_started == 0 and [s.users for s in result.steps] == [0, 0]
+    assert any("No event is named 'logins'" in c and "'login'" in c for c in result.caveats)
+
+
+def test_a_step_like_no_event_at_all_is_an_error_listing_the_events_most_frequent_first(load):
+    with pytest.raises(InputError, match="no event is named 'purchase', nor anything close") as err:
+        compute_funnel(load(timeline(EVENTS_WITH_A_NEAR_MISS)), ["login", "purchase"])
+    assert err.value.options == ["login", "import_data", "import_date", "share"]
+
+
+def test_an_empty_step_is_an_error(load):
+    with pytest.raises(InputError, match="step 2 of the funnel is empty"):
+        compute_funnel(load(timeline(EVENTS_WITH_A_NEAR_MISS)), ["login", " "])
 
 
 def test_missing_tables_and_unknown_filters_are_errors_with_the_valid_options(load, tmp_path):
@@ -411,7 +448,8 @@ T0 = datetime(2026, 3, 1)
 
 
 def reference_funnel(events, steps, window_days, end, start=None):
-    """Per user, try every step-1 event in time order; match each next step by a scan; keep the furthest."""
+    """Per user, try every step-1 event in time order; match each next step by a scan over the events not yet
+    matched (each event is its own, however many share its instant); keep the furthest."""
     by_user = defaultdict(list)
     for t, user, name in events:
         if t < end:
@@ -420,16 +458,20 @@ def reference_funnel(events, steps, window_days, end, start=None):
     for evs in by_user.values():
         evs.sort()
         choice = None
-        for t1, name in evs:
+        for first, (t1, name) in enumerate(evs):
             if name != steps[0] or (start and t1 < start):
                 continue
-            times = [t1]
+            times, used = [t1], {first}
             for k in range(1, len(steps)):
-                strict = steps[k] == steps[k - 1]
-                later = [t for t, e in evs if e == steps[k] and (t > times[-1] if strict else t >= times[-1])]
-                if not later or min(later) > t1 + timedelta(days=window_days):
+                later = [
+                    (t, i)
+                    for i, (t, e) in enumerate(evs)
+                    if e == steps[k] and i not in used and t >= times[-1]
+                ]
+                if not later or min(later)[0] > t1 + timedelta(days=window_days):
                     break
-                times.append(min(later))
+                times.append(min(later)[0])
+                used.add(min(later)[1])
             if choice is None or len(times) > len(choice):
                 choice = times
         if choice:
@@ -458,7 +500,9 @@ def _memory_dataset(rows) -> Dataset:
 
 events_strategy = st.lists(
     st.tuples(
-        st.integers(0, 30 * 24).map(lambda h: T0 + timedelta(hours=h)),
+        # hours over a month, or one of six instants: a user's events often share an instant
+        st.integers(0, 30 * 24).map(lambda h: T0 + timedelta(hours=h))
+        | st.integers(0, 5).map(lambda d: T0 + timedelta(days=3 * d)),
         st.sampled_from(["u1", "u2", "u3", "u4"]),
         st.sampled_from(["a", "b", "c"]),
     ),

@@ -344,7 +344,8 @@ PEOPLE = {"u1": ("A1", "analyst"), "u2": ("A1", "operator"), "u3": ("A2", "analy
 
 
 def reference(events, gone, steps, roles, window_days, start, end):
-    """Per target user, try every step-1 event; match each next step by a scan; collect completed runs' ends."""
+    """Per target user, try every step-1 event; match each next step by a scan over the events not yet matched;
+    collect completed runs' ends."""
     out = defaultdict(
         lambda: {"target_users": 0, "completers": 0, "completions": 0, "stopped": [0] * len(steps)}
     )
@@ -353,16 +354,20 @@ def reference(events, gone, steps, roles, window_days, start, end):
             continue
         evs = sorted((t, e) for t, u, e in events if u == user and t < end)
         ends, best = set(), 0
-        for t1, name in evs:
+        for first, (t1, name) in enumerate(evs):
             if name != steps[0]:
                 continue
-            times = [t1]
+            times, used = [t1], {first}  # events are told apart by identity: none fills two steps
             for k in range(1, len(steps)):
-                strict = steps[k] == steps[k - 1]
-                later = [t for t, e in evs if e == steps[k] and (t > times[-1] if strict else t >= times[-1])]
-                if not later or min(later) > t1 + timedelta(days=window_days):
+                later = [
+                    (t, i)
+                    for i, (t, e) in enumerate(evs)
+                    if e == steps[k] and i not in used and t >= times[-1]
+                ]
+                if not later or min(later)[0] > t1 + timedelta(days=window_days):
                     break
-                times.append(min(later))
+                times.append(min(later)[0])
+                used.add(min(later)[1])
             if len(times) == len(steps) and times[-1] >= start:
                 ends.add(times[-1])
             if t1 >= start:
