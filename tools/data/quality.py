@@ -11,8 +11,10 @@ from typing import TYPE_CHECKING
 
 from customer_health.tools.base.sql import literal, quote
 from customer_health.tools.data.ingest import BAD_PREFIX, SourceTable, accounts_named_by_name
+from customer_health.tools.data.recognize import lookalikes
 from customer_health.tools.data.schema import TABLES, Kind
 from customer_health.tools.data.semantics import infer_event_semantics
+from customer_health.tools.data.values import parse_expr
 from pydantic import BaseModel, Field
 
 if TYPE_CHECKING:
@@ -27,7 +29,8 @@ class QualityIssue(BaseModel):
 
     code: str = Field(
         description="unparseable | duplicate_id | negative_value | future_date | out_of_range | "
-        "date_order | missing_required | orphan | unmapped_account | account_by_name"
+        "date_order | missing_required | orphan | unmapped_account | account_by_name | unused_column | "
+        "unsupported_analysis"
     )
     severity: str = Field(description="warning (data left out or doubtful) or info (how data was read)")
     table: str
@@ -230,7 +233,7 @@ def dataset_quality(
     semantics: ProductSemantics | None = None,
 ) -> QualityReport:
     """Cross-table checks (orphans, unmapped events), freshness, outcome columns and event semantics."""
-    issues = list(issues)
+    issues = list(issues) + unused_columns(con, sources) + unsupported_analyses(sources)
     accounts = views.get("accounts")
     for kind in ("users", "events", "tickets", "nps", "revenue", "outcomes"):
         view = views.get(kind)
@@ -360,3 +363,123 @@ def _unmapped_events(con: duckdb.DuckDBPyConnection, view: str, has_users: bool)
             message=f"events: {n} event(s) belong to no account ({how}).",
         )
     ]
+
+
+# Accounts columns worth pointing out even when another kind of export carries them.
+_KEY_ACCOUNT_COLUMNS = ("seats_purchased", "arr", "mrr", "renewal_date")
+_PARSES_SHARE = 0.8  # an unused column must read as the canonical type this often to look like it
+
+
+def _source_name(extra: str, kind: Kind) -> str:
+    """The export's own spelling of an extra column (ingest prefixes `src_` to one that clashes with a canonical)."""
+    canonical = {c.name.lower() for c in TABLES[kind].columns}
+    while extra.startswith("src_") and extra[4:].lower() in canonical:
+        extra = extra[4:]
+    return extra
+
+
+def _reads_as(con: duckdb.DuckDBPyConnection, st: SourceTable, extra: str, value_type: str) -> bool:
+    """Whether most of the column's non-empty values read as `value_type` (a sample is enough)."""
+    if value_type in ("id", "text"):
+        return True
+    duck_type = con.execute(f"DESCRIBE SELECT {quote(extra)} FROM {quote(st.table)}").fetchone()[1]
+    expr = parse_expr(extra, duck_type, value_type)  # type: ignore[arg-type]
+    total, parsed = con.execute(
+        f"SELECT count(*), count({expr}) FROM (SELECT {quote(extra)} FROM {quote(st.table)} "
+        f"WHERE trim(CAST({quote(extra)} AS VARCHAR)) <> '' LIMIT 5000)"
+    ).fetchone()
+    return bool(total) and parsed >= _PARSES_SHARE * total
+
+
+def unused_columns(con: duckdb.DuckDBPyConnection, sources: list[SourceTable]) -> list[QualityIssue]:
+    """Each column the load left unused whose name and values look like a canonical column nobody mapped."""
+    mapped: dict[str, set[str]] = {}
+    for st in sources:
+        mapped.setdefault(st.kind, set()).update(st.columns)
+    own_names = {kind: {c.name for c in t.columns} for kind, t in TABLES.items()}
+    issues = []
+    for st in sources:
+        for extra in st.extra_columns:
+            name = _source_name(extra, st.kind)
+            for look in lookalikes(name):
+                same = look.kind == st.kind
+                if not same and (look.kind != "accounts" or look.column not in _KEY_ACCOUNT_COLUMNS):
+                    continue
+                if look.column in mapped.get(look.kind, set()) or (
+                    not same and look.column in own_names[st.kind]
+                ):
+                    continue
+                if not _reads_as(con, st, extra, TABLES[look.kind].column(look.column).type):
+                    continue
+                if same:
+                    how = (
+                        f"map it with --map (columns: {{{st.kind}: {{{look.column}: {name}}}}}) or rename it "
+                        f"to {look.column}"
+                    )
+                    message = f"{st.source}: `{name}` looks like {look.column} — not used; {how}."
+                else:
+                    message = (
+                        f"{st.source}: `{name}` looks like {look.kind}.{look.column} — not used: it is read only "
+                        f"from a {look.kind} export; add it there as {look.column}."
+                    )
+                issues.append(
+                    QualityIssue(
+                        code="unused_column",
+                        severity="warning" if same else "info",
+                        table=st.kind,
+                        source=st.source,
+                        column=name,
+                        count=1,
+                        message=message,
+                    )
+                )
+                break
+    return issues
+
+
+# What each key column makes possible: (kind, any of these columns, or this table, the analysis lost).
+_CAPABILITIES: tuple[tuple[Kind, tuple[str, ...], Kind | None, str], ...] = (
+    (
+        "accounts",
+        ("seats_purchased",),
+        None,
+        "no seats column (accounts.seats_purchased): seat utilization is unknown for every account; only counts "
+        "of present and adopted users are shown",
+    ),
+    (
+        "accounts",
+        ("renewal_date",),
+        None,
+        "no renewal date (accounts.renewal_date): renewals due and days to renewal are unknown for every account, "
+        "and no renewal signal fires",
+    ),
+    (
+        "accounts",
+        ("arr", "mrr"),
+        "revenue",
+        "no ARR or MRR (accounts.arr, accounts.mrr or a revenue table): revenue at risk is unknown and accounts "
+        "are not weighed by value",
+    ),
+)
+
+
+def unsupported_analyses(sources: list[SourceTable]) -> list[QualityIssue]:
+    """One note per analysis the loaded data cannot support because a key column is missing everywhere."""
+    mapped: dict[str, set[str]] = {}
+    for st in sources:
+        mapped.setdefault(st.kind, set()).update(st.columns)
+    issues = []
+    for kind, columns, table, message in _CAPABILITIES:
+        if any(c in mapped.get(kind, set()) for c in columns) or (table and table in mapped):
+            continue
+        issues.append(
+            QualityIssue(
+                code="unsupported_analysis",
+                severity="info",
+                table=kind,
+                column=columns[0],
+                count=0,
+                message=f"{kind}: {message}.",
+            )
+        )
+    return issues

@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 
 from customer_health.tools.base.errors import InputError
-from customer_health.tools.data.schema import KINDS, TABLES, Kind, Table, normalize_name
+from customer_health.tools.data.schema import (
+    KINDS,
+    LOOKALIKES,
+    TABLES,
+    Kind,
+    Lookalike,
+    Table,
+    normalize_name,
+)
 
 
 @dataclass
@@ -196,3 +205,27 @@ def explain_unrecognised(label: str, columns: list[str], mapping: Mapping | None
         fix="Rename the columns to the canonical names, or pass a mapping file (--map) such as "
         "'columns: {events: {event: YourEventColumn}}'.",
     )
+
+
+def name_words(name: str) -> list[str]:
+    """The words of a column name, whatever its style: `Seat Qty Bought`, `seatQtyBought`, `seat_qty_bought`."""
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", str(name))
+    return [w for w in re.split(r"[^a-z0-9]+", spaced.lower()) if w]
+
+
+def _cue_matches(cue: str, words: list[str]) -> bool:
+    def starts(part: str) -> bool:
+        return any(w == part or (len(part) > 3 and w.startswith(part)) for w in words)
+
+    return all(starts(part) for part in cue.split())
+
+
+def lookalikes(column: str) -> list[Lookalike]:
+    """The canonical columns whose words an unused source column carries, most specific first (schema order)."""
+    words = name_words(column)
+    return [
+        look
+        for look in LOOKALIKES
+        if any(_cue_matches(cue, words) for cue in look.cues)
+        and not any(_cue_matches(word, words) for word in look.unlike)
+    ]

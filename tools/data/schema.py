@@ -104,7 +104,16 @@ TABLES: dict[Kind, Table] = {
     "accounts": Table(
         "accounts",
         (
-            _c("account_id", "id", *_ACCOUNT_ID, "record_id", "id", required=True),
+            _c(
+                "account_id",
+                "id",
+                *_ACCOUNT_ID,
+                "record_id",
+                "id",
+                "hs_object_id",  # HubSpot's internal name for Record ID
+                "gsid",  # Gainsight's company id
+                required=True,
+            ),
             _c(
                 "name",
                 "text",
@@ -116,7 +125,17 @@ TABLES: dict[Kind, Table] = {
                 "org_name",
                 "display_name",
             ),
-            _c("segment", "text", "tier", "customer_segment", "account_segment", "size_segment"),
+            _c(
+                "segment",
+                "text",
+                "tier",
+                "customer_segment",
+                "account_segment",
+                "size_segment",
+                "customer_tier",
+                "account_tier",
+                "market_segment",
+            ),
             _c("industry", "text", "vertical", "sector"),
             _c("use_case", "text", "usecase", "primary_use_case"),
             _c("plan", "text", "plan_name", "subscription_plan", "product_tier", "edition", "package"),
@@ -129,9 +148,23 @@ TABLES: dict[Kind, Table] = {
                 "acv",
                 "annual_contract_value",
                 "annualrevenue_contract",
+                "total_arr",
+                "current_arr",
+                "hs_arr",
+                "arr__gc",
                 nonnegative=True,
             ),
-            _c("mrr", "number", "monthly_recurring_revenue", "mrr_usd", "monthly_revenue", nonnegative=True),
+            _c(
+                "mrr",
+                "number",
+                "monthly_recurring_revenue",
+                "mrr_usd",
+                "monthly_revenue",
+                "total_mrr",
+                "current_mrr",
+                "hs_mrr",
+                nonnegative=True,
+            ),
             _c(
                 "seats_purchased",
                 "number",
@@ -145,6 +178,31 @@ TABLES: dict[Kind, Table] = {
                 "number_of_seats",
                 "contracted_seats",
                 "license_count",
+                "licence_count",
+                "licenses_purchased",
+                "licences_purchased",
+                "purchased_licenses",
+                "purchased_licences",
+                "number_of_licenses",
+                "number_of_licences",
+                "num_licenses",
+                "num_seats",
+                "no_of_seats",
+                "no_of_licenses",
+                "total_seats",
+                "total_licenses",
+                "total_licences",
+                "seat_quantity",
+                "license_quantity",
+                "licence_quantity",
+                "licensed_users",
+                "licenced_users",
+                "licensed_user_count",
+                "user_licenses",
+                "user_licences",
+                "contracted_licenses",
+                "seat_limit",
+                "license_limit",
                 nonnegative=True,
             ),
             _c(
@@ -155,6 +213,8 @@ TABLES: dict[Kind, Table] = {
                 "subscription_start",
                 "customer_since",
                 "became_customer_date",
+                "original_contract_date",  # Gainsight
+                "first_contract_date",
                 not_future=True,
             ),
             _c(
@@ -167,6 +227,11 @@ TABLES: dict[Kind, Table] = {
                 "renewal_date__c",
                 "subscription_end",
                 "end_date",
+                "renewal_due_date",
+                "contract_renewal_date",
+                "subscription_end_date",
+                "contract_expiration_date",
+                "expiration_date",
             ),
             _c(
                 "signup_date",
@@ -192,6 +257,15 @@ TABLES: dict[Kind, Table] = {
                 "owner_name",
                 "customer_success_manager",
                 "ownerid",
+                "account_owner_name",
+                "account_owner_full_name",
+                "owner_full_name",
+                "hubspot_owner_id",
+                "hubspot_owner",
+                "csm_owner_name",
+                "assigned_csm",
+                "cs_owner",
+                "success_manager",
             ),
             _c("churned", "bool", "is_churned", "has_churned", "churn", "churn_flag", outcome=True),
             _c(
@@ -234,6 +308,8 @@ TABLES: dict[Kind, Table] = {
                 "created",
                 "created_date",
                 "first_seen",
+                "joindate",  # Heap
+                "join_date",
                 not_future=True,
             ),
             _c("deactivated_at", "timestamp", "deactivated", "removed_at", "deleted_at", "disabled_at"),
@@ -262,6 +338,7 @@ TABLES: dict[Kind, Table] = {
                 "server_upload_time",
                 "sent_at",
                 "original_timestamp",
+                "browser_time",  # Pendo
                 "created_at",
                 "date",
                 required=True,
@@ -275,6 +352,8 @@ TABLES: dict[Kind, Table] = {
                 "anonymousid",
                 "device_id",
                 "amplitude_id",
+                "visitor_id",  # Pendo
+                "visitorid",
                 required=True,
             ),
             _c(
@@ -288,10 +367,12 @@ TABLES: dict[Kind, Table] = {
                 "activity",
                 "feature",
                 "type",
+                "event_table_name",  # Heap Connect
+                "track_event_name",
                 required=True,
             ),
             _c("account_id", "id", *_ACCOUNT_ID),
-            _c("count", "number", "value", "quantity", "event_count", nonnegative=True),
+            _c("count", "number", "value", "quantity", "event_count", "num_events", nonnegative=True),
         ),
         id_column=None,
         date_column="timestamp",
@@ -318,6 +399,9 @@ TABLES: dict[Kind, Table] = {
                 "date_created",
                 "ticket_created_at",
                 "submitted_at",
+                "created_time",  # Freshdesk
+                "conversation_started_at",  # Intercom
+                "conversation_created_at",
                 required=True,
                 not_future=True,
             ),
@@ -343,9 +427,13 @@ TABLES: dict[Kind, Table] = {
                 "resolution_date",
                 "date_closed",
                 "last_closed_at",
+                "resolved_time",  # Freshdesk
+                "closed_time",
+                "conversation_last_closed_at",  # Intercom
+                "conversation_first_closed_at",
             ),
             _c("priority", "text", "severity", "urgency"),
-            _c("status", "text", "state", "ticket_status"),
+            _c("status", "text", "state", "ticket_status", "conversation_state"),
             _c("escalated", "bool", "is_escalated", "escalation"),
             Column(
                 "csat",
@@ -480,3 +568,88 @@ def normalize_name(name: str) -> str:
     folded = str(name).strip().lower()
     folded = re.sub(r"__c$", "", folded)
     return re.sub(r"[^a-z0-9]", "", folded)
+
+
+# Words that make an unused source column look like a canonical one (see recognize.lookalikes): a cue matches
+# when each of its words begins a word of the column name (cues of three letters or fewer must be whole words);
+# a column with any of the `unlike` words is something else (seats used are not seats purchased).
+@dataclass(frozen=True)
+class Lookalike:
+    kind: Kind
+    column: str
+    cues: tuple[str, ...]
+    unlike: tuple[str, ...] = ()
+
+
+_NOT_A_DATE = ("amount", "value", "arr", "mrr", "status", "stage", "owner", "probability", "risk", "reason")
+_NOT_TEXT = ("date", "time", "timestamp", "at", "on", "day", "days", "count", "number", "num", "id")
+
+LOOKALIKES: tuple[Lookalike, ...] = (
+    Lookalike(
+        "accounts",
+        "seats_purchased",
+        ("seat", "licen", "licenc"),
+        (
+            "used",
+            "active",
+            "assigned",
+            "consumed",
+            "utiliz",
+            "utilis",
+            "remaining",
+            "available",
+            "unused",
+            "occupied",
+            "type",
+            "price",
+            "cost",
+            "date",
+            "per",
+        ),
+    ),
+    Lookalike(
+        "accounts",
+        "arr",
+        ("arr", "acv", "annual recurring", "contract value", "annual contract"),
+        ("date", "growth", "change", "delta", "pct", "percent", "target", "forecast", "churn", "lost"),
+    ),
+    Lookalike(
+        "accounts",
+        "mrr",
+        ("mrr", "monthly recurring", "monthly revenue"),
+        ("date", "growth", "change", "delta", "pct", "percent", "target", "forecast", "churn", "lost"),
+    ),
+    Lookalike("accounts", "renewal_date", ("renew", "contract end", "expir", "term end"), _NOT_A_DATE),
+    Lookalike(
+        "accounts",
+        "churned",
+        ("churn", "cancel"),
+        ("risk", "reason", "score", "probability", "likelihood", "predict", "forecast", "rate"),
+    ),
+    Lookalike(
+        "accounts",
+        "churn_date",
+        ("churn", "cancel"),
+        ("risk", "reason", "score", "probability", "likelihood", "predict", "forecast", "rate"),
+    ),
+    Lookalike(
+        "accounts",
+        "csm_owner",
+        ("owner", "csm", "success manager", "account manager", "cs manager"),
+        _NOT_TEXT + ("assigned", "team", "role"),
+    ),
+    Lookalike("accounts", "segment", ("segment", "tier"), _NOT_TEXT + ("support",)),
+    Lookalike("accounts", "plan", ("plan", "edition", "package"), _NOT_TEXT + ("price", "amount", "success")),
+    Lookalike("accounts", "industry", ("industry", "vertical", "sector"), _NOT_TEXT),
+    Lookalike(
+        "accounts",
+        "contract_start",
+        ("contract start", "customer since", "original contract", "subscription start", "contract begin"),
+        _NOT_A_DATE,
+    ),
+    Lookalike("accounts", "nps_score", ("nps",), ("date", "count", "comment", "reason", "response")),
+    Lookalike("tickets", "csat", ("csat", "satisfaction"), ("date", "comment", "reason", "offered")),
+    Lookalike("tickets", "priority", ("priority", "severity", "urgency"), ()),
+    Lookalike("tickets", "resolved_at", ("resolved", "solved", "closed"), ("by", "count", "status")),
+    Lookalike("nps", "comment", ("comment", "feedback", "verbatim"), ("date", "count")),
+)
