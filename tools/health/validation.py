@@ -4,6 +4,10 @@ Each renewal is judged by the score its account had `horizon_days` before the ou
 that day only (the metrics never read outcome columns). As-of dates are snapped back to the month end on or before
 `outcome date − horizon`, so the lead time is never shorter than the horizon and a year of renewals costs about
 twelve scoring passes. The same rows also score a logins-only baseline, so the adoption score can be compared.
+
+Outcomes come from an outcomes table or, failing that, from the accounts table's churned flag dated by a churn
+date or a renewal date; a flag with no dates is judged at the end of the data, every account scored once at a
+cutoff `horizon_days` earlier. The caveats name the source and the rule.
 """
 
 from __future__ import annotations
@@ -40,6 +44,9 @@ MAX_ROWS = 50
 FEW_LOST = 10
 TOO_EARLY = f"fewer than {MIN_EVENT_DAYS} days of events by the as-of date (events start {{}})"
 Skips = dict[str, list[str]]
+NOT_REACHED = "renewal not reached"
+NO_RENEWAL_DATE = "not churned and no renewal date"
+CHURNED_UNDATED = "churned with no churn date or renewal date"
 
 
 class Row(NamedTuple):
@@ -94,6 +101,16 @@ class Skipped(BaseModel):
     reason: str
     n: int
     examples: list[str] = Field(description="Up to five account ids.")
+
+
+class OutcomeSource(NamedTuple):
+    """The outcome rows (account_id, outcome, date), how they were derived, and the accounts with none yet."""
+
+    frame: pd.DataFrame
+    caveats: list[str]
+    skipped: Skips
+    flags_only: bool = False
+    end: date | None = None
 
 
 class EvaluatedAccount(BaseModel):
@@ -170,15 +187,24 @@ def validate_health_model(
     """
     bounds.check("horizon_days", horizon_days, bounds.HORIZON_DAYS)
     prof = profile if isinstance(profile, Profile) else load_profile(profile)
-    outcomes, caveats = _outcomes(ds, outcomes_path_frame)
+    source = _outcomes(ds, outcomes_path_frame)
+    caveats = list(source.caveats)
     day = resolve_as_of(ds, cutoff) if cutoff is not None else None
-    plan, skipped = _plan(ds, outcomes, day, horizon_days)
+    if source.flags_only:
+        day = day or source.end - timedelta(days=horizon_days)
+        caveats.append(
+            f"Churn flags have no dates: every account was scored as of {day} and compared with its flag at "
+            f"the end of the data ({source.end})."
+        )
+    plan, skipped = _plan(ds, source.frame, day, horizon_days, source.skipped)
     rows = _score_plan(ds, plan, prof, skipped, caveats)
     lost = np.array([r.outcome in LOST[positive_class] for r in rows], dtype=bool)
     if lost.all() or not lost.any():
+        reasons = "; ".join(f"{k}: {len(v)}" for k, v in sorted(skipped.items()))
         raise InputError(
             f"the backtest needs both kept and lost renewals; it has {int(lost.sum())} lost and "
-            f"{int((~lost).sum())} kept after skipping {sum(map(len, skipped.values()))}.",
+            f"{int((~lost).sum())} kept after skipping {sum(map(len, skipped.values()))}"
+            + (f" ({reasons})." if reasons else "."),
             fix="Load more outcome history, use an earlier cutoff or a shorter horizon_days.",
         )
     skips = [Skipped(reason=k, n=len(v), examples=sorted(set(v))[:5]) for k, v in sorted(skipped.items())]
@@ -190,44 +216,96 @@ def validate_health_model(
     return result
 
 
-def _outcomes(ds: Dataset, given: pd.DataFrame | None) -> tuple[pd.DataFrame, list[str]]:
-    """The outcome rows (account_id, outcome, date): the frame given, the outcomes table, or churn columns."""
-    import pandas as pd
-
-    cols, caveats = ["account_id", "outcome", "date"], []
+def _outcomes(ds: Dataset, given: pd.DataFrame | None) -> OutcomeSource:
+    """The outcome rows: the frame given, the outcomes table, or the accounts table's churn columns."""
+    cols = ["account_id", "outcome", "date"]
     if given is not None:
         if missing := [c for c in cols if c not in given.columns]:
             raise InputError(f"the outcomes frame lacks {missing}.", options=cols)
-        frame = given[cols].copy()
+        source = OutcomeSource(
+            given[cols].copy(), ["Outcomes: the outcomes file given, one row per decided renewal."], {}
+        )
     elif ds.has("outcomes"):
-        frame = ds.frame("outcomes", cols)
+        source = OutcomeSource(
+            ds.frame("outcomes", cols), ["Outcomes: the outcomes table, one row per decided renewal."], {}
+        )
     elif ds.has("accounts") and {"churned", "churn_date"} & set(ds.columns("accounts")):
-        acc = ds.frame("accounts", ["account_id", "churned", "churn_date"])
-        when = pd.to_datetime(acc.get("churn_date", pd.Series(pd.NaT, index=acc.index)))
-        churned = acc.get("churned", when.notna()).fillna(False).astype(bool) | when.notna()
-        latest = pd.Timestamp(ds.default_as_of())
-        outcome = np.where(churned, "churned", "renewed")
-        frame = pd.DataFrame(
-            {"account_id": acc["account_id"], "outcome": outcome, "date": when.where(churned, latest)}
-        )
-        caveats.append(
-            "No outcomes table: churned accounts count as churned on their churn date, and every other account "
-            f"as renewed on the latest data date ({latest.date()})."
-        )
+        source = _account_outcomes(ds)
     else:
         raise InputError(
             "there are no renewal outcomes to validate the score against.",
-            fix="Load an outcomes table (account_id, outcome, date), or accounts with churned and churn_date.",
+            fix="Load an outcomes table (account_id, outcome, date), or accounts with a churned flag and a "
+            "churn_date or renewal_date.",
         )
+    frame = source.frame
     frame["account_id"] = frame["account_id"].astype(str)
     frame["outcome"] = frame["outcome"].fillna("").astype(str).str.strip().str.lower()
-    frame["date"] = pd.to_datetime(frame["date"], errors="coerce").dt.normalize()
-    return frame.reset_index(drop=True), caveats
+    frame["date"] = _dates(frame["date"])
+    return source._replace(frame=frame.reset_index(drop=True))
 
 
-def _plan(ds: Dataset, outcomes: pd.DataFrame, cutoff: date | None, horizon: int) -> tuple[list, Skips]:
+def _dates(values: pd.Series) -> pd.Series:
+    import pandas as pd
+
+    return pd.to_datetime(values, errors="coerce").dt.normalize()
+
+
+def _account_outcomes(ds: Dataset) -> OutcomeSource:
+    """Outcomes from the accounts table, by the first rule its columns allow.
+
+    With churn dates: a churned account churned on its churn date (else its renewal date), and every other
+    account renewed at the end of the data. With renewal dates but no churn dates (a CRM's `Churned` flag beside
+    `Renewal Date` or `Contract End`): a churned account churned on its renewal date, a kept one renewed on a
+    renewal date on or before the end of the data, and a later renewal date is no outcome yet. With a flag
+    alone, the flag is the outcome at the end of the data, and every account is scored once at a cutoff
+    `horizon_days` before it.
+    """
+    import pandas as pd
+
+    acc = ds.frame("accounts", ["account_id", "churned", "churn_date", "renewal_date"])
+    ids = acc["account_id"].astype(str)
+    nat = pd.Series(pd.NaT, index=acc.index)
+    churn_date = _dates(acc["churn_date"]) if "churn_date" in acc else nat
+    renewal = _dates(acc["renewal_date"]) if "renewal_date" in acc else nat
+    flag = acc["churned"] if "churned" in acc else pd.Series(False, index=acc.index)
+    churned = flag.astype("boolean").fillna(False).astype(bool) | churn_date.notna()
+    end = ds.default_as_of()
+    latest = pd.Timestamp(end)
+    outcome = pd.Series(np.where(churned, "churned", "renewed"), index=acc.index)
+    when = churn_date.where(churn_date.notna(), renewal)  # a churn's date: its churn date, else its renewal
+    if churn_date.notna().any():
+        frame = pd.DataFrame({"account_id": ids, "outcome": outcome, "date": when.where(churned, latest)})
+        rule = (
+            "No outcomes table: churned accounts count as churned on their churn date"
+            + (" (else their renewal date)" if renewal.notna().any() else "")
+            + f", and every other account as renewed on the latest data date ({end})."
+        )
+        skips = {CHURNED_UNDATED: ids[churned & when.isna()].tolist()}
+        return OutcomeSource(frame[~churned | when.notna()], [rule], skips, end=end)
+    if renewal.notna().any():
+        undecided = {
+            CHURNED_UNDATED: churned & when.isna(),
+            NO_RENEWAL_DATE: ~churned & renewal.isna(),
+            NOT_REACHED: ~churned & (renewal > latest),
+        }
+        keep = when.notna() & (churned | (renewal <= latest))
+        frame = pd.DataFrame({"account_id": ids, "outcome": outcome, "date": when})[keep]
+        rule = (
+            "Outcomes from the accounts table's churn flag and renewal dates: churned accounts count as churned "
+            f"on their renewal date; every other account as renewed on a renewal date on or before the end of "
+            f"the data ({end}), and not yet decided when its renewal date is later."
+        )
+        return OutcomeSource(frame, [rule], {k: ids[m].tolist() for k, m in undecided.items()}, end=end)
+    frame = pd.DataFrame({"account_id": ids, "outcome": outcome, "date": latest})
+    rule = "Outcomes from the accounts table's churn flag alone: no churn or renewal dates."
+    return OutcomeSource(frame, [rule], {}, flags_only=True, end=end)
+
+
+def _plan(
+    ds: Dataset, outcomes: pd.DataFrame, cutoff: date | None, horizon: int, undecided: Skips
+) -> tuple[list, Skips]:
     """(account, outcome, outcome date, as-of) for each usable outcome, and the skipped ones by reason."""
-    skipped: Skips = defaultdict(list)
+    skipped: Skips = defaultdict(list, {k: list(v) for k, v in undecided.items() if v})
     first = last = None
     if ds.has("events"):
         first, last = ds.con.execute(
