@@ -66,8 +66,13 @@ def render_load(result: LoadResult) -> str:
                 ],
             ),
         ]
-    warnings = [i for i in q.issues if i.severity == "warning"]
-    lines += ["", f"Quality: {len(warnings)} warning(s)" if warnings else "Quality: no problems found"]
+    warnings = sum(i.severity == "warning" for i in q.issues)
+    notes = len(q.issues) - warnings
+    head = f"Quality: {warnings} warning(s)" if warnings else "Quality: no problems found"
+    lines += [
+        "",
+        head + (f"; {notes} note(s) on how the data was read or what it leaves out" if notes else ""),
+    ]
     for issue in q.issues[:20]:
         example = f"  e.g. {'; '.join(issue.examples[:3])}" if issue.examples else ""
         lines.append(f"  ! {issue.message}{example}")

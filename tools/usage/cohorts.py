@@ -7,7 +7,6 @@ arithmetic runs in pandas on account-level frames. Months are calendar months, k
 from __future__ import annotations
 
 import math
-import re
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Literal
 
@@ -18,7 +17,7 @@ from customer_health.tools.base.models import Envelope
 from customer_health.tools.base.numbers import ratio, rnd
 from customer_health.tools.base.sql import literal, window
 from customer_health.tools.data.dataset import Dataset, resolve_as_of
-from customer_health.tools.data.semantics import PASSIVE_PATTERN
+from customer_health.tools.data.semantics import PASSIVE_PATTERN, is_negative
 from pydantic import BaseModel, Field
 
 if TYPE_CHECKING:
@@ -464,7 +463,7 @@ def _activation(ds: Dataset, end: str, requested: str | None) -> tuple[str | Non
         e
         for e in used
         if not (e in passive if passive is not None else PASSIVE_PATTERN.search(str(e)))
-        and not re.search(r"error|fail", str(e), re.IGNORECASE)
+        and not is_negative(e)
     ]
     return (active[0] if active else None), f"inferred: {missing}the non-passive event used by most accounts"
 

@@ -29,11 +29,11 @@ from customer_health.tools.base.numbers import ratio, rnd
 from customer_health.tools.base.sql import fetch_dicts, literal, quote, window
 from customer_health.tools.data.accounts import resolve_account
 from customer_health.tools.data.dataset import Dataset, resolve_as_of
+from customer_health.tools.data.semantics import is_error
 from customer_health.tools.usage.workflows import next_step_ctes
 from pydantic import BaseModel, Field
 
 INTEGRATION_STEP = re.compile(r"import|integrat|permission|connect|sync|upload", re.IGNORECASE)
-ERROR_EVENT = re.compile(r"error|fail", re.IGNORECASE)
 MIN_GROUP = 3  # users at the step before the broken one, for a role's or account's conversion to be judged
 LOW = 0.5
 UX_ACCOUNT_SHARE = 0.6
@@ -134,7 +134,7 @@ def compute_funnel(
     the evidence pattern behind it, optionally broken down by role, segment or account."""
     frequencies, account, absent = _validate(ds, steps, window_days, account, role)
     day = resolve_as_of(ds, as_of)
-    errors = [e for e in frequencies if ERROR_EVENT.search(e)]
+    errors = [e for e in frequencies if is_error(e)]
     start = window(day, lookback_days).start if lookback_days is not None else None
     spec = _Spec(
         list(steps), window_days, day, start, account, role, errors, _dimensions(ds, by, role, account)
