@@ -53,6 +53,7 @@ class Dataset:
     semantics: ProductSemantics | None = None
     latest_date: date | None = None
     history: ScoreHistory | None = field(default=None, repr=False)
+    as_of_note: str | None = None  # how the default as-of was chosen when the data could not say (no dates)
     _columns: dict[str, list[str]] = field(default_factory=dict, repr=False)
     _memo: dict[tuple, object] = field(default_factory=dict, repr=False)
 

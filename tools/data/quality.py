@@ -62,6 +62,9 @@ class QualityReport(BaseModel):
         None, description="Latest event/activity date in the data: the default as_of."
     )
     age_days: int | None = Field(None, description="Days between latest_date and the day of the load.")
+    loaded_on: str | None = Field(
+        None, description="The day of the load: the as-of of data with no dates at all."
+    )
     outcome_columns: list[str] = Field(
         default_factory=list, description="Columns read only by validation, never by scoring."
     )
@@ -248,10 +251,8 @@ def dataset_quality(
     latest = None
     for kind in ("events", "tickets", "nps", "revenue"):
         if kind in views:
-            col = TABLES[kind].date_column
-            latest = con.execute(
-                f"SELECT CAST(max({quote(col)}) AS DATE) FROM {quote(views[kind])}"
-            ).fetchone()[0]
+            latest, outliers = _latest_date(con, kind, views[kind], today)
+            issues += outliers
             if latest:
                 break
     outcome_cols = []
@@ -269,10 +270,51 @@ def dataset_quality(
         issues=issues,
         latest_date=_fmt(latest),
         age_days=(today - latest).days if (today and latest) else None,
+        loaded_on=_fmt(today),
         outcome_columns=outcome_cols,
         skipped=list(skipped or []),
         semantics=inferred,
     )
+
+
+BULK_DAYS = 30  # the as-of is the latest day whose 30 days hold a real share of the activity …
+BULK_SHARE = 0.01  # … at least 1% of the table's dated rows, so one stray date cannot move it
+
+
+def _latest_date(
+    con: duckdb.DuckDBPyConnection, kind: str, view: str, today: date | None
+) -> tuple[date | None, list[QualityIssue]]:
+    """The latest date the bulk of the table reaches (not after the load day), and an issue naming the stray dates
+    after it: a single future-dated or far-off row is a quality problem, not the new 'now'."""
+    col = quote(TABLES[kind].date_column)
+    rows = con.execute(
+        f"""WITH d AS (SELECT CAST({col} AS DATE) AS day, count(*) AS n FROM {quote(view)}
+                       WHERE {col} IS NOT NULL GROUP BY 1),
+           w AS (SELECT day, n, sum(n) OVER (ORDER BY day RANGE BETWEEN INTERVAL {BULK_DAYS - 1} DAY PRECEDING
+                                               AND CURRENT ROW) AS recent FROM d)
+           SELECT day, n, recent >= ? * (SELECT sum(n) FROM d) AND (CAST(? AS DATE) IS NULL OR day <= ?) AS bulk
+           FROM w ORDER BY day""",
+        [BULK_SHARE, today, today],
+    ).fetchall()
+    kept = [day for day, _, bulk in rows if bulk]
+    if not kept:
+        return (rows[-1][0] if rows and (today is None or rows[-1][0] <= today) else None), []
+    latest = kept[-1]
+    stray = [(day, n) for day, n, _ in rows if day > latest]
+    if not stray:
+        return latest, []
+    count = sum(n for _, n in stray)
+    issue = QualityIssue(
+        code="as_of_outlier",
+        severity="warning",
+        table=kind,
+        column=TABLES[kind].date_column,
+        count=count,
+        message=f"{count} row(s) dated after {latest}, where the bulk of the {kind} ends, are not taken as the "
+        "as-of date (a stray or future date is a data problem, not the new 'now')",
+        examples=[str(day) for day, _ in stray[-MAX_EXAMPLES:]],
+    )
+    return latest, [issue]
 
 
 def _named_accounts(con: duckdb.DuckDBPyConnection, kind: str, view: str) -> list[QualityIssue]:

@@ -236,8 +236,20 @@ class Workspace:
     def dataset(self, result: LoadResult) -> Dataset:
         """The handle computations take, for a dataset this workspace has just loaded."""
         semantics = _read_semantics(Path(result.semantics_source)) if result.semantics_source else None
-        latest = date.fromisoformat(result.quality.latest_date) if result.quality.latest_date else None
-        return Dataset(self.connect(), result.dataset_id, dict(result.views), semantics, latest, history=self)
+        q = result.quality
+        latest, note = (date.fromisoformat(q.latest_date) if q.latest_date else None), None
+        if latest is None and q.loaded_on and not _dated(result.views):
+            latest = date.fromisoformat(q.loaded_on)
+            note = f"The data has no dates, so it is read as of the day it was loaded ({latest})."
+        return Dataset(
+            self.connect(),
+            result.dataset_id,
+            dict(result.views),
+            semantics,
+            latest,
+            history=self,
+            as_of_note=note,
+        )
 
     def _expand(
         self, paths: list[str | Path], roots: AllowedRoots, config: str | Path | None
@@ -358,6 +370,11 @@ class Workspace:
             .fetchall()
         )
         return {a: (s, t) for a, s, t in rows}
+
+
+def _dated(views: dict[str, str]) -> bool:
+    """Whether the dataset has a table whose rows carry their own dates (a snapshot export has none)."""
+    return any(kind in views for kind in ("events", "tickets", "nps", "revenue"))
 
 
 def _table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:

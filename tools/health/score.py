@@ -146,6 +146,8 @@ def _score_accounts(
         for t in ("thriving", "healthy", "neutral", "at_risk", "critical")
     }
     caveats = list(sem.caveats()) if sem else []
+    if ds.as_of_note and day == ds.latest_date:
+        caveats.append(ds.as_of_note)
     low_cov = sum(r.weight_coverage < 0.6 for r in rows)
     if low_cov:
         caveats.append(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import date
 from pathlib import Path
 
 import anyio
@@ -160,12 +161,17 @@ def test_pasted_csv_is_loaded_like_a_file_and_the_seed_snapshot_scores(folder):
     text = (Path(example_dir()).parent / "snapshot" / "accounts_snapshot.csv").read_text()
     calls = [
         ("load_data", {"csv_text": text, "name": "snapshot"}),
-        ("score_accounts", {}),  # a snapshot has no dates: the model is told to pass one
+        ("score_accounts", {}),  # a snapshot has no dates: scored as of the day it was loaded, said so
         ("score_accounts", {"as_of": "2026-03-31"}),
     ]
     r = session_calls(folder, calls)
     assert not r[0].is_error and r[0].structured_content["tables"][0]["kind"] == "accounts"
-    assert r[1].is_error and "as_of" in r[1].content[0].text
+    today = date.today().isoformat()
+    assert not r[1].is_error and r[1].structured_content["as_of"] == today
+    assert (
+        f"The data has no dates, so it is read as of the day it was loaded ({today})."
+        in (r[1].structured_content["caveats"])
+    )
     colours = {a["account_id"]: a["tier"] for a in r[2].structured_content["accounts"]}
     # the seed's example: ACME green, Gamma yellow, Beta and Delta red (see tests/tools/test_health.py)
     assert colours["ACME-Corp"] == "thriving" and colours["Gamma-Ltd"] in ("healthy", "neutral")

@@ -110,3 +110,47 @@ def test_tickets_that_name_their_organisation_are_matched_to_accounts_and_said_s
         "Gamma Ltd → 0015g00000GammaLtd (1 rows)",
     ]
     assert not [i for i in result.quality.issues if i.code == "orphan"]
+
+
+def _events_with_strays(folder: Path, strays: list[str]) -> Path:
+    """Three months of daily events (2026-01-01 … 2026-03-31, 4 a day) and the stray dates given."""
+    folder.mkdir()
+    days = [date(2026, 1, 1) + (date(2026, 1, 2) - date(2026, 1, 1)) * i for i in range(90)]
+    rows = [f"{d}T10:0{k}:00Z,u{k},A{k},report" for d in days for k in range(4)]
+    rows += [f"{s}T09:00:00Z,u0,A0,report" for s in strays]
+    (folder / "events.csv").write_text("timestamp,user_id,account_id,event\n" + "\n".join(rows) + "\n")
+    return folder
+
+
+def test_a_stray_future_date_does_not_become_the_as_of_and_is_reported(load, tmp_path):
+    result = load(_events_with_strays(tmp_path / "e", ["2030-01-01"]), today=date(2026, 12, 6))
+    assert result.quality.latest_date == "2026-03-31"
+    issue = _issue(result, "as_of_outlier", "timestamp")
+    assert (issue.count, issue.examples) == (1, ["2030-01-01"])
+
+
+def test_a_stray_date_far_after_the_bulk_is_set_aside_even_before_the_load_day(load, tmp_path):
+    # 360 rows end on 2026-03-31; two rows in November hold 2 of 362 (< 1%) of the 30 days they end
+    result = load(_events_with_strays(tmp_path / "e", ["2026-11-20", "2026-11-30"]), today=date(2026, 12, 6))
+    assert result.quality.latest_date == "2026-03-31"
+    assert _issue(result, "as_of_outlier").examples == ["2026-11-20", "2026-11-30"]
+
+
+def test_the_last_day_of_the_bulk_is_the_as_of_with_no_issue(load, tmp_path):
+    result = load(_events_with_strays(tmp_path / "e", []), today=date(2026, 12, 6))
+    assert result.quality.latest_date == "2026-03-31"
+    assert not [i for i in result.quality.issues if i.code == "as_of_outlier"]
+
+
+def test_a_snapshot_with_no_dates_is_read_as_of_the_load_day_and_says_so(tmp_path):
+    from customer_health.tools.reports.pipeline import analyze
+
+    (tmp_path / "snap.csv").write_text("account_id,mrr,logins_30d,nps_score\nA1,1000,40,9\nA2,500,2,3\n")
+    with Workspace(tmp_path / "ws") as ws:
+        loaded = ws.load(
+            [tmp_path / "snap.csv"], roots=AllowedRoots([tmp_path.resolve()]), today=date(2026, 12, 6)
+        )
+        scores = analyze(ws.dataset(loaded)).scores
+    assert loaded.quality.latest_date is None and loaded.quality.loaded_on == "2026-12-06"
+    assert scores.as_of == date(2026, 12, 6)
+    assert "The data has no dates, so it is read as of the day it was loaded (2026-12-06)." in scores.caveats
