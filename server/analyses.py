@@ -157,6 +157,7 @@ ACCOUNT = Param("account_id", str, "Only this account (its id or name).", flag="
 WINDOW = Param(
     "window_days", int, "Days in the window ending at as_of", default=30, bounds=bounds.WINDOW_DAYS
 )
+DASHBOARD_TOP = Param("top_n", int, "Rows per dashboard table", default=25, bounds=bounds.TOP_N, flag="--top")
 
 
 # --- the analyses --------------------------------------------------------------------------------------------------
@@ -171,12 +172,9 @@ def _signals(inputs: Inputs, *, profile: str | None, as_of: str | None) -> RiskS
 def _portfolio(
     inputs: Inputs, *, period_months: int, top_n: int, profile: str | None, as_of: str | None
 ) -> Portfolio:
-    scores = analyze(inputs.ds, as_of=as_of, profile=profile).scores if _scorable(inputs.ds) else None
-    return portfolio_summary(inputs.ds, as_of=as_of, scores=scores, period_months=period_months, top_n=top_n)
-
-
-def _scorable(ds: Dataset) -> bool:
-    return ds.has("accounts") or ds.has("events")
+    return portfolio_summary(
+        inputs.ds, as_of=as_of, profile=profile, period_months=period_months, top_n=top_n
+    )
 
 
 def _account(inputs: Inputs, *, account_id: str, profile: str | None, as_of: str | None) -> AccountCard:
@@ -463,4 +461,14 @@ ANALYSES: tuple[Analysis, ...] = (
 BY_NAME = {a.name: a for a in ANALYSES}
 
 
-__all__ = ["ACCOUNT", "ANALYSES", "AS_OF", "BY_NAME", "PROFILE", "Analysis", "Inputs", "Param"]
+__all__ = [
+    "ACCOUNT",
+    "ANALYSES",
+    "AS_OF",
+    "BY_NAME",
+    "DASHBOARD_TOP",
+    "PROFILE",
+    "Analysis",
+    "Inputs",
+    "Param",
+]

@@ -12,20 +12,18 @@ import os
 import sys
 from pathlib import Path
 
-from customer_health.server.analyses import ANALYSES, AS_OF, BY_NAME, PROFILE, Analysis, Inputs, Param
+from customer_health.server.analyses import ANALYSES, AS_OF, BY_NAME, DASHBOARD_TOP, PROFILE, Analysis, Inputs
 from customer_health.server.cli import draft
 from customer_health.server.cli.common import data_parser, load_more, workspace_and_load
 from customer_health.server.dashboard.build import write_dashboard
 from customer_health.server.render import rows
 from customer_health.server.render import text as render
 from customer_health.server.render.output import to_csv, to_json
-from customer_health.tools.base import bounds
 from customer_health.tools.base.errors import InputError
 from customer_health.tools.data.workspace import example_dir
 from customer_health.tools.reports.pipeline import analyze
 
 EXIT_BAD_INPUT = 2
-TOP = Param("top_n", int, "Rows per dashboard table", default=25, bounds=bounds.TOP_N, flag="--top")
 
 
 def run_analysis(analysis: Analysis, args: argparse.Namespace) -> int:
@@ -176,7 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--out", metavar="DIR", help="Where to write (default: the workspace's outputs/report)."
     )
-    for param in (TOP, PROFILE, AS_OF):
+    for param in (DASHBOARD_TOP, PROFILE, AS_OF):
         param.add_to(report)
     report.set_defaults(func=cmd_report)
 

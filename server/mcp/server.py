@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import anyio
-from customer_health.server.analyses import ANALYSES, AS_OF, PROFILE, Analysis, Inputs
+from customer_health.server.analyses import ANALYSES, AS_OF, DASHBOARD_TOP, PROFILE, Analysis, Inputs
 from customer_health.server.dashboard.build import write_dashboard
 from customer_health.server.drafting.prompts import PROMPTS, render_prompt
 from customer_health.server.mcp.session import Session, capped
@@ -202,7 +202,7 @@ async def render_dashboard(
         list[Literal["health", "seats", "adoption", "cohorts", "funnel"]] | None,
         Field(description="Charts to hand back as images (default: health and funnel)."),
     ] = None,
-    top_n: Annotated[int, Field(ge=1, le=200, description="Rows per dashboard table.")] = 25,
+    top_n: DASHBOARD_TOP.annotation() = DASHBOARD_TOP.default,
     profile: PROFILE.annotation() = None,
     as_of: AS_OF.annotation() = None,
 ) -> list[TextContent | Image]:

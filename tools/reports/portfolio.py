@@ -18,7 +18,8 @@ from customer_health.tools.base.models import Envelope, validate_rows
 from customer_health.tools.base.numbers import ratio, rnd
 from customer_health.tools.data.dataset import Dataset, resolve_as_of
 from customer_health.tools.health.profiles import Profile
-from customer_health.tools.health.score import HealthScores, score_accounts
+from customer_health.tools.health.score import HealthScores
+from customer_health.tools.reports.pipeline import analyze
 from pydantic import BaseModel, Field
 
 if TYPE_CHECKING:
@@ -136,7 +137,7 @@ def portfolio_summary(
 ) -> Portfolio:
     """Board-level KPIs as of a date: retention over the period, health by ARR, at-risk ARR and renewals due.
 
-    Scores are computed with `profile` unless `scores` (which must share the as-of date) are passed in.
+    Scores are the analysis pipeline's with `profile` unless `scores` (which must share the as-of date) are passed.
     """
     bounds.check("period_months", period_months, bounds.PERIOD_MONTHS)
     bounds.check("top_n", top_n, bounds.TOP_N)
@@ -144,7 +145,7 @@ def portfolio_summary(
     if scores and as_of is not None and resolve_as_of(ds, as_of) != day:
         raise InputError(f"the scores are as of {day}, not {as_of}.", column="as_of", fix="Leave as_of out.")
     if scores is None and (ds.has("accounts") or ds.has("events")):
-        scores = score_accounts(ds, as_of=day, profile=profile, history=False)
+        scores = analyze(ds, as_of=day, profile=profile).scores
     caveats = [] if scores else ["No accounts or events: no health, at-risk ARR or renewals."]
     arr = {a.account_id: a.arr or 0.0 for a in scores.accounts} if scores else {}
     kpis, period = _retention(ds, day, period_months, arr, caveats)
