@@ -41,7 +41,7 @@ class Param:
     unless `flag` says otherwise), and a keyword of the analysis's `run`."""
 
     name: str
-    type: Any  # int, float, str, list[str] or a Literal
+    type: Any  # int, float, str, bool (a CLI switch, default False), list[str] or a Literal
     help: str
     default: Any = None
     bounds: tuple[int, int] | None = None
@@ -71,6 +71,9 @@ class Param:
     def add_to(self, parser: argparse.ArgumentParser) -> None:
         """The CLI flag: same bounds and default as the MCP argument; a bad value exits 2 naming the flag."""
         kwargs: dict[str, Any] = {"dest": self.name, "help": self.help, "required": self.required}
+        if self.type is bool:  # a switch: off unless given
+            parser.add_argument(self.cli_flag, action="store_true", **kwargs)
+            return
         if self.default is not None:
             kwargs["default"] = self.default
             kwargs["help"] += f" (default {self.default})."
@@ -157,12 +160,20 @@ ACCOUNT = Param("account_id", str, "Only this account (its id or name).", flag="
 WINDOW = Param(
     "window_days", int, "Days in the window ending at as_of", default=30, bounds=bounds.WINDOW_DAYS
 )
+ALL_ACCOUNTS = Param(
+    "include_all",
+    bool,
+    "List every account with its lifecycle stage (not yet a customer, onboarding, active, churned), not only the "
+    "customers on as_of",
+    default=False,
+    flag="--all-accounts",
+)
 DASHBOARD_TOP = Param("top_n", int, "Rows per dashboard table", default=25, bounds=bounds.TOP_N, flag="--top")
 
 
 # --- the analyses --------------------------------------------------------------------------------------------------
-def _score(inputs: Inputs, *, profile: str | None, as_of: str | None) -> HealthScores:
-    return analyze(inputs.ds, as_of=as_of, profile=profile).scores
+def _score(inputs: Inputs, *, profile: str | None, as_of: str | None, include_all: bool) -> HealthScores:
+    return analyze(inputs.ds, as_of=as_of, profile=profile, everyone=include_all).scores
 
 
 def _signals(inputs: Inputs, *, profile: str | None, as_of: str | None) -> RiskSignals:
@@ -181,20 +192,22 @@ def _account(inputs: Inputs, *, account_id: str, profile: str | None, as_of: str
     return account_card(inputs.ds, account_id, as_of=as_of, profile=profile)
 
 
-def _seats(inputs: Inputs, *, window_days: int, as_of: str | None) -> SeatUtilization:
-    return seat_utilization(inputs.ds, window_days=window_days, as_of=as_of)
+def _seats(inputs: Inputs, *, window_days: int, as_of: str | None, include_all: bool) -> SeatUtilization:
+    return seat_utilization(inputs.ds, window_days=window_days, as_of=as_of, everyone=include_all)
 
 
-def _adoption(inputs: Inputs, *, window_days: int, as_of: str | None) -> Adoption:
-    return feature_adoption(inputs.ds, window_days=window_days, as_of=as_of)
+def _adoption(inputs: Inputs, *, window_days: int, as_of: str | None, include_all: bool) -> Adoption:
+    return feature_adoption(inputs.ds, window_days=window_days, as_of=as_of, everyone=include_all)
 
 
-def _trends(inputs: Inputs, *, account_id: str | None, weeks: int, as_of: str | None) -> Trends:
-    return usage_trends(inputs.ds, as_of=as_of, weeks=weeks, account=account_id)
+def _trends(
+    inputs: Inputs, *, account_id: str | None, weeks: int, as_of: str | None, include_all: bool
+) -> Trends:
+    return usage_trends(inputs.ds, as_of=as_of, weeks=weeks, account=account_id, everyone=include_all)
 
 
-def _workflows(inputs: Inputs, *, weeks: int, as_of: str | None) -> Workflows:
-    return workflow_completion(inputs.ds, as_of=as_of, weeks=weeks)
+def _workflows(inputs: Inputs, *, weeks: int, as_of: str | None, include_all: bool) -> Workflows:
+    return workflow_completion(inputs.ds, as_of=as_of, weeks=weeks, everyone=include_all)
 
 
 def _funnel(
@@ -254,7 +267,7 @@ ANALYSES: tuple[Analysis, ...] = (
         tool="score_accounts",
         help="Health score 0–100 (high = healthy) per account, worst first, with its components, drivers and "
         "next action.",
-        params=(PROFILE, AS_OF),
+        params=(PROFILE, AS_OF, ALL_ACCOUNTS),
         run=_score,
         model=HealthScores,
         text=render_text.render_scores,
@@ -325,7 +338,7 @@ ANALYSES: tuple[Analysis, ...] = (
         tool="seat_utilization",
         help="Seat utilization per account: present users (any event) and adopted users (a core feature) ÷ seats "
         "purchased, worst first.",
-        params=(WINDOW, AS_OF),
+        params=(WINDOW, AS_OF, ALL_ACCOUNTS),
         run=_seats,
         model=SeatUtilization,
         text=render_text.render_seats,
@@ -334,7 +347,7 @@ ANALYSES: tuple[Analysis, ...] = (
         name="adoption",
         tool="feature_adoption",
         help="Core-feature breadth and depth per account, under-used features, and how concentrated the work is.",
-        params=(WINDOW, AS_OF),
+        params=(WINDOW, AS_OF, ALL_ACCOUNTS),
         run=_adoption,
         model=Adoption,
         text=render_text.render_adoption,
@@ -347,6 +360,7 @@ ANALYSES: tuple[Analysis, ...] = (
             ACCOUNT,
             Param("weeks", int, "Weeks in the series", default=13, bounds=bounds.TREND_WEEKS),
             AS_OF,
+            ALL_ACCOUNTS,
         ),
         run=_trends,
         model=Trends,
@@ -356,7 +370,11 @@ ANALYSES: tuple[Analysis, ...] = (
         name="workflows",
         tool="workflow_completion",
         help="Per account and workflow: target users who completed it, how often vs target, where the rest stop.",
-        params=(Param("weeks", int, "Weeks to look back", default=4, bounds=bounds.WORKFLOW_WEEKS), AS_OF),
+        params=(
+            Param("weeks", int, "Weeks to look back", default=4, bounds=bounds.WORKFLOW_WEEKS),
+            AS_OF,
+            ALL_ACCOUNTS,
+        ),
         run=_workflows,
         model=Workflows,
         text=render_health.render_workflows,

@@ -229,11 +229,15 @@ def cli_runs(spec: Spec) -> dict[str, tuple[list[str], bool]]:
     name = spec.by_name[0]
     runs = {
         "score": (["score"], True),
+        "score_all": (["score", "--all-accounts"], True),
         "signals": (["signals"], True),
         "portfolio": (["portfolio"], True),
         "seats": (["seats"], False),
+        "seats_all": (["seats", "--all-accounts"], False),
         "adoption": (["adoption"], False),
+        "adoption_all": (["adoption", "--all-accounts"], False),
         "trends": (["trends"], False),
+        "trends_all": (["trends", "--all-accounts"], False),
         "funnel": (["funnel", "--steps", steps], False),
         "funnel_recent": (
             ["funnel", "--steps", steps, "--lookback-days", str(LOOKBACK), "--by", "role"],
@@ -262,11 +266,15 @@ def mcp_calls(spec: Spec) -> dict[str, tuple[str, dict]]:
     recent = {"steps": steps, "lookback_days": LOOKBACK, "by": "role", **day}
     calls = {
         "score": ("score_accounts", scored),
+        "score_all": ("score_accounts", {**scored, "include_all": True}),
         "signals": ("risk_signals", scored),
         "portfolio": ("portfolio_summary", scored),
         "seats": ("seat_utilization", day),
+        "seats_all": ("seat_utilization", {**day, "include_all": True}),
         "adoption": ("feature_adoption", day),
+        "adoption_all": ("feature_adoption", {**day, "include_all": True}),
         "trends": ("usage_trends", day),
+        "trends_all": ("usage_trends", {**day, "include_all": True}),
         "funnel": ("analyze_funnel", {"steps": steps, **day}),
         "funnel_recent": ("analyze_funnel", recent),
         "workflows": ("workflow_completion", day),
@@ -705,9 +713,13 @@ def _funnel_facts(d: Diffs, where: str, funnel: dict | None, cli: dict) -> None:
 
 @pytest.mark.parametrize("kind", ["qbr", "risk", "summary"])
 def test_account_facts_packs_hold_the_tools_numbers_for_the_same_date_and_profile(faces, kind):
-    scores, risk = by_id(rows(faces.got("cli", "score"))), by_id(rows(faces.got("cli", "signals")))
-    seats, adoption = by_id(rows(faces.got("cli", "seats"))), by_id(rows(faces.got("cli", "adoption")))
-    trends = by_id(rows(faces.got("cli", "trends")))
+    # every account: a card (and its facts) covers an account whatever its stage, churned ones included
+    scores, risk = by_id(rows(faces.got("cli", "score_all"))), by_id(rows(faces.got("cli", "signals")))
+    seats, adoption = (
+        by_id(rows(faces.got("cli", "seats_all"))),
+        by_id(rows(faces.got("cli", "adoption_all"))),
+    )
+    trends = by_id(rows(faces.got("cli", "trends_all")))
     d = Diffs("facts", "cli")
     for a in faces.spec.accounts:
         f, where = faces.facts(kind, a), f"{kind} {a}"

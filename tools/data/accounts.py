@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import difflib
 import re
+from datetime import date
 from typing import TYPE_CHECKING
 
 from customer_health.tools.base.errors import InputError
 from customer_health.tools.data.dataset import Dataset
+from customer_health.tools.data.lifecycle import CUSTOMER_STAGES, lifecycle_table
+from customer_health.tools.data.subscriptions import PRICE_COLUMNS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -18,35 +21,72 @@ MIN_PREFIX = 2  # letters and digits a prefix or word must have to match an acco
 _WORD_BREAK = re.compile(r"[\W_]+")
 
 
-def account_frame(ds: Dataset) -> pd.DataFrame:
-    """One row per account: the accounts table, or the distinct account ids seen in events."""
-    import pandas as pd
-
-    if ds.has("accounts"):
-        want = [
-            "account_id",
-            "name",
-            "segment",
-            "use_case",
-            "seats_purchased",
-            "active_users_30d",
-            "arr",
-            "mrr",
-        ]
-        return ds.frame("accounts", want)
-    if not ds.events_tied():
-        raise InputError(
-            "the events have no account column and there is no users table to map them.",
-            fix="Load a users export (user_id, account_id) or events with an account/group id.",
-        )
-    ids = ds.con.execute(
-        f"SELECT DISTINCT account_id FROM {ds.view('events')} WHERE account_id IS NOT NULL ORDER BY 1"
-    ).fetchall()
-    return pd.DataFrame({"account_id": [r[0] for r in ids]})
+def account_frame(ds: Dataset, day: date | None = None, everyone: bool = False) -> pd.DataFrame:
+    """One row per account (`account_source_sql`'s accounts): id, name, segment, use case, seats, MRR and ARR."""
+    columns = ("name", "segment", "use_case", "seats_purchased", "active_users_30d", "arr", "mrr")
+    return ds.con.execute(f"{account_source_sql(ds, columns, day, everyone)} ORDER BY account_id").df()
 
 
-def account_source_sql(ds: Dataset, columns: tuple[str, ...]) -> str:
-    """SELECT of the accounts (or the distinct account ids in events), with NULL for absent columns."""
+# what subscriptions say of an account on a day, over what an accounts snapshot says (the lifecycle's columns)
+_AS_OF_DAY = {
+    "seats_purchased": "l.sub_seats",
+    "mrr": "l.sub_mrr",
+    "arr": "l.sub_mrr * 12",
+    "renewal_date": "l.renews_on",
+    "contract_start": "l.customer_since",
+}
+
+
+_FROM_SUBSCRIPTIONS = {  # which subscription columns give an account column on a day
+    "seats_purchased": ("quantity",),
+    "mrr": PRICE_COLUMNS,
+    "arr": PRICE_COLUMNS,
+    "renewal_date": ("period_end", "end_date", "interval"),
+    "contract_start": ("start_date",),
+}
+
+
+def account_has(ds: Dataset, column: str) -> bool:
+    """Whether the accounts have `column` at all: in the accounts table, or on any day from the subscriptions."""
+    if ds.has("accounts") and column in ds.columns("accounts"):
+        return True
+    sources = _FROM_SUBSCRIPTIONS.get(column, ())
+    return ds.has("subscriptions") and any(c in ds.columns("subscriptions") for c in sources)
+
+
+def account_source_sql(
+    ds: Dataset,
+    columns: tuple[str, ...],
+    day: date | None = None,
+    everyone: bool = False,
+    *,
+    existing: bool = False,
+) -> str:
+    """SELECT of the accounts (or the distinct account ids in events), with NULL for absent columns.
+
+    With `day`: only the customers on that day (onboarding or active, see tools/data/lifecycle) — with `existing`,
+    the accounts that had become customers by then, churned or not; with `everyone`, every account — and where
+    subscriptions say what an account had on the day (seats, MRR, ARR, renewal, start), that wins over the
+    snapshot's value."""
+    base = _account_base_sql(ds, columns)
+    if day is None:
+        return base
+    table = lifecycle_table(ds, day)
+    subs = ds.has("subscriptions")
+    cols = ", ".join(
+        f"coalesce({_AS_OF_DAY[c]}, b.{c}) AS {c}" if subs and c in _AS_OF_DAY else f"b.{c}" for c in columns
+    )
+    where = (
+        ""
+        if everyone
+        else " WHERE l.stage <> 'not_yet_customer'"
+        if existing
+        else f" WHERE l.stage IN {CUSTOMER_STAGES!r}"
+    )
+    return f"SELECT b.account_id{', ' + cols if cols else ''} FROM ({base}) b JOIN {table} l USING (account_id){where}"
+
+
+def _account_base_sql(ds: Dataset, columns: tuple[str, ...]) -> str:
     if ds.has("accounts"):
         have = set(ds.columns("accounts"))
         cols = ", ".join(c if c in have else f"NULL AS {c}" for c in ("account_id", *columns))

@@ -24,6 +24,8 @@ _HOW_TO_ADD = {
     "nps": "an NPS survey export (account_id, score, responded_at)",
     "revenue": "a monthly revenue table (account_id, month, mrr)",
     "outcomes": "renewal outcomes (account_id, outcome, date)",
+    "subscriptions": "a subscriptions or billing export (account_id, start, end or status, MRR or amount, quantity) "
+    "from Stripe, Chargebee, Recurly or Zuora",
 }
 
 
@@ -106,6 +108,22 @@ class Dataset:
                     f"SELECT count(*) FROM (SELECT 1 FROM {self.view('events')} WHERE account_id IS NOT NULL LIMIT 1)"
                 ).fetchall()[0][0]
                 > 0
+            ),
+        )
+
+    def account_level_events(self) -> bool:
+        """Whether the events name no person apart from the account (an export with no user column, whose view
+        sets user_id to the account id): then each account counts as one person."""
+        if not self.has("events") or "account_id" not in self.columns("events"):
+            return False
+        return self.memo(
+            ("account_level_events",),
+            lambda: (
+                self.con.execute(
+                    f"SELECT count(*) FROM (SELECT 1 FROM {self.view('events')} "
+                    "WHERE user_id IS DISTINCT FROM account_id LIMIT 1)"
+                ).fetchall()[0][0]
+                == 0
             ),
         )
 

@@ -14,6 +14,7 @@ from customer_health.tools.base.sql import quote
 from customer_health.tools.data.readers import RawSource, as_latin1, first_line
 from customer_health.tools.data.recognize import Recognition
 from customer_health.tools.data.schema import TABLES, Kind
+from customer_health.tools.data.subscriptions import build_subscription_views
 from customer_health.tools.data.values import (
     day_first,
     is_numeric_type,
@@ -251,13 +252,16 @@ def build_views(con: duckdb.DuckDBPyConnection, prefix: str, sources: list[Sourc
         by_kind.setdefault(s.kind, []).append(s)
     views: dict[str, str] = {}
     named_accounts = None
-    for kind in ("accounts", "users", "tickets", "nps", "revenue", "outcomes", "events"):
+    for kind in ("accounts", "subscriptions", "users", "tickets", "nps", "revenue", "outcomes", "events"):
+        if kind == "users" and "subscriptions" in views:
+            build_subscription_views(con, views, prefix)  # the accounts (if none) before others name them
         group = by_kind.get(kind)
         if not group:
             continue
         table = TABLES[kind]
         present = _present_columns(group)
-        where = " AND ".join(f"{quote(c)} IS NOT NULL" for c in table.required)
+        needed = table.required + (("user_id",) if kind == "events" and "user_id" in present else ())
+        where = " AND ".join(f"{quote(c)} IS NOT NULL" for c in needed)
         name = f"{prefix}_{kind}"
         if table.id_column and kind in ("accounts", "users"):
             key = quote(table.id_column)
@@ -279,6 +283,12 @@ def build_views(con: duckdb.DuckDBPyConnection, prefix: str, sources: list[Sourc
                 f"SELECT {cols}, {acct} AS account_id FROM ({canonical_select(kind, group)}) e "
                 f"LEFT JOIN (SELECT user_id, account_id FROM {quote(views['users'])}) u USING (user_id) "
                 f"WHERE {' AND '.join(f'e.{quote(c)} IS NOT NULL' for c in table.required)}"
+            )
+        elif kind == "events" and "user_id" not in present:
+            # account-level events (no user column): the account is the person who acted
+            body = (
+                f"SELECT *, account_id AS user_id FROM ({canonical_select(kind, group)}) "
+                f"WHERE {where} AND account_id IS NOT NULL"
             )
         elif kind == "events" and "account_id" not in present:
             # an explicit empty account column: queries then count no one for any account instead of binding

@@ -249,7 +249,7 @@ def dataset_quality(
     if views.get("events"):
         issues += _unmapped_events(con, views["events"], has_users="users" in views)
     latest = None
-    for kind in ("events", "tickets", "nps", "revenue"):
+    for kind in ("events", "tickets", "nps", "subscriptions", "revenue"):
         if kind in views:
             latest, outliers = _latest_date(con, kind, views[kind], today)
             issues += outliers
@@ -287,8 +287,16 @@ def _latest_date(
     """The latest date the bulk of the table reaches (not after the load day), and an issue naming the stray dates
     after it: a single future-dated or far-off row is a quality problem, not the new 'now'."""
     col = quote(TABLES[kind].date_column)
+    source = quote(view)
+    if (
+        kind == "subscriptions"
+    ):  # what the export reports happening: starts and cancellations, not future ends
+        cancels = "canceled_at" in {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
+        source = f"(SELECT start_date FROM {source}" + (
+            f" UNION ALL SELECT canceled_at FROM {source})" if cancels else ")"
+        )
     rows = con.execute(
-        f"""WITH d AS (SELECT CAST({col} AS DATE) AS day, count(*) AS n FROM {quote(view)}
+        f"""WITH d AS (SELECT CAST({col} AS DATE) AS day, count(*) AS n FROM {source}
                        WHERE {col} IS NOT NULL GROUP BY 1),
            w AS (SELECT day, n, sum(n) OVER (ORDER BY day RANGE BETWEEN INTERVAL {BULK_DAYS - 1} DAY PRECEDING
                                                AND CURRENT ROW) AS recent FROM d)

@@ -108,6 +108,11 @@ def match_columns(
     by_norm: dict[str, str] = {}
     for col in source_columns:
         by_norm.setdefault(normalize_name(col), col)
+    for (
+        col
+    ) in source_columns:  # `subscription.status`, `Account.AccountNumber`: the part after the last dot too
+        if "." in str(col):
+            by_norm.setdefault(normalize_name(str(col).rsplit(".", 1)[1]), col)
     taken: set[str] = set()
     result: dict[str, str] = {}
     for canon, src in overrides.items():
@@ -155,13 +160,29 @@ def recognize(
             if forced:
                 raise
             continue  # the mapping names columns of this kind that the file lacks: it is another kind's file
-        if not all(r in matched for r in table.required):
+        if not all(r in matched for r in table.required) or not all(
+            any(c in matched for c in group) for group in table.any_of
+        ):
+            continue
+        if not forced and _foreign(table, columns) >= 2:
             continue
         exact = sum(normalize_name(src) == normalize_name(canon) for canon, src in matched.items())
-        score = 10 * len(table.required) + len(matched) + 0.5 * exact + (3 if _name_hint(table, label) else 0)
+        score = (
+            10 * (len(table.required) + len(table.any_of))
+            + len(matched)
+            + 0.5 * exact
+            + (3 if _name_hint(table, label) else 0)
+        )
         if best is None or score > best.score:
             best = Recognition(kind, matched, score, forced=bool(forced))
     return best
+
+
+def _foreign(table: Table, columns: list[str]) -> int:
+    """How many of `columns` are columns only an accounts export carries, for a kind that lists them as foreign."""
+    if not table.foreign:
+        return 0
+    return sum(c in table.foreign for c in match_columns(TABLES["accounts"], columns))
 
 
 def explain_unrecognised(label: str, columns: list[str], mapping: Mapping | None = None) -> InputError:
@@ -176,7 +197,9 @@ def explain_unrecognised(label: str, columns: list[str], mapping: Mapping | None
         except InputError as exc:
             unmapped.append(exc.problem)
             matched = match_columns(table, columns, where=label)
-        missing = [r for r in table.required if r not in matched]
+        missing = [r for r in table.required if r not in matched] + [
+            " or ".join(group) for group in table.any_of if not any(c in matched for c in group)
+        ]
         near.append((len(missing), -len(matched), kind, missing))
     near.sort()
     # a kind lacking nothing was left out only because the mapping names a column this file lacks (said below)

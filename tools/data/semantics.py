@@ -225,6 +225,12 @@ def infer_event_semantics(
     )
 
 
+ACCOUNT_LEVEL_NOTE = (
+    "The events are account-level (no user column): each account counts as one person, so active users, seats in "
+    "use and how concentrated the work is are per account, not per person."
+)
+
+
 class ResolvedSemantics(BaseModel):
     """The semantics every computation uses, each part labelled 'configured' or 'inferred'."""
 
@@ -247,6 +253,11 @@ class ResolvedSemantics(BaseModel):
         description="Events more widely used than an inferred core feature but not core → why (passive/negative).",
     )
 
+    account_level: bool = Field(
+        False,
+        description="The events name no user: each account counts as one person (user_id = account_id).",
+    )
+
     def caveats(self, *parts: str) -> list[str]:
         """One sentence per inferred part among `parts` (default: core features), for a result's caveats; inferred
         core features also say why each was chosen and which more widely used events were passed over."""
@@ -258,6 +269,8 @@ class ResolvedSemantics(BaseModel):
                 out.append(f"{label[0].upper()}{label[1:]} were {how} (set them in customer-health.yaml).")
                 if part == "core_features":
                     out += _core_notes(self.core_feature_reasons, self.passed_over)
+        if self.account_level:
+            out.append(ACCOUNT_LEVEL_NOTE)
         return out
 
 
@@ -317,6 +330,7 @@ def resolve_semantics(ds: Dataset, as_of_sql_end: str | None = None) -> Resolved
         sources=sources,
         core_feature_reasons=reasons,
         passed_over=passed,
+        account_level=ds.account_level_events(),
     )
 
 

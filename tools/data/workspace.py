@@ -374,7 +374,7 @@ class Workspace:
 
 def _dated(views: dict[str, str]) -> bool:
     """Whether the dataset has a table whose rows carry their own dates (a snapshot export has none)."""
-    return any(kind in views for kind in ("events", "tickets", "nps", "revenue"))
+    return any(kind in views for kind in ("events", "tickets", "nps", "revenue", "subscriptions"))
 
 
 def _table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:

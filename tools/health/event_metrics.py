@@ -67,7 +67,11 @@ def event_metrics_at(ds: Dataset, dates: list[date], sem: ResolvedSemantics) -> 
 
 def _compute(ds: Dataset, dates: list[date], sem: ResolvedSemantics) -> dict[date, pd.DataFrame]:
     latest = max(dates)
-    together = [d for d in dict.fromkeys(dates) if (latest - d).days % 30 == 0]
+    # seats from subscriptions differ from day to day: then each date is its own query
+    together = [
+        d for d in dict.fromkeys(dates) if (latest - d).days % 30 == 0 and not ds.has("subscriptions")
+    ]
+    together = together or [latest]
     out = _query(ds, latest, together, sem)
     for d in dates:
         if d not in out:
@@ -106,7 +110,7 @@ def _query(ds: Dataset, latest: date, dates: list[date], sem: ResolvedSemantics)
     dates_sql = ", ".join(f"({j})" for j in blocks.values())
     rows = ds.con.execute(
         f"""
-        WITH acc AS ({account_source_sql(ds, ("seats_purchased",))}),
+        WITH acc AS ({account_source_sql(ds, ("seats_purchased",), latest, everyone=True)}),
         -- one row per account × user × 30-day block × core feature (its position in the core list; NULL: the
         -- user's other events)
         base AS MATERIALIZED (

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
-from customer_health.tools.base.sql import window
 from customer_health.tools.data.accounts import account_source_sql
 from customer_health.tools.data.dataset import Dataset
 from customer_health.tools.data.semantics import ResolvedSemantics, resolve_semantics
@@ -57,17 +56,23 @@ CATALOGUE: dict[str, MetricInfo] = {
 INFO_ONLY = ("tenure_days", "segment", "name", "arr", "csm_owner", "renewal_date", "use_case")
 
 
-def account_metrics(ds: Dataset, as_of: date, semantics: ResolvedSemantics | None = None) -> pd.DataFrame:
-    """One row per account (index account_id) with every metric the data supports, as of the end of `as_of`.
+def account_metrics(
+    ds: Dataset, as_of: date, semantics: ResolvedSemantics | None = None, everyone: bool = False
+) -> pd.DataFrame:
+    """One row per account (index account_id) with every metric the data supports, as of the end of `as_of`: the
+    accounts that had become customers by that day, churned or not (so who has churned, an outcome, never moves
+    another account's percentiles), or with `everyone` every account the data names (see tools/data/lifecycle).
 
-    Computed once per dataset, date and semantics (scores, signals and the account card all read it); the caller
-    gets its own copy.
+    Computed once per dataset, date, semantics and population (scores, signals and the account card all read it);
+    the caller gets its own copy.
     """
-    key = ("account_metrics", as_of, semantics.model_dump_json() if semantics is not None else None)
-    return ds.memo(key, lambda: _account_metrics(ds, as_of, semantics)).copy()
+    key = ("account_metrics", as_of, semantics.model_dump_json() if semantics is not None else None, everyone)
+    return ds.memo(key, lambda: _account_metrics(ds, as_of, semantics, everyone)).copy()
 
 
-def _account_metrics(ds: Dataset, as_of: date, semantics: ResolvedSemantics | None) -> pd.DataFrame:
+def _account_metrics(
+    ds: Dataset, as_of: date, semantics: ResolvedSemantics | None, everyone: bool
+) -> pd.DataFrame:
     import numpy as np
     import pandas as pd
 
@@ -89,6 +94,9 @@ def _account_metrics(ds: Dataset, as_of: date, semantics: ResolvedSemantics | No
             "nps_score",
             "days_since_last_login",
         ),
+        as_of,
+        everyone,
+        existing=True,
     )
     frame = ds.con.execute(source).df().set_index("account_id")
     frame.index = frame.index.astype(str)
@@ -124,40 +132,6 @@ def _account_metrics(ds: Dataset, as_of: date, semantics: ResolvedSemantics | No
     if ds.has("revenue"):
         _revenue_metrics(ds, as_of, out)
     return out.replace([np.inf, -np.inf], np.nan)
-
-
-def lost_accounts(ds: Dataset, as_of: date) -> set[str]:
-    """Accounts already lost by `as_of` (a churn date or a churned outcome on or before it).
-
-    This reads outcome columns, so it is used only to say who is still a customer — never as a score input.
-    """
-    lost: set[str] = set()
-    end = window(as_of, 1).end
-    if ds.has("accounts"):
-        cols = set(ds.columns("accounts"))
-        if "churn_date" in cols:
-            lost |= {
-                r[0]
-                for r in ds.con.execute(
-                    f"SELECT account_id FROM {ds.view('accounts')} WHERE churn_date < TIMESTAMP '{end}'"
-                ).fetchall()
-            }
-        elif "churned" in cols:
-            lost |= {
-                r[0]
-                for r in ds.con.execute(
-                    f"SELECT account_id FROM {ds.view('accounts')} WHERE churned"
-                ).fetchall()
-            }
-    if ds.has("outcomes"):
-        lost |= {
-            r[0]
-            for r in ds.con.execute(
-                f"SELECT account_id FROM {ds.view('outcomes')} WHERE outcome = 'churned' "
-                f"AND date < TIMESTAMP '{end}'"
-            ).fetchall()
-        }
-    return lost
 
 
 def _event_metrics(ds: Dataset, as_of: date, sem: ResolvedSemantics, out: pd.DataFrame) -> pd.Series:

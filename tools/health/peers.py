@@ -48,7 +48,7 @@ def peer_comparison(ds: Dataset, *, as_of: date | str | None = None) -> Peers:
     day = resolve_as_of(ds, as_of)
     sem = resolve_semantics(ds)
     usage = event_metrics(ds, day, sem)
-    info = ds.con.execute(account_source_sql(ds, ("name", "segment", "use_case"))).df()
+    info = ds.con.execute(account_source_sql(ds, ("name", "segment", "use_case"), day, everyone=True)).df()
     info["account_id"] = info["account_id"].astype(str)
     info = info.set_index("account_id").reindex(usage.index)
     use_cases = ds.has("accounts") and "use_case" in ds.columns("accounts")

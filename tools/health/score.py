@@ -17,9 +17,10 @@ from customer_health.tools.base.models import Envelope, constructor, paused_gc, 
 from customer_health.tools.base.numbers import rnd, rounded, text_or_none
 from customer_health.tools.base.stats import percentile_in_group
 from customer_health.tools.data.dataset import Dataset, resolve_as_of
+from customer_health.tools.data.lifecycle import Stage, is_customer, lifecycle, population_caveats
 from customer_health.tools.data.semantics import ResolvedSemantics, resolve_semantics
 from customer_health.tools.health.event_metrics import event_metrics_at
-from customer_health.tools.health.metrics import CATALOGUE, account_metrics, lost_accounts
+from customer_health.tools.health.metrics import CATALOGUE, account_metrics
 from customer_health.tools.health.profiles import COMPONENTS, MetricSpec, Profile, load_profile
 from pydantic import BaseModel, Field
 
@@ -55,9 +56,18 @@ class AccountScore(BaseModel):
     tier: Tier
     colour: Literal["green", "yellow", "red"]
     lifecycle: Literal["established", "onboarding"]
-    status: Literal["customer", "churned"] = Field(
-        "customer", description="churned: lost by as_of (from churn dates/outcomes; never a score input)."
+    status: Literal["customer", "churned", "not_yet_customer"] = Field(
+        "customer",
+        description="On as_of: a customer, already lost, or not a customer yet (from subscriptions, churn dates, "
+        "outcomes, revenue, start dates; never a score input).",
     )
+    stage: Stage = Field(
+        "active", description="Lifecycle stage on as_of: not_yet_customer, onboarding, active, churned."
+    )
+    stage_since: date | None = Field(
+        None, description="When the stage began (customer since, or the churn date)."
+    )
+    stage_evidence: str = Field("", description="What the stage rests on.")
     previous_score: float | None = Field(
         None, description="The score 30 days before as_of, from the same data."
     )
@@ -108,10 +118,12 @@ def score_accounts(
     profile: Profile | str | None = None,
     semantics: ResolvedSemantics | None = None,
     history: bool = True,
+    everyone: bool = False,
 ) -> HealthScores:
-    """Score every account as of a date, with drivers; with `history`, also the score 30 days earlier."""
+    """Score the customers on a date (with `everyone`, every account the data names), with drivers and each row's
+    lifecycle stage; with `history`, also the score 30 days earlier."""
     with paused_gc():  # the drivers are ~15 objects per account: collecting over them mid-way costs seconds
-        return _score_accounts(ds, as_of, profile, semantics, history)
+        return _score_accounts(ds, as_of, profile, semantics, history, everyone)
 
 
 def _score_accounts(
@@ -120,6 +132,7 @@ def _score_accounts(
     profile: Profile | str | None,
     semantics: ResolvedSemantics | None,
     history: bool,
+    everyone: bool,
 ) -> HealthScores:
     day = resolve_as_of(ds, as_of)
     prof = profile if isinstance(profile, Profile) else load_profile(profile)
@@ -127,18 +140,35 @@ def _score_accounts(
     if history and sem is not None and ds.events_tied():
         event_metrics_at(ds, [day, day - timedelta(days=30)], sem)  # both dates in one scan of the events
     metrics = account_metrics(ds, day, sem)
-    if metrics.empty:
+    stages = lifecycle(ds, day)
+    if metrics.empty and not (everyone and len(stages)):
         raise InputError(
-            "there are no accounts to score.", fix="Load an accounts table or events with accounts."
+            f"there are no accounts to score: none was a customer on {day}"
+            if len(stages)
+            else "there are no accounts to score.",
+            fix="Pick a later as_of, or list every account with include_all (--all-accounts)."
+            if len(stages)
+            else "Load an accounts table or events with accounts.",
         )
-    rows = score_frame(metrics, prof)
+    rows = score_frame(metrics, prof) if len(metrics) else []
+    if (
+        everyone
+    ):  # the accounts not yet customers, scored beside every account (their scores rest on nothing yet)
+        later = set(stages.index[stages["stage"] == "not_yet_customer"])
+        if later:
+            rows += [
+                r for r in score_frame(account_metrics(ds, day, sem, True), prof) if r.account_id in later
+            ]
     if history and ds.has("events"):
         earlier = score_frame(account_metrics(ds, day - timedelta(days=30), sem), prof, drivers=False)
         apply_previous(rows, {r.account_id: r.health_score for r in earlier})
-    lost = lost_accounts(ds, day)
     for r in rows:
-        if r.account_id in lost:
-            r.status = "churned"
+        if r.account_id in stages.index:
+            stage = stages.loc[r.account_id]
+            r.stage, r.stage_since, r.stage_evidence = stage["stage"], stage["since"], stage["evidence"]
+            r.status = "customer" if is_customer(r.stage) else r.stage
+    if not everyone:
+        rows = [r for r in rows if r.status == "customer"]
     rows.sort(key=lambda r: (r.health_score, r.account_id))
     current = [r for r in rows if r.status == "customer"]
     counts = {
@@ -170,11 +200,7 @@ def _score_accounts(
     if current:
         worst = current[0]
         summary += f" Lowest: {worst.name or worst.account_id} at {worst.health_score:g}."
-    if lost:
-        caveats.append(
-            f"{len(rows) - len(current)} account(s) were already lost by {day}; they are scored and "
-            "listed (status churned) but left out of the tier counts."
-        )
+    caveats += population_caveats(stages, day, everyone)
     return HealthScores(
         as_of=day,
         profile=prof.name,
@@ -292,6 +318,9 @@ def _score_frame(metrics: pd.DataFrame, prof: Profile, drivers: bool) -> list[Ac
                 colour=COLOURS[tier],
                 lifecycle="onboarding" if new else "established",
                 status="customer",
+                stage="active",
+                stage_since=None,
+                stage_evidence="",
                 previous_score=None,
                 trend=None,
                 components={

@@ -24,8 +24,9 @@ from customer_health.tools.base.models import Envelope
 from customer_health.tools.base.numbers import rnd
 from customer_health.tools.base.sql import window
 from customer_health.tools.base.stats import percentile_in_group
-from customer_health.tools.data.accounts import account_source_sql
+from customer_health.tools.data.accounts import account_has, account_source_sql
 from customer_health.tools.data.dataset import Dataset, resolve_as_of
+from customer_health.tools.data.lifecycle import lifecycle
 from customer_health.tools.data.semantics import resolve_semantics
 from customer_health.tools.health.metrics import account_metrics
 from customer_health.tools.health.profiles import COMPONENTS, Profile, load_profile
@@ -344,11 +345,12 @@ def _score_plan(
     by_day: dict[date, list[tuple]] = defaultdict(list)
     for item in plan:
         by_day[item[3]].append(item)
-    seats = _seats(ds)
     rows, notes = [], set()
     for day in sorted(by_day):
         sem = resolve_semantics(ds, f"TIMESTAMP '{window(day, 1).end}'") if ds.has("events") else None
-        metrics = account_metrics(ds, day, sem)
+        metrics = account_metrics(ds, day, sem, everyone=True)
+        stages = lifecycle(ds, day)["stage"]
+        seats = _seats(ds, day)
         scored = {s.account_id: s for s in score_frame(metrics, prof, drivers=False)} if len(metrics) else {}
         logins = _login_score(ds, day, metrics, seats, sem.passive_events if sem else [])
         notes.update(sem.caveats() if sem else [])
@@ -356,7 +358,7 @@ def _score_plan(
         for acct, outcome, when, as_of in by_day[day]:
             if acct not in scored:
                 skipped["account not found in the data"].append(acct)
-            elif tenure is not None and tenure.get(acct, 0) < 0:
+            elif stages.get(acct) == "not_yet_customer" or (tenure is not None and tenure.get(acct, 0) < 0):
                 skipped["not yet a customer on the as-of date"].append(acct)
             else:
                 s, login = scored[acct], None if logins is None else float(logins.get(acct, 50.0))
@@ -371,10 +373,10 @@ def _score_plan(
     return rows
 
 
-def _seats(ds: Dataset) -> pd.Series | None:
-    if not ds.has("accounts") or "seats_purchased" not in ds.columns("accounts"):
+def _seats(ds: Dataset, day: date) -> pd.Series | None:
+    if not account_has(ds, "seats_purchased"):
         return None
-    frame = ds.con.execute(account_source_sql(ds, ("seats_purchased",))).df()
+    frame = ds.con.execute(account_source_sql(ds, ("seats_purchased",), day, everyone=True)).df()
     seats = frame.set_index(frame["account_id"].astype(str))["seats_purchased"].astype(float)
     return seats.where(seats > 0)
 

@@ -54,21 +54,28 @@ def account_card(
     trend and funnel. `account_id` may be an id or a name, resolved as everywhere (`resolve_account`)."""
     account_id = resolve_account(ds, account_id)
     analysis = analyze(ds, as_of=as_of, profile=profile)
+    everyone = not any(a.account_id == account_id for a in analysis.scores.accounts)
+    if everyone:  # not a customer on the day: its card still shows where it stands, beside every account
+        analysis = analyze(ds, as_of=as_of, profile=profile, everyone=True)
     day = analysis.as_of
     sem = resolve_semantics(ds) if ds.has("events") else None
 
     def once(name: str, compute):
-        return ds.memo(("account_card", name, day), compute)
+        return ds.memo(("account_card", name, day, everyone), compute)
 
     score = next(a for a in analysis.scores.accounts if a.account_id == account_id)
     caveats = list(analysis.scores.caveats)
     card: dict[str, Any] = {"score": score}
     if ds.has("events"):
         card["seats"] = _pick(
-            once("seats", lambda: seat_utilization(ds, as_of=day, semantics=sem)).accounts, account_id
+            once("seats", lambda: seat_utilization(ds, as_of=day, semantics=sem, everyone=everyone)).accounts,
+            account_id,
         )
         card["adoption"] = _pick(
-            once("adoption", lambda: feature_adoption(ds, as_of=day, semantics=sem)).accounts, account_id
+            once(
+                "adoption", lambda: feature_adoption(ds, as_of=day, semantics=sem, everyone=everyone)
+            ).accounts,
+            account_id,
         )
         trends = usage_trends(ds, as_of=day, account=account_id, semantics=sem)
         card["trend"], card["week_ends"] = trends.accounts[0], trends.week_ends

@@ -29,17 +29,24 @@ class Analysis:
 
 
 def analyze(
-    ds: Dataset, *, as_of: date | str | None = None, profile: Profile | str | None = None
+    ds: Dataset,
+    *,
+    as_of: date | str | None = None,
+    profile: Profile | str | None = None,
+    everyone: bool = False,
 ) -> Analysis:
-    """Score every account as of `as_of` with `profile` (a preset name, a YAML path, or a Profile; default
-    enterprise), add the previous scores and the risk signals. Computed once per dataset, date and profile."""
+    """Score the customers on `as_of` (with `everyone`, every account with its lifecycle stage) with `profile` (a
+    preset name, a YAML path, or a Profile; default enterprise), add the previous scores and the risk signals.
+    Computed once per dataset, date, profile and population."""
     day = resolve_as_of(ds, as_of)
     prof = profile if isinstance(profile, Profile) else load_profile(profile)
-    return ds.memo(("analysis", day, prof.model_dump_json()), lambda: _analyze(ds, day, prof))
+    return ds.memo(
+        ("analysis", day, prof.model_dump_json(), everyone), lambda: _analyze(ds, day, prof, everyone)
+    )
 
 
-def _analyze(ds: Dataset, day: date, prof: Profile) -> Analysis:
-    scores = score_accounts(ds, as_of=day, profile=prof)
+def _analyze(ds: Dataset, day: date, prof: Profile, everyone: bool) -> Analysis:
+    scores = score_accounts(ds, as_of=day, profile=prof, everyone=everyone)
     if ds.history is not None:
         earlier = ds.history.earlier_scores(ds.dataset_id, scores)
         apply_previous(scores.accounts, {a: score for a, (score, _) in earlier.items()})

@@ -16,6 +16,7 @@ from customer_health.tools.base.errors import InputError
 from customer_health.tools.base.formats import money, percent
 from customer_health.tools.base.models import Envelope, validate_rows
 from customer_health.tools.base.numbers import ratio, rnd
+from customer_health.tools.data.accounts import account_source_sql
 from customer_health.tools.data.dataset import Dataset, resolve_as_of
 from customer_health.tools.health.profiles import Profile
 from customer_health.tools.health.score import HealthScores
@@ -147,7 +148,7 @@ def portfolio_summary(
     if scores is None and (ds.has("accounts") or ds.has("events")):
         scores = analyze(ds, as_of=day, profile=profile).scores
     caveats = [] if scores else ["No accounts or events: no health, at-risk ARR or renewals."]
-    arr = {a.account_id: a.arr or 0.0 for a in scores.accounts} if scores else {}
+    arr = _arr_on(ds, day) if scores else {}
     kpis, period = _retention(ds, day, period_months, arr, caveats)
     book = _book(ds, scores, day, caveats)
     total = float(book["arr"].sum())
@@ -172,6 +173,12 @@ def portfolio_summary(
     return result
 
 
+def _arr_on(ds: Dataset, day: date) -> dict[str, float]:
+    """Every account's ARR on `day` (ARR, else MRR × 12; from subscriptions where they say), churned or not."""
+    rows = ds.con.execute(account_source_sql(ds, ("arr", "mrr"), day, everyone=True)).fetchall()
+    return {str(a): float(arr if arr is not None else (mrr or 0.0) * 12) for a, arr, mrr in rows}
+
+
 def _book(ds: Dataset, scores: HealthScores | None, day: date, caveats: list[str]) -> pd.DataFrame:
     """One row per current customer, largest ARR first, with owner, renewal date and the biggest drag."""
     import pandas as pd
@@ -181,7 +188,7 @@ def _book(ds: Dataset, scores: HealthScores | None, day: date, caveats: list[str
     book["driver"] = [a.drivers[0].text if a.drivers else None for a in current]
     extra = pd.DataFrame({"account_id": pd.Series(dtype=str)})
     if ds.has("accounts"):
-        extra = ds.frame("accounts", ["account_id", "csm_owner", "renewal_date"])
+        extra = ds.con.execute(account_source_sql(ds, ("csm_owner", "renewal_date"), day, everyone=True)).df()
         extra = extra.astype({"account_id": str}).drop_duplicates("account_id")
     book = book.merge(extra, on="account_id", how="left").reindex(columns=list(AccountLine.model_fields))
     book["arr"] = pd.to_numeric(book["arr"], errors="coerce").astype(float)

@@ -14,7 +14,7 @@ from typing import Any
 
 from customer_health.tools.base.numbers import rnd
 from customer_health.tools.base.sql import fetch_dicts, in_list, literal, window
-from customer_health.tools.data.accounts import account_source_sql
+from customer_health.tools.data.accounts import account_has, account_source_sql
 from customer_health.tools.data.dataset import Dataset
 from customer_health.tools.data.semantics import ResolvedSemantics
 from customer_health.tools.health.metrics import account_metrics
@@ -54,7 +54,7 @@ def signal_inputs(
         families.append(_champion_inputs(ds, day))
     if ds.has("tickets") and _text_columns(ds):
         families.append(_competitor_inputs(ds, day, rules))
-    if ds.has("accounts") and {"contract_start", "signup_date"} & set(ds.columns("accounts")):
+    if account_has(ds, "contract_start") or account_has(ds, "signup_date"):
         families.append(_contract_inputs(ds, day))
     for names, values in families:
         available |= names
@@ -100,7 +100,7 @@ def _contract_inputs(ds: Dataset, day: date) -> tuple[set[str], dict[str, dict]]
     whose first day is often just where the export begins."""
     rows = ds.con.execute(
         f"SELECT account_id, date_diff('day', CAST(coalesce(contract_start, signup_date) AS DATE), DATE '{day}') "
-        f"FROM ({account_source_sql(ds, ('contract_start', 'signup_date'))})"
+        f"FROM ({account_source_sql(ds, ('contract_start', 'signup_date'), day, everyone=True)})"
     ).fetchall()
     return {"contract_days"}, {a: {"contract_days": d} for a, d in rows}
 

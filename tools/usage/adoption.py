@@ -10,8 +10,9 @@ from customer_health.tools.base.models import Envelope, gc_paused, trusted
 from customer_health.tools.base.numbers import ratio, rnd
 from customer_health.tools.base.sql import in_list, window
 from customer_health.tools.base.stats import percentile_in_group
-from customer_health.tools.data.accounts import account_frame
+from customer_health.tools.data.accounts import account_frame, account_has
 from customer_health.tools.data.dataset import Dataset, resolve_as_of
+from customer_health.tools.data.lifecycle import lifecycle, population_caveats
 from customer_health.tools.data.semantics import ResolvedSemantics, resolve_semantics
 from customer_health.tools.usage.seats import SPOF_SHARE, UNDERUSED_FEATURE
 from pydantic import BaseModel, Field
@@ -59,6 +60,7 @@ def feature_adoption(
     window_days: int = 30,
     as_of: date | str | None = None,
     semantics: ResolvedSemantics | None = None,
+    everyone: bool = False,
 ) -> Adoption:
     """Per account: which core features are used, by what share of seats and active users, and by whom."""
     import pandas as pd
@@ -72,7 +74,7 @@ def feature_adoption(
             "no core features are configured or could be inferred from the events.",
             fix="List 3–5 core features under core_features in customer-health.yaml.",
         )
-    accounts, active_by, features_by, top_by = _inputs(ds, day, window_days, core)
+    accounts, active_by, features_by, top_by = _inputs(ds, day, window_days, core, everyone)
     rows = []
     for rec in accounts.to_dict("records"):
         acct = rec["account_id"]
@@ -104,8 +106,8 @@ def feature_adoption(
         summary += (
             f" The most under-used core feature is {worst[0]} (below 30% of seats at {worst[1]} accounts)."
         )
-    caveats = sem.caveats()
-    if not ds.has("accounts") or "seats_purchased" not in ds.columns("accounts"):
+    caveats = sem.caveats() + population_caveats(lifecycle(ds, day), day, everyone)
+    if not account_has(ds, "seats_purchased"):
         caveats.append("No seats_purchased: depth is measured against active users instead of seats.")
     return Adoption(
         as_of=day,
@@ -118,9 +120,9 @@ def feature_adoption(
     )
 
 
-def _inputs(ds: Dataset, day: date, window_days: int, core: list[str]):
+def _inputs(ds: Dataset, day: date, window_days: int, core: list[str], everyone: bool):
     """The three aggregations adoption rests on: active users, per-feature users and actions, the top users."""
-    accounts = account_frame(ds)
+    accounts = account_frame(ds, day, everyone)
     weight = "coalesce(count, 1)" if "count" in ds.columns("events") else "1"
     win = window(day, window_days)
     ev, inside = ds.view("events"), f"{win.sql()} AND account_id IS NOT NULL"

@@ -98,7 +98,7 @@ def persona_activity(
             key = (acct, role_to_persona[role], int(wk))
             weekly[key] = weekly.get(key, 0) + n
     rows = []
-    for rec in account_frame(ds).to_dict("records"):
+    for rec in account_frame(ds, day).to_dict("records"):
         acct = rec["account_id"]
         items = []
         for name, persona in personas.items():

@@ -15,8 +15,9 @@ from customer_health.tools.base.models import Envelope, constructor, gc_paused
 from customer_health.tools.base.numbers import DECIMALS, rnd, rounded
 from customer_health.tools.base.sql import Window, fetch_dicts, in_list, window
 from customer_health.tools.base.stats import percentile_in_group
-from customer_health.tools.data.accounts import account_source_sql
+from customer_health.tools.data.accounts import account_has, account_source_sql
 from customer_health.tools.data.dataset import Dataset, resolve_as_of
+from customer_health.tools.data.lifecycle import lifecycle, population_caveats
 from customer_health.tools.data.semantics import ResolvedSemantics, resolve_semantics
 from pydantic import BaseModel, Field
 
@@ -110,15 +111,17 @@ def seat_utilization(
     window_days: int = 30,
     as_of: date | str | None = None,
     semantics: ResolvedSemantics | None = None,
+    everyone: bool = False,
 ) -> SeatUtilization:
-    """Present and adopted users ÷ seats purchased per account, with bands and segment percentiles."""
+    """Present and adopted users ÷ seats purchased per customer on as_of (with `everyone`, every account), with
+    bands and segment percentiles."""
     bounds.check("window_days", window_days, bounds.WINDOW_DAYS)
     if not (ds.has("accounts") or ds.has("events")):
         raise InputError(
             "seat utilization needs accounts or events.", fix="Load an accounts or events export."
         )
     caveats: list[str] = []
-    source = account_source_sql(ds, ("name", "segment", "seats_purchased", "active_users_30d"))
+    columns = ("name", "segment", "seats_purchased", "active_users_30d")
     if ds.has("events"):
         day = resolve_as_of(ds, as_of)
         sem = semantics or resolve_semantics(ds)
@@ -147,7 +150,9 @@ def seat_utilization(
             if snapshot
             else "No events and no 30-day active-user column: utilization cannot be computed."
         )
-    if not ds.has("accounts") or "seats_purchased" not in ds.columns("accounts"):
+    source = account_source_sql(ds, columns, day, everyone)
+    caveats += population_caveats(lifecycle(ds, day), day, everyone)
+    if not account_has(ds, "seats_purchased"):
         caveats.append("No seats_purchased: utilization ratios and bands are unavailable; counts are shown.")
     if ds.has("events") and not ds.events_tied():
         caveats.append(

@@ -63,13 +63,14 @@ def usage_trends(
     weeks: int = 13,
     account: str | None = None,
     semantics: ResolvedSemantics | None = None,
+    everyone: bool = False,
 ) -> Trends:
     """Weekly series and changes of present users, adopted users and core actions for every account, or for the one
     `account` names (an id or a name, resolved by `resolve_account`; its row carries the id)."""
     bounds.check("weeks", weeks, bounds.TREND_WEEKS)
     day = resolve_as_of(ds, as_of)
     sem = semantics or resolve_semantics(ds)
-    source = account_source_sql(ds, ("name",))
+    source = account_source_sql(ds, ("name",), day, everyone=everyone or account is not None)
     if account is not None:
         account = resolve_account(ds, account)
         source = f"SELECT * FROM ({source}) WHERE account_id = {literal(account)}"

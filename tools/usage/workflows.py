@@ -23,6 +23,7 @@ from customer_health.tools.base.sql import Window, fetch_dicts, literal, window
 from customer_health.tools.data.accounts import account_frame
 from customer_health.tools.data.config import WorkflowSpec, WorkflowTarget
 from customer_health.tools.data.dataset import Dataset, resolve_as_of
+from customer_health.tools.data.lifecycle import lifecycle, population_caveats
 from customer_health.tools.data.semantics import ResolvedSemantics, resolve_semantics
 from pydantic import BaseModel, Field
 
@@ -80,6 +81,7 @@ def workflow_completion(
     as_of: date | str | None = None,
     weeks: int = 4,
     semantics: ResolvedSemantics | None = None,
+    everyone: bool = False,
 ) -> Workflows:
     """Per account and workflow over the last `weeks` weeks: target users, completers, completions per target
     user per week against the target, and the step where most non-completers stopped."""
@@ -106,7 +108,8 @@ def workflow_completion(
         caveats.insert(0, f"as_of was inferred as {day}, the latest activity date in the data.")
     counts = {name: _account_counts(ds, spec, period, roles) for name, spec in specs.items()}
     rows = []
-    for rec in account_frame(ds).to_dict("records"):
+    caveats += population_caveats(lifecycle(ds, day), day, everyone)
+    for rec in account_frame(ds, day, everyone).to_dict("records"):
         acct = str(rec["account_id"])
         items = [_completion(name, spec, counts[name].get(acct), weeks) for name, spec in specs.items()]
         below = [w.workflow for w in items if w.meets_target is False]

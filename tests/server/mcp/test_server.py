@@ -13,6 +13,7 @@ from datetime import date
 from pathlib import Path
 
 import anyio
+import pandas as pd
 import pytest
 from customer_health.server.mcp.server import build_server
 from customer_health.server.mcp.session import MAX_CHARS
@@ -95,9 +96,10 @@ def test_every_result_has_a_summary_and_fits_in_20000_characters(results, name):
 def test_row_results_say_how_many_rows_there_are_and_where_the_full_table_is(results, folder):
     data = results["seat_utilization"].structured_content
     # as many rows as fit the budget, not a fixed count
-    assert data["total_rows"] == 240 and data["truncated"] is True and 25 < len(data["accounts"]) < 240
+    # the example's 206 customers on its as-of date (34 of its 240 accounts were lost by then)
+    assert data["total_rows"] == 206 and data["truncated"] is True and 25 < len(data["accounts"]) < 206
     full = Path(data["full_table"])
-    assert full.is_file() and len(full.read_text().splitlines()) == 241
+    assert full.is_file() and len(full.read_text().splitlines()) == 207
     assert data["full_table_uri"] == "table://seats"
 
 
@@ -194,7 +196,7 @@ def test_resources_serve_every_rules_file_the_dataset_and_full_tables(folder):
     templates, texts, table, summary = anyio.run(go)
     assert {"rules://{name}", "table://{name}"} <= templates
     assert len(texts) >= 10 and all(t.strip() for t in texts.values())
-    assert table.startswith("account_id,") and len(table.splitlines()) == 241
+    assert table.startswith("account_id,") and len(table.splitlines()) == 207  # 206 customers and a header
     assert json.loads(summary)["tables"]
 
 
@@ -235,7 +237,10 @@ def test_no_result_exceeds_20000_characters_at_10000_accounts(big_portfolio):
         assert not r.is_error, (name, r.content[0].text if r.content else r)
         assert len(json.dumps(r.structured_content)) <= MAX_CHARS, name
     scores = results[2].structured_content
-    assert scores["total_rows"] == 10_000 and scores["truncated"] is True
+    # the customers on the as-of date: 10,000 accounts less those already lost (churn_date on or before it)
+    accounts = pd.read_csv(big_portfolio / "accounts.csv", usecols=["churn_date"])
+    lost = int((pd.to_datetime(accounts["churn_date"]) <= pd.Timestamp(scores["as_of"])).sum())
+    assert scores["total_rows"] == 10_000 - lost and scores["truncated"] is True
 
 
 def test_check_draft_passes_a_template_draft_and_names_an_invented_figure(folder):

@@ -33,9 +33,10 @@ def _assert_matches_the_tools(ds, day: date) -> int:
     """Every account's event inputs equal the seat, trend and adoption rows; returns the accounts checked."""
     sem = resolve_semantics(ds)
     frame = event_metrics(ds, day, sem)
-    seats = {r.account_id: r for r in seat_utilization(ds, as_of=day, semantics=sem).accounts}
-    trends = {r.account_id: r for r in usage_trends(ds, as_of=day, weeks=4, semantics=sem).accounts}
-    adoption = {r.account_id: r for r in feature_adoption(ds, as_of=day, semantics=sem).accounts}
+    every = {"as_of": day, "semantics": sem, "everyone": True}  # event_metrics covers every account
+    seats = {r.account_id: r for r in seat_utilization(ds, **every).accounts}
+    trends = {r.account_id: r for r in usage_trends(ds, weeks=4, **every).accounts}
+    adoption = {r.account_id: r for r in feature_adoption(ds, **every).accounts}
     assert set(frame.index) == set(seats)
     for acct, s in seats.items():
         row = frame.loc[acct]

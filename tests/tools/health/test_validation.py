@@ -220,7 +220,9 @@ def test_each_outcome_is_scored_once_per_month_end_as_of(backtest, monkeypatch):
     calls = []
     real = validation.account_metrics
     monkeypatch.setattr(
-        validation, "account_metrics", lambda ds, day, sem: calls.append(day) or real(ds, day, sem)
+        validation,
+        "account_metrics",
+        lambda ds, day, sem, **kw: calls.append(day) or real(ds, day, sem, **kw),
     )
     result = validate_health_model(backtest)
     # back to the month end on or before outcome − 90 days: Jul 15 → Apr 16 → Mar 31; Aug 15 and Aug 20 →
@@ -237,7 +239,9 @@ def test_an_account_that_collapses_after_the_as_of_date_keeps_its_high_score(bac
     result = validate_health_model(backtest)
     collapse = next(a for a in result.accounts if a.account_id == "COLLAPSE")
     assert collapse.as_of == date(2025, 5, 31) and collapse.health_score >= 70
-    assert score_accounts(backtest, as_of="2025-08-31", history=False).accounts[0].account_id == "COLLAPSE"
+    # lost on Aug 29, so listed on Aug 31 only beside every account
+    everyone = score_accounts(backtest, as_of="2025-08-31", history=False, everyone=True)
+    assert everyone.accounts[0].account_id == "COLLAPSE" and everyone.accounts[0].status == "churned"
     # the same score from data that physically ends at the as-of date
     with Workspace(tmp_path / "ws") as ws:
         cut = _load(ws, write_backtest(tmp_path / "cut", collapse_after=date(2025, 5, 31)), tmp_path)
@@ -342,8 +346,9 @@ def test_outcome_columns_never_change_a_score(tmp_path):
         blind = _load(ws, _copy_without_outcomes(tmp_path / "blind"), tmp_path)
         assert blind.has("outcomes") is False and "churned" not in blind.columns("accounts")
         for as_of in ("2025-12-31", "2026-06-30"):
-            with_outcomes = score_accounts(full, as_of=as_of)
-            without = score_accounts(blind, as_of=as_of)
+            # every account: without outcome columns nobody is known to have churned, so the default lists differ
+            with_outcomes = score_accounts(full, as_of=as_of, everyone=True)
+            without = score_accounts(blind, as_of=as_of, everyone=True)
             assert {
                 a.account_id: (a.health_score, a.previous_score, a.components) for a in with_outcomes.accounts
             } == {a.account_id: (a.health_score, a.previous_score, a.components) for a in without.accounts}

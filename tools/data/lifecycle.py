@@ -1,0 +1,321 @@
+"""Where each account stands in its life as a customer on a given day: not yet a customer, onboarding, active, or
+churned — with the date that stage began and the evidence for it. Only data dated on or before the day is read.
+
+The evidence, strongest first:
+
+- **Subscriptions** (billing periods or contracts): covered by a paid period on the day → a customer since its
+  first paid period; covered before but not on the day → churned when the last period ended (a lapse with no
+  covering period); no paid period yet → not yet a customer. An account with subscriptions is decided by them alone.
+- **Churn** otherwise: a churn date on or before the day (accounts table), a churned renewal outcome as its latest
+  outcome by the day, or revenue going to zero (paid in an earlier month, nothing in the revenue table's latest month
+  up to the day). A churned flag with no date is read as of the data's end: it counts only from that day on.
+- **Start** otherwise: the contract start, the first month with revenue, the signup date, or the first activity,
+  whichever the data has (in that order). After the day → not yet a customer (a first activity says so only when
+  there is no accounts table: an account an accounts export lists is a customer before anyone uses the product). A first month or first activity in the
+  first days the table covers says only that the account was there when the export began: its start is unknown.
+
+A customer is *onboarding* for its first `ONBOARDING_DAYS` (the health profile's new-account period) and *active*
+after. These stages never feed a score: they say whom a triage view is about.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Literal
+
+from customer_health.tools.base.sql import quote
+from customer_health.tools.data.dataset import Dataset
+from customer_health.tools.data.subscriptions import periods_view_name
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+Stage = Literal["not_yet_customer", "onboarding", "active", "churned"]
+STAGES: tuple[Stage, ...] = ("not_yet_customer", "onboarding", "active", "churned")
+CUSTOMER_STAGES: tuple[Stage, ...] = ("onboarding", "active")
+ONBOARDING_DAYS = 90
+CENSORED_DAYS = 14  # a first date this close to where its table begins may just be where the export begins
+
+FIRST_ACTIVITY = "first activity"
+COLUMNS = ("stage", "since", "evidence", "customer_since", "sub_mrr", "sub_seats", "renews_on")
+
+
+def lifecycle(ds: Dataset, day: date) -> pd.DataFrame:
+    """One row per account (index account_id, every account the data names) with `COLUMNS` as of the end of `day`:
+    the stage, when it began, the evidence, the customer-since date, and — from subscriptions — the MRR, seats and
+    next renewal on the day. Computed once per dataset and day; the caller gets its own copy."""
+    return ds.memo(("lifecycle", day), lambda: _lifecycle(ds, day)).copy()
+
+
+def lifecycle_table(ds: Dataset, day: date) -> str:
+    """The quoted name of a DuckDB view of `lifecycle(ds, day)` (account_id plus `COLUMNS`), for SQL joins."""
+
+    def register() -> str:
+        frame = lifecycle(ds, day).reset_index()
+        name = f"lifecycle_{ds.dataset_id}_{day:%Y%m%d}"
+        ds.con.register(name, frame)
+        return quote(name)
+
+    return ds.memo(("lifecycle_table", day), register)
+
+
+def is_customer(stage: str | None) -> bool:
+    return stage in CUSTOMER_STAGES
+
+
+def stage_counts(frame: pd.DataFrame) -> dict[str, int]:
+    return {s: int((frame["stage"] == s).sum()) for s in STAGES}
+
+
+def population_caveats(frame: pd.DataFrame, day: date, everyone: bool) -> list[str]:
+    """What a triage view on `day` covers: the customers, and how many accounts it leaves out (or, with `everyone`,
+    lists beside them), by stage."""
+    counts = stage_counts(frame)
+    others = {"churned": counts["churned"], "not yet customers": counts["not_yet_customer"]}
+    others = {k: v for k, v in others.items() if v}
+    if not others:
+        return []
+    said = " and ".join(
+        f"{v} {'had churned' if k == 'churned' else 'were not yet customers'}" for k, v in others.items()
+    )
+    if everyone:
+        return [
+            f"Every account is listed with its lifecycle stage on {day}: {said}; they are not customers then."
+        ]
+    return [
+        f"Customers on {day} only ({counts['onboarding'] + counts['active']}): {said}, and are left out "
+        "(include_all / --all-accounts lists them with their stage)."
+    ]
+
+
+def all_account_ids_sql(ds: Dataset) -> str:
+    """SELECT account_id of every account: the accounts table (or the one subscriptions give), else event accounts."""
+    if ds.has("accounts"):
+        return f"SELECT DISTINCT account_id FROM {ds.view('accounts')} WHERE account_id IS NOT NULL"
+    if ds.has("events") and "account_id" in ds.columns("events"):
+        return f"SELECT DISTINCT account_id FROM {ds.view('events')} WHERE account_id IS NOT NULL"
+    return "SELECT NULL::VARCHAR AS account_id WHERE false"
+
+
+def _lifecycle(ds: Dataset, day: date) -> pd.DataFrame:
+    import pandas as pd
+
+    ids = [str(r[0]) for r in ds.con.execute(all_account_ids_sql(ds)).fetchall()]
+    out = pd.DataFrame(index=pd.Index(ids, name="account_id", dtype=object))
+    out["stage"], out["since"], out["evidence"], out["customer_since"] = "active", None, "", None
+    out["sub_mrr"], out["sub_seats"], out["renews_on"] = float("nan"), float("nan"), None
+    decided: set[str] = set()
+    if ds.has("subscriptions"):
+        decided = _from_subscriptions(ds, day, out)
+    rest = [a for a in ids if a not in decided]
+    if rest:
+        _from_other_evidence(ds, day, out, set(rest))
+    for col in ("since", "customer_since", "renews_on"):
+        out[col] = pd.to_datetime(out[col]).dt.date
+        out[col] = out[col].astype(object).where(out[col].notna(), None)
+    return out
+
+
+def _from_subscriptions(ds: Dataset, day: date, out: pd.DataFrame) -> set[str]:
+    periods = quote(periods_view_name(ds.views["subscriptions"]))
+    d = f"DATE '{day}'"
+    rows = ds.con.execute(
+        f"""SELECT account_id,
+                   min(start_on) FILTER (WHERE paid AND start_on <= {d}) AS first_paid,
+                   bool_or(paid AND start_on <= {d} AND (end_on IS NULL OR end_on > {d})) AS covered,
+                   sum(mrr) FILTER (WHERE paid AND start_on <= {d} AND (end_on IS NULL OR end_on > {d})) AS mrr,
+                   sum(seats) FILTER (WHERE paid AND start_on <= {d} AND (end_on IS NULL OR end_on > {d})) AS seats,
+                   min({_renewal(d)}) FILTER (WHERE paid AND start_on <= {d}
+                                              AND (end_on IS NULL OR end_on > {d})) AS renews,
+                   max(end_on) FILTER (WHERE paid AND end_on <= {d}) AS lapsed_on,
+                   max(canceled_on) FILTER (WHERE paid AND canceled_on <= {d}) AS canceled,
+                   bool_or(NOT paid AND start_on <= {d} AND (end_on IS NULL OR end_on > {d})) AS on_trial
+            FROM {periods} GROUP BY account_id"""
+    ).fetchall()
+    decided = set()
+    for acct, first, covered, mrr, seats, renews, lapsed, canceled, trial in rows:
+        acct = str(acct)
+        if acct not in out.index:
+            continue
+        decided.add(acct)
+        out.at[acct, "customer_since"] = first
+        if first is None:
+            why = "on a trial or unpaid subscription" if trial else "no paid subscription period has started"
+            _set(out, acct, "not_yet_customer", None, f"{why} by {day}")
+        elif covered:
+            out.at[acct, "sub_mrr"] = mrr
+            out.at[acct, "sub_seats"] = seats
+            out.at[acct, "renews_on"] = renews
+            why = f"paid subscription since {first}"
+            if canceled is not None:
+                why += f"; canceled on {canceled}, paid through the current period"
+            _customer(out, acct, day, first, why)
+        else:
+            why = f"subscription lapsed: the last paid period ended on {lapsed} with no renewal"
+            if canceled is not None:
+                why += f" (canceled on {canceled})"
+            _set(out, acct, "churned", lapsed, why)
+    return decided
+
+
+def _renewal(d: str) -> str:
+    """A covering period's next renewal after day `d`: with a whole-month billing interval, the first anniversary of
+    its start after the day (a one-row-per-subscription export only knows the current period's end, which for an
+    earlier day is later than the renewal then due; a cancellation after the day is not known on it); else its written
+    period end."""
+    months = "CAST(interval_months AS INTEGER)"
+    k = f"(date_diff('month', start_on, {d}) // {months}) * {months}"
+    candidate = f"CAST(start_on + to_months({k}) AS DATE)"
+    nxt = f"CASE WHEN {candidate} > {d} THEN {candidate} ELSE CAST(start_on + to_months({k} + {months}) AS DATE) END"
+    whole = "interval_months >= 1 AND interval_months = floor(interval_months)"
+    return f"CASE WHEN {whole} THEN {nxt} WHEN renews_on > {d} THEN renews_on END"
+
+
+def _customer(out: pd.DataFrame, acct: str, day: date, start: date | None, why: str) -> None:
+    new = start is not None and (day - start).days < ONBOARDING_DAYS
+    _set(out, acct, "onboarding" if new else "active", start, why)
+
+
+def _set(out: pd.DataFrame, acct: str, stage: Stage, since: date | None, evidence: str) -> None:
+    out.at[acct, "stage"] = stage
+    out.at[acct, "since"] = since
+    out.at[acct, "evidence"] = evidence
+
+
+def _from_other_evidence(ds: Dataset, day: date, out: pd.DataFrame, accounts: set[str]) -> None:
+    churn = _churn_evidence(ds, day)
+    starts = _start_evidence(ds, day)
+    for acct in accounts:
+        start, start_why = starts.get(acct, (None, None))
+        if start is not None and start > day and start_why == FIRST_ACTIVITY and ds.has("accounts"):
+            # an account the accounts export lists is a customer whether or not anyone has used the product yet
+            start, start_why = None, "no start date in the data: taken as a customer"
+        if start is not None and start > day:
+            _set(out, acct, "not_yet_customer", None, f"{start_why} after {day}")
+            continue
+        out.at[acct, "customer_since"] = start
+        if acct in churn:
+            lost, why = churn[acct]
+            _set(out, acct, "churned", lost, why)
+        elif start is not None:
+            _customer(out, acct, day, start, f"customer since {start} ({start_why})")
+        else:
+            _set(out, acct, "active", None, start_why or "no start date in the data: taken as a customer")
+
+
+def _start_evidence(ds: Dataset, day: date) -> dict[str, tuple[date | None, str]]:
+    """account → (start date, what it is) from the first source that dates it; (None, why) when the start is only
+    where an export begins. Dates after `day` are kept: they say the account was not a customer yet."""
+    found: dict[str, tuple[date | None, str]] = {}
+
+    def add(rows, what: str, first_of_table: date | None = None) -> None:
+        for acct, start in rows:
+            acct = str(acct)
+            if acct in found or start is None:
+                continue
+            start = start.date() if hasattr(start, "date") and not isinstance(start, date) else start
+            start = start if isinstance(start, date) else None
+            if start is None:
+                continue
+            if first_of_table is not None and (start - first_of_table).days < CENSORED_DAYS and start <= day:
+                found[acct] = (
+                    None,
+                    f"{what} in the first days of the data: a customer since before it begins",
+                )
+            else:
+                found[acct] = (start, what)
+
+    if ds.has("accounts"):
+        cols = set(ds.columns("accounts"))
+        for col, what in (("contract_start", "contract start"), ("signup_date", "signup date")):
+            if col == "signup_date" and ds.has("revenue"):
+                _revenue_starts(ds, add)
+            if col in cols:
+                add(
+                    ds.con.execute(
+                        f"SELECT account_id, CAST({col} AS DATE) FROM {ds.view('accounts')} WHERE {col} IS NOT NULL"
+                    ).fetchall(),
+                    what,
+                )
+    elif ds.has("revenue"):
+        _revenue_starts(ds, add)
+    if ds.has("events") and "account_id" in ds.columns("events"):
+        ev = ds.view("events")
+        first_day = ds.memo(
+            ("events_first_day",),
+            lambda: ds.con.execute(f"SELECT CAST(min(timestamp) AS DATE) FROM {ev}").fetchone()[0],
+        )
+        rows = ds.memo(
+            ("events_first_by_account",),
+            lambda: ds.con.execute(
+                f"SELECT account_id, CAST(min(timestamp) AS DATE) FROM {ev} WHERE account_id IS NOT NULL GROUP BY 1"
+            ).fetchall(),
+        )
+        add(rows, FIRST_ACTIVITY, first_day)
+    return found
+
+
+def _revenue_starts(ds: Dataset, add) -> None:
+    rev = ds.view("revenue")
+    first = ds.con.execute(f"SELECT CAST(min(month) AS DATE) FROM {rev}").fetchone()[0]
+    rows = ds.con.execute(
+        f"SELECT account_id, CAST(min(month) AS DATE) FROM {rev} WHERE mrr > 0 GROUP BY 1"
+    ).fetchall()
+    add(rows, "first month with revenue", first)
+
+
+def _churn_evidence(ds: Dataset, day: date) -> dict[str, tuple[date | None, str]]:
+    """account → (churn date, evidence) for accounts lost by the end of `day`, from data dated by then."""
+    lost: dict[str, tuple[date | None, str]] = {}
+    d = f"DATE '{day}'"
+    if ds.has("accounts"):
+        cols = set(ds.columns("accounts"))
+        acc = ds.view("accounts")
+        if "churn_date" in cols:
+            for acct, when in ds.con.execute(
+                f"SELECT account_id, CAST(churn_date AS DATE) FROM {acc} WHERE CAST(churn_date AS DATE) <= {d}"
+            ).fetchall():
+                lost.setdefault(str(acct), (when, f"churn date {when} (accounts table)"))
+        if "churned" in cols and ds.latest_date is not None and day >= ds.latest_date:
+            dated = "AND churn_date IS NULL" if "churn_date" in cols else ""
+            for (acct,) in ds.con.execute(f"SELECT account_id FROM {acc} WHERE churned {dated}").fetchall():
+                lost.setdefault(
+                    str(acct),
+                    (None, f"churned flag with no date, read as of the data's end ({ds.latest_date})"),
+                )
+    if ds.has("outcomes"):
+        for acct, when in ds.con.execute(
+            f"""SELECT account_id, CAST(max("date") AS DATE) FROM {ds.view("outcomes")}
+                WHERE CAST("date" AS DATE) <= {d} GROUP BY 1
+                HAVING arg_max(outcome, "date") = 'churned'"""
+        ).fetchall():
+            lost.setdefault(str(acct), (when, f"churned renewal outcome on {when}"))
+    if ds.has("revenue") and not ds.has("subscriptions"):
+        month = f"date_trunc('month', {d})"
+        for acct, last_paid in ds.con.execute(
+            f"""WITH r AS (SELECT account_id, CAST(date_trunc('month', month) AS DATE) AS m, sum(mrr) AS mrr
+                           FROM {ds.view("revenue")} WHERE month < {month} + INTERVAL 1 MONTH GROUP BY 1, 2),
+                    latest AS (SELECT max(m) AS m FROM r)
+                SELECT account_id, max(m) FILTER (WHERE mrr > 0) FROM r GROUP BY 1
+                HAVING max(m) FILTER (WHERE mrr > 0) < (SELECT m FROM latest)"""
+        ).fetchall():
+            gone = (last_paid.replace(day=28) + timedelta(days=4)).replace(day=1)
+            lost.setdefault(
+                str(acct), (gone, f"revenue went to zero: last paid month {last_paid:%Y-%m}, none since")
+            )
+    return lost
+
+
+__all__ = [
+    "COLUMNS",
+    "CUSTOMER_STAGES",
+    "ONBOARDING_DAYS",
+    "STAGES",
+    "Stage",
+    "all_account_ids_sql",
+    "population_caveats",
+    "is_customer",
+    "lifecycle",
+    "lifecycle_table",
+    "stage_counts",
+]
