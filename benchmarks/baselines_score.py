@@ -107,6 +107,8 @@ def metrics_duckdb(con, views: dict[str, str], as_of: date, core: list[str], act
         FROM {acc} a LEFT JOIN usage USING (account_id) LEFT JOIN top USING (account_id)
              LEFT JOIN ever USING (account_id) LEFT JOIN people USING (account_id)
              LEFT JOIN tix USING (account_id) LEFT JOIN score_nps USING (account_id) LEFT JOIN mrr USING (account_id)
+        -- the accounts that had become customers by the date (a contract signed later is not one yet)
+        WHERE coalesce(CAST(coalesce(a.contract_start, a.signup_date) AS DATE) <= DATE '{as_of}', true)
         """)
         .df()
         .set_index("account_id")
@@ -187,7 +189,8 @@ def metrics_pandas(tables: dict, as_of: date, core: list[str], activation: str):
     out["tenure_days"] = (pd.Timestamp(as_of) - start.dt.normalize()).dt.days
     done = set(before.loc[before["event"] == activation, "account_id"])
     out["activated"] = [1.0 if a in done else 0.0 for a in out.index]
-    return out
+    signed = pd.to_datetime(acc["contract_start"]).fillna(pd.to_datetime(acc["signup_date"]))
+    return out[~(signed.dt.normalize() > pd.Timestamp(as_of)).reindex(out.index, fill_value=False)]
 
 
 def scores(metrics, profile) -> dict[str, float]:

@@ -146,13 +146,14 @@ def run_size(n_events: int, base: Path) -> dict:
     start, end = f"{win.start:%Y-%m-%d}", f"{win.end:%Y-%m-%d}"
     row = {"events": sum(t.rows for t in loaded.tables if t.kind == "events"), "load_s": round(load_s, 2)}
 
-    ours_s, ours = _timed(lambda: seat_utilization(ds, window_days=30))
+    # every account, churned or not, as the baselines count them
+    ours_s, ours = _timed(lambda: seat_utilization(ds, window_days=30, everyone=True))
     duck_s, duck = _timed(lambda: seats_duckdb(con, ev, acc, start, end))
     ours_map = {r.account_id: (r.present_users, r.adopted_users) for r in ours.accounts if r.present_users}
     assert ours_map == duck, "seat utilization: ours and the DuckDB baseline disagree"
     row |= {"seats_s": round(ours_s, 3), "seats_duckdb_s": round(duck_s, 3)}
 
-    tr_s, tr = _timed(lambda: usage_trends(ds, weeks=13))
+    tr_s, tr = _timed(lambda: usage_trends(ds, weeks=13, everyone=True))
     trd_s, trd = _timed(lambda: trends_duckdb(con, ev, f"{as_of}"))
     ours_weeks = {
         (r.account_id, 12 - i): v for r in tr.accounts for i, v in enumerate(r.weekly.core_actions) if v
@@ -181,7 +182,9 @@ def run_size(n_events: int, base: Path) -> dict:
     core, activation, prof = cfg["core_features"], cfg["activation"], load_profile(None)
     earlier = as_of - timedelta(days=30)
     views = {k: ds.view(k) for k in ("events", "accounts", "users", "tickets", "nps", "revenue")}
-    sc_s, sc = _timed(lambda: score_accounts(ws.dataset(loaded)))
+    sc_s, sc = _timed(
+        lambda: score_accounts(ws.dataset(loaded), everyone=True)
+    )  # every account, as the baselines
     sd_s, sd = _timed(
         lambda: [scores(metrics_duckdb(con, views, d, core, activation), prof) for d in (as_of, earlier)]
     )

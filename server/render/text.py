@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from customer_health.tools.base.formats import change, money, percent
+from customer_health.tools.data.description import lifecycle_sentence
 from customer_health.tools.data.workspace import LoadResult
 
 
@@ -48,6 +49,8 @@ def render_load(result: LoadResult) -> str:
         for t in result.tables
     ]
     lines.append(table(["TABLE", "SOURCE", "ROWS", "COLUMNS (canonical←source)", ""], rows, right=[2]))
+    if result.lifecycle:
+        lines += ["", f"Lifecycle: {lifecycle_sentence(result.lifecycle, q.latest_date)}"]
     dated = [t for t in q.tables if t.date_min]
     if dated:
         lines += [
@@ -277,14 +280,16 @@ def render_cohorts(result) -> str:
 _ARROWS = {"up": "↑", "down": "↓", "flat": "→", None: " "}
 
 
+def _stage(r) -> str:
+    """'churned 2026-07-29', 'not yet a customer', 'onboarding', 'active'."""
+    if r.stage == "not_yet_customer":
+        return "not yet a customer"
+    return f"churned {r.stage_since}" if r.stage == "churned" and r.stage_since else r.stage
+
+
 def render_scores(result) -> str:
-    current = [r for r in result.accounts if r.status == "customer"]
-    rows, more = limit_rows(current)
-    if len(current) < len(result.accounts):
-        more = (more + "\n" if more else "") + (
-            f"{len(result.accounts) - len(current)} churned account(s) not "
-            "shown (--format json or csv lists every account)."
-        )
+    rows, more = limit_rows(result.accounts)
+    staged = any(r.status != "customer" for r in result.accounts)  # every account listed (--all-accounts)
     body = table(
         [
             "ACCOUNT",
@@ -292,6 +297,7 @@ def render_scores(result) -> str:
             "SCORE",
             "",
             "TIER",
+            *(["STAGE"] if staged else []),
             "USAGE",
             "ENGAGE",
             "GROWTH",
@@ -306,6 +312,7 @@ def render_scores(result) -> str:
                 f"{r.health_score:.0f}",
                 _ARROWS[r.trend],
                 r.tier + (" (new)" if r.lifecycle == "onboarding" else ""),
+                *([_stage(r)] if staged else []),
                 *[
                     ("—" if r.components.get(c) is None else f"{r.components[c]:.0f}")
                     for c in ("usage", "engagement", "growth", "support", "financial")
@@ -314,7 +321,7 @@ def render_scores(result) -> str:
             )
             for r in rows
         ],
-        right=[2, 5, 6, 7, 8, 9],
+        right=[2, 6, 7, 8, 9, 10] if staged else [2, 5, 6, 7, 8, 9],
     )
     return "\n".join(
         head(

@@ -29,6 +29,9 @@ class DatasetSummary(BaseModel):
     skipped: list[str] = Field(
         default_factory=list, description="Files in a folder that were not loaded, and why."
     )
+    lifecycle: dict[str, int] = Field(
+        default_factory=dict, description="Accounts per lifecycle stage on latest_date (the default as_of)."
+    )
     issues: list[QualityIssue] = Field(default_factory=list)
     caveats: list[str] = Field(default_factory=list)
 
@@ -42,6 +45,8 @@ def describe_load(loaded: LoadResult) -> DatasetSummary:
         f"Loaded {', '.join(f'{t.kind} ({t.rows:,} rows)' for t in loaded.tables)}. "
         f"Latest activity {q.latest_date or 'unknown'}; {len(q.issues)} data-quality issue(s)."
     )
+    if loaded.lifecycle:
+        summary += f" {lifecycle_sentence(loaded.lifecycle, q.latest_date)}"
     return DatasetSummary(
         summary=summary,
         dataset_id=loaded.dataset_id,
@@ -50,8 +55,20 @@ def describe_load(loaded: LoadResult) -> DatasetSummary:
         outcome_columns=q.outcome_columns,
         semantics=q.semantics,
         skipped=q.skipped[:10],
+        lifecycle=loaded.lifecycle,
         issues=q.issues,
     )
 
 
-__all__ = ["DatasetSummary", "LoadedTable", "describe_load"]
+def lifecycle_sentence(counts: dict[str, int], day: str | None) -> str:
+    """'On 2026-08-31: 206 customers (16 onboarding), 34 churned, 6 not yet customers.'"""
+    customers = counts.get("onboarding", 0) + counts.get("active", 0)
+    text = f"On {day}: {customers} customer(s) ({counts.get('onboarding', 0)} onboarding)"
+    if counts.get("churned"):
+        text += f", {counts['churned']} churned"
+    if counts.get("not_yet_customer"):
+        text += f", {counts['not_yet_customer']} not yet customers"
+    return text + "."
+
+
+__all__ = ["DatasetSummary", "LoadedTable", "describe_load", "lifecycle_sentence"]

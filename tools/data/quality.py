@@ -237,6 +237,10 @@ def dataset_quality(
 ) -> QualityReport:
     """Cross-table checks (orphans, unmapped events), freshness, outcome columns and event semantics."""
     issues = list(issues) + unused_columns(con, sources) + unsupported_analyses(sources)
+    account_level = "events" in views and not any(
+        s.kind == "events" and "user_id" in s.columns for s in sources
+    )
+    issues += derived_tables(views, sources, account_level)
     accounts = views.get("accounts")
     for kind in ("users", "events", "tickets", "nps", "revenue", "outcomes"):
         view = views.get(kind)
@@ -488,27 +492,32 @@ def unused_columns(con: duckdb.DuckDBPyConnection, sources: list[SourceTable]) -
 
 
 # What each key column makes possible: (kind, any of these columns, or this table, the analysis lost).
-_CAPABILITIES: tuple[tuple[Kind, tuple[str, ...], Kind | None, str], ...] = (
+# (kind, its columns that support the analysis, a table that supports it instead, the subscription columns that
+# supply it on any date, what is lost without it)
+_CAPABILITIES: tuple[tuple[Kind, tuple[str, ...], Kind | None, tuple[str, ...], str], ...] = (
     (
         "accounts",
         ("seats_purchased",),
         None,
-        "no seats column (accounts.seats_purchased): seat utilization is unknown for every account; only counts "
-        "of present and adopted users are shown",
+        ("quantity",),
+        "no seats column (accounts.seats_purchased, or a subscription quantity): seat utilization is unknown for "
+        "every account; only counts of present and adopted users are shown",
     ),
     (
         "accounts",
         ("renewal_date",),
         None,
-        "no renewal date (accounts.renewal_date): renewals due and days to renewal are unknown for every account, "
-        "and no renewal signal fires",
+        ("period_end", "end_date", "interval"),
+        "no renewal date (accounts.renewal_date, or subscription periods): renewals due and days to renewal are "
+        "unknown for every account, and no renewal signal fires",
     ),
     (
         "accounts",
         ("arr", "mrr"),
         "revenue",
-        "no ARR or MRR (accounts.arr, accounts.mrr or a revenue table): revenue at risk is unknown and accounts "
-        "are not weighed by value",
+        ("mrr", "arr", "unit_amount", "total_amount"),
+        "no ARR or MRR (accounts.arr, accounts.mrr, a revenue table or subscription amounts): revenue at risk is "
+        "unknown and accounts are not weighed by value",
     ),
 )
 
@@ -519,8 +528,12 @@ def unsupported_analyses(sources: list[SourceTable]) -> list[QualityIssue]:
     for st in sources:
         mapped.setdefault(st.kind, set()).update(st.columns)
     issues = []
-    for kind, columns, table, message in _CAPABILITIES:
-        if any(c in mapped.get(kind, set()) for c in columns) or (table and table in mapped):
+    for kind, columns, table, billing, message in _CAPABILITIES:
+        if (
+            any(c in mapped.get(kind, set()) for c in columns)
+            or (table and table in mapped)
+            or any(c in mapped.get("subscriptions", set()) for c in billing)
+        ):
             continue
         issues.append(
             QualityIssue(
@@ -533,3 +546,36 @@ def unsupported_analyses(sources: list[SourceTable]) -> list[QualityIssue]:
             )
         )
     return issues
+
+
+def derived_tables(
+    views: dict[str, str], sources: list[SourceTable], account_level: bool
+) -> list[QualityIssue]:
+    """Notes on the tables read from others: revenue and accounts from subscriptions, people from accounts."""
+    given = {s.kind for s in sources}
+    notes = []
+    if "subscriptions" in given:
+        if "revenue" in views and "revenue" not in given:
+            notes.append(
+                (
+                    "revenue",
+                    "mrr",
+                    "monthly MRR comes from the subscriptions: each month's MRR is that of the paid "
+                    "periods covering its last day (or the export's last day, in its own month)",
+                )
+            )
+        if "accounts" not in given:
+            notes.append(("accounts", "account_id", "the accounts are those the subscriptions name"))
+    if account_level:
+        notes.append(
+            (
+                "events",
+                "user_id",
+                "the events have no user column: they are account-level events, each account "
+                "counting as one person",
+            )
+        )
+    return [
+        QualityIssue(code="derived_table", severity="info", table=kind, column=column, count=0, message=text)
+        for kind, column, text in notes
+    ]

@@ -179,10 +179,17 @@ def recognize(
 
 
 def _foreign(table: Table, columns: list[str]) -> int:
-    """How many of `columns` are columns only an accounts export carries, for a kind that lists them as foreign."""
+    """How much of `columns` only an accounts export carries, for a kind that lists such columns as foreign: one
+    each, two for a churn flag or a date named as a churn (a CRM's outcome columns — a billing export says a status
+    or when it was canceled)."""
     if not table.foreign:
         return 0
-    return sum(c in table.foreign for c in match_columns(TABLES["accounts"], columns))
+    found = match_columns(TABLES["accounts"], columns)
+    return sum(
+        2 if canon == "churned" or (canon == "churn_date" and "churn" in str(source).lower()) else 1
+        for canon, source in found.items()
+        if canon in table.foreign
+    )
 
 
 def explain_unrecognised(label: str, columns: list[str], mapping: Mapping | None = None) -> InputError:

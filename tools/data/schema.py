@@ -286,7 +286,33 @@ TABLES: dict[Kind, Table] = {
                 "cs_owner",
                 "success_manager",
             ),
-            _c("churned", "bool", "is_churned", "has_churned", "churn", "churn_flag", outcome=True),
+            _c(
+                "churned",
+                "bool",
+                "is_churned",
+                "has_churned",
+                "churn",
+                "churn_flag",
+                "churned_yes_no",  # a CRM checkbox labelled `Churned (Yes/No)`; `Churned?` folds to `churned`
+                "churned_y_n",
+                "churned_yn",
+                outcome=True,
+            ),
+            _c(
+                "customer_status",
+                "text",
+                "status",
+                "account_status",
+                "lifecycle_stage",
+                "lifecyclestage",
+                "lifecycle_status",
+                "customer_stage",
+                "account_stage",
+                "customer_type",
+                "account_type",
+                "type",
+                outcome=True,  # "Churned", "Former customer": read by the lifecycle and validation only
+            ),
             _c(
                 "churn_date",
                 "date",
@@ -302,9 +328,7 @@ TABLES: dict[Kind, Table] = {
             _c("open_tickets", "number", "open_support_tickets", "open_cases", nonnegative=True),
             _c("nps_score", "number", "nps", "latest_nps"),
             _c("days_since_last_login", "number", "days_since_login", "last_login_days", nonnegative=True),
-            _c(
-                "last_login", "timestamp", "last_login_at", "last_seen", "last_activity_date", not_future=True
-            ),
+            _c("last_login", "timestamp", "last_login_at", "last_seen", not_future=True),
         ),
         id_column="account_id",
         date_column="contract_start",
@@ -614,6 +638,17 @@ TABLES: dict[Kind, Table] = {
                 required=True,
             ),
             _c(
+                "period_start",
+                "date",
+                "current_period_start",
+                "current_period_start_utc",
+                "current_period_started_at",
+                "current_term_start",
+                "term_start_date",
+                "termstartdate",
+                "term_start",
+            ),
+            _c(
                 "end_date",
                 "date",
                 "end",
@@ -802,7 +837,7 @@ TABLES: dict[Kind, Table] = {
             "days_since_last_login",
             "last_login",
             "churned",
-            "signup_date",
+            "churn_date",
         ),
     ),
 }

@@ -66,15 +66,17 @@ def _months(have: set[str]) -> str:
     return f"({base} * {count})"
 
 
-def mrr_expr(have: set[str]) -> str | None:
+def mrr_expr(have: set[str], ended: str = "false") -> str | None:
     """Monthly recurring revenue of one row: its MRR, else ARR ÷ 12, else its amount per interval (a total, or a unit
-    price times the quantity) ÷ the interval's months; None when the table has no price at all."""
+    price times the quantity) ÷ the interval's months; None when the table has no price at all. On a row whose
+    status says it is over (`ended`, SQL), an MRR or ARR of zero says nothing of what it was paying: billing systems
+    (Chargebee) zero the MRR of a canceled subscription."""
     parts = []
     months = _months(have)
     if "mrr" in have:
-        parts.append("mrr")
+        parts.append(f"CASE WHEN NOT ({ended}) OR mrr > 0 THEN mrr END")
     if "arr" in have:
-        parts.append("arr / 12.0")
+        parts.append(f"CASE WHEN NOT ({ended}) OR arr > 0 THEN arr / 12.0 END")
     if "total_amount" in have:
         parts.append(f"total_amount / {months}")
     if "unit_amount" in have:
@@ -90,8 +92,10 @@ def _raw_periods(view: str, have: set[str]) -> str:
     next renewal as written, and whether it is paid coverage at all."""
     opt = {
         c: (c if c in have else "NULL")
-        for c in ("end_date", "period_end", "canceled_at", "trial_end", "status")
+        for c in ("end_date", "period_end", "period_start", "canceled_at", "trial_end", "status")
     }
+    if "end_date" not in have and not {"status", "canceled_at"} & have:
+        opt["end_date"] = opt["period_end"]  # a contract export with only a term end: the term end is the end
     ended = f"{_letters(opt['status'])} IN {ENDED!r}" if "status" in have else "false"
     unpaid = f"coalesce({_letters(opt['status'])} IN {UNPAID!r}, false)" if "status" in have else "false"
     end = (
@@ -104,8 +108,8 @@ def _raw_periods(view: str, have: set[str]) -> str:
         if "trial_end" in have
         else "start_date"
     )
-    mrr = mrr_expr(have)
-    free = f"coalesce(({mrr}) <= 0, false)" if mrr else "false"
+    mrr = mrr_expr(have, ended)
+    free = f"coalesce(({mrr}) <= 0, false)" if mrr else "false"  # an ended row's zero MRR is NULL: not free
     key = "subscription_id" if "subscription_id" in have else "NULL"
     return f"""
         SELECT account_id, CAST({key} AS VARCHAR) AS subscription_id,
@@ -113,6 +117,7 @@ def _raw_periods(view: str, have: set[str]) -> str:
                CAST({start} AS DATE) AS start_on, CAST({end} AS DATE) AS end_written,
                CAST({opt["canceled_at"]} AS DATE) AS canceled_on,
                CAST(coalesce({opt["period_end"]}, {opt["end_date"]}) AS DATE) AS renews_written,
+               CAST({opt["period_start"]} AS DATE) AS period_from,
                {mrr or "NULL"} AS mrr, {"quantity" if "quantity" in have else "NULL"} AS seats,
                {_months(have) if "interval" in have else "NULL"} AS interval_months,
                NOT ({unpaid} OR {free}) AS paid
@@ -142,13 +147,15 @@ def inclusive_ends(con: duckdb.DuckDBPyConnection, view: str, have: set[str]) ->
 
 def periods_sql(view: str, have: set[str], inclusive: bool) -> str:
     """The paid periods: account_id, subscription_id, plan, start_on, end_on (exclusive, NULL = open), canceled_on,
-    renews_on (as written: the current period's end), interval_months (NULL: not given), mrr (monthly), seats,
-    paid."""
+    renews_on (as written: the current period's end), period_from (the current period's start, NULL: not given),
+    inclusive_days (1 when written ends are the last covered day), interval_months (NULL: not given), mrr
+    (monthly), seats, paid."""
     shift = " + 1" if inclusive else ""
     return f"""
         SELECT account_id, subscription_id, plan, start_on,
                CASE WHEN end_written IS NULL THEN NULL ELSE greatest(end_written{shift}, start_on) END AS end_on,
-               canceled_on, renews_written AS renews_on, interval_months, mrr, seats, paid
+               canceled_on, renews_written AS renews_on, period_from, {int(inclusive)} AS inclusive_days,
+               interval_months, mrr, seats, paid
         FROM ({_raw_periods(view, have)})"""
 
 

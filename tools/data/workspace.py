@@ -21,6 +21,7 @@ from customer_health.tools.base.errors import InputError, InputErrors
 from customer_health.tools.data.config import ProductSemantics
 from customer_health.tools.data.dataset import Dataset, ScoredRun
 from customer_health.tools.data.ingest import INGEST_VERSION, SourceTable, build_views, ingest_source
+from customer_health.tools.data.lifecycle import lifecycle, stage_counts
 from customer_health.tools.data.quality import QualityReport, dataset_quality, source_quality
 from customer_health.tools.data.readers import DATA_SUFFIXES, open_file
 from customer_health.tools.data.recognize import Mapping, explain_unrecognised, recognize
@@ -56,6 +57,11 @@ class LoadResult(BaseModel):
     quality: QualityReport
     semantics_source: str | None = Field(None, description="Path of the customer-health.yaml used, if any.")
     views: dict[str, str] = Field(default_factory=dict, exclude=True)
+    lifecycle: dict[str, int] = Field(
+        default_factory=dict,
+        description="Accounts per lifecycle stage (not_yet_customer, onboarding, active, churned) on the default "
+        "as-of date (latest_date).",
+    )
 
 
 @dataclass
@@ -225,13 +231,17 @@ class Workspace:
             ],
         )
         con.execute("INSERT OR REPLACE INTO state VALUES ('current_dataset', ?)", [dataset_id])
-        return LoadResult(
+        result = LoadResult(
             dataset_id=dataset_id,
             tables=infos,
             quality=report,
             views=views,
             semantics_source=str(config_path) if config_path else None,
         )
+        ds = self.dataset(result)
+        if ds.latest_date is not None:
+            result.lifecycle = stage_counts(lifecycle(ds, ds.latest_date))
+        return result
 
     def dataset(self, result: LoadResult) -> Dataset:
         """The handle computations take, for a dataset this workspace has just loaded."""

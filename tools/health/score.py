@@ -151,14 +151,13 @@ def _score_accounts(
             else "Load an accounts table or events with accounts.",
         )
     rows = score_frame(metrics, prof) if len(metrics) else []
-    if (
-        everyone
-    ):  # the accounts not yet customers, scored beside every account (their scores rest on nothing yet)
-        later = set(stages.index[stages["stage"] == "not_yet_customer"])
-        if later:
-            rows += [
-                r for r in score_frame(account_metrics(ds, day, sem, True), prof) if r.account_id in later
-            ]
+    unscored = 0
+    later = set(stages.index[stages["stage"] == "not_yet_customer"]) if everyone else set()
+    if later:  # accounts not yet customers, scored beside every account when the data says anything of them
+        every = account_metrics(ds, day, sem, True)
+        keep = ~every.index.isin(list(later)) | _scorable(every, prof)
+        unscored = int((~keep).sum())
+        rows += [r for r in score_frame(every[keep], prof) if r.account_id in later]
     if history and ds.has("events"):
         earlier = score_frame(account_metrics(ds, day - timedelta(days=30), sem), prof, drivers=False)
         apply_previous(rows, {r.account_id: r.health_score for r in earlier})
@@ -201,6 +200,10 @@ def _score_accounts(
         worst = current[0]
         summary += f" Lowest: {worst.name or worst.account_id} at {worst.health_score:g}."
     caveats += population_caveats(stages, day, everyone)
+    if unscored:
+        caveats.append(
+            f"{unscored} account(s) not yet customers on {day} have no data by then and are not listed."
+        )
     return HealthScores(
         as_of=day,
         profile=prof.name,
@@ -210,6 +213,18 @@ def _score_accounts(
         summary=summary,
         caveats=caveats,
     )
+
+
+def _scorable(metrics: pd.DataFrame, prof: Profile) -> pd.Series:
+    """Whether each account has a value for any metric of the profile (else there is nothing to score it on)."""
+    import pandas as pd
+
+    names = {m for c in prof.components.values() for m in c.metrics}
+    names |= set(prof.onboarding.metrics) if prof.onboarding is not None else set()
+    present = [m for m in names if m in metrics]
+    if not present:
+        return pd.Series(False, index=metrics.index)
+    return metrics[present].apply(pd.to_numeric, errors="coerce").notna().any(axis=1)
 
 
 def apply_previous(rows: list[AccountScore], previous: dict[str, float]) -> None:

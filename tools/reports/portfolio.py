@@ -18,6 +18,7 @@ from customer_health.tools.base.models import Envelope, validate_rows
 from customer_health.tools.base.numbers import ratio, rnd
 from customer_health.tools.data.accounts import account_source_sql
 from customer_health.tools.data.dataset import Dataset, resolve_as_of
+from customer_health.tools.data.lifecycle import lifecycle, stage_counts
 from customer_health.tools.health.profiles import Profile
 from customer_health.tools.health.score import HealthScores
 from customer_health.tools.reports.pipeline import analyze
@@ -113,7 +114,11 @@ class Breakdown(BaseModel):
 class Portfolio(Envelope):
     period: Period
     revenue_kpis: RevenueKPIs
-    customers: int = Field(description="Accounts not lost by as_of.")
+    customers: int = Field(description="Customers on as_of (onboarding or active).")
+    lifecycle: dict[str, int] = Field(
+        default_factory=dict,
+        description="Accounts per lifecycle stage on as_of: not_yet_customer, onboarding, active, churned.",
+    )
     total_arr: float
     health_distribution: list[TierShare]
     at_risk_arr: float | None = Field(description=f"ARR of customers with health < {AT_RISK}.")
@@ -158,6 +163,7 @@ def portfolio_summary(
         period=period,
         revenue_kpis=kpis,
         customers=len(book),
+        lifecycle=stage_counts(lifecycle(ds, day)) if (ds.has("accounts") or ds.has("events")) else {},
         total_arr=_money_value(total),
         health_distribution=[_tier(book[book["tier"] == t], t, total) for t in TIERS],
         at_risk_arr=_money_value(at_risk["arr"].sum()) if scores else None,

@@ -266,7 +266,7 @@ def test_the_salesforce_workbook_loads_as_accounts(con, salesforce_accounts_xlsx
         ("0015g00000BetaIncA", "Beta Inc", 9600.0, 10.0, dt.date(2024, 4, 15), "Lee Park"),
         ("0015g00000GammaLtd", "Gamma Ltd", 45000.0, 25.0, dt.date(2025, 1, 31), "Dana Whitfield"),
     ]
-    assert rows[0]["_row"] == 4 and rows[0]["Type"] == "Customer"
+    assert rows[0]["_row"] == 4 and rows[0]["customer_status"] == "Customer"
 
 
 def test_the_vendor_exports_agree_on_users_accounts_and_organisations(con, salesforce_accounts_xlsx):

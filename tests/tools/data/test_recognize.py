@@ -53,6 +53,7 @@ EXPORTS = [
             "seats_purchased": "Seats__c",
             "renewal_date": "Renewal_Date__c",
             "csm_owner": "Account Owner",
+            "customer_status": "Type",  # Customer / Prospect / Former Customer: read by the lifecycle
         },
     ),
     # HubSpot's "Annual Revenue" is the company's own revenue, not what it pays us: it must not become arr
