@@ -140,9 +140,11 @@ def _c(name: str, type_: ValueType, *synonyms: str, **flags: bool) -> Column:
     return Column(name, type_, (name, *synonyms), **flags)
 
 
-# Zendesk exports a ticket's satisfaction as a word: Good is the top score and Bad the bottom one (the CSAT share
-# is good / (good + bad)); Offered and Unoffered mean the survey got no answer, which is no value at all.
-ZENDESK_SATISFACTION: tuple[tuple[str, float | None], ...] = (
+# Ticket satisfaction exported as words. Zendesk: Good is the top score and Bad the bottom one (the CSAT share is
+# good / (good + bad)); Offered and Unoffered mean the survey got no answer, which is no value at all. Freshdesk's
+# survey results run from Extremely Happy to Extremely Unhappy: the happy answers are satisfied, as in a CSAT share;
+# Neutral and the unhappy ones are not.
+SATISFACTION_WORDS: tuple[tuple[str, float | None], ...] = (
     ("good", 100.0),
     ("goodwithcomment", 100.0),
     ("bad", 0.0),
@@ -150,6 +152,13 @@ ZENDESK_SATISFACTION: tuple[tuple[str, float | None], ...] = (
     ("offered", None),
     ("unoffered", None),
     ("notoffered", None),
+    ("extremelyhappy", 100.0),
+    ("veryhappy", 100.0),
+    ("happy", 100.0),
+    ("neutral", 0.0),
+    ("unhappy", 0.0),
+    ("veryunhappy", 0.0),
+    ("extremelyunhappy", 0.0),
 )
 
 
@@ -491,8 +500,11 @@ TABLES: dict[Kind, Table] = {
                     "rating",
                     "csat_score",
                     "conversation_rating",
+                    "survey_results",  # Freshdesk
+                    "survey_result",
+                    "satisfaction_survey",
                 ),
-                words=ZENDESK_SATISFACTION,
+                words=SATISFACTION_WORDS,
             ),
             _c("subject", "text", "title", "summary", "body", "description", "first_message"),
         ),
@@ -684,6 +696,8 @@ TABLES: dict[Kind, Table] = {
                 "next_renewal_date",
                 "renewal_date",
                 "next_charge_date",
+                "term_end_date",  # Zuora's current term; its SubscriptionEndDate is the end
+                "termenddate",
             ),
             _c(
                 "canceled_at",

@@ -64,6 +64,13 @@ class AccountScore(BaseModel):
     stage: Stage = Field(
         "active", description="Lifecycle stage on as_of: not_yet_customer, onboarding, active, churned."
     )
+    csm_owner: str | None = Field(None, description="The account's owner (CSM).")
+    renewal_date: date | None = Field(
+        None, description="Next renewal on as_of (accounts table or subscriptions)."
+    )
+    days_to_renewal: int | None = Field(
+        None, description="Days from as_of to the renewal (negative: overdue)."
+    )
     stage_since: date | None = Field(
         None, description="When the stage began (customer since, or the churn date)."
     )
@@ -168,6 +175,7 @@ def _score_accounts(
             r.status = "customer" if is_customer(r.stage) else r.stage
     if not everyone:
         rows = [r for r in rows if r.status == "customer"]
+    _calendar(rows, metrics, day)
     rows.sort(key=lambda r: (r.health_score, r.account_id))
     current = [r for r in rows if r.status == "customer"]
     counts = {
@@ -213,6 +221,20 @@ def _score_accounts(
         summary=summary,
         caveats=caveats,
     )
+
+
+def _calendar(rows: list[AccountScore], metrics: pd.DataFrame, day: date) -> None:
+    """Each row's owner, renewal date and days to it on `day` (a call list ranks by them)."""
+    import pandas as pd
+
+    owners = metrics["csm_owner"] if "csm_owner" in metrics else pd.Series(dtype=object)
+    renewals = pd.to_datetime(metrics["renewal_date"], errors="coerce") if "renewal_date" in metrics else None
+    for r in rows:
+        r.csm_owner = text_or_none(owners.get(r.account_id))
+        when = renewals.get(r.account_id) if renewals is not None else None
+        if when is not None and not pd.isna(when):
+            r.renewal_date = when.date()
+            r.days_to_renewal = (r.renewal_date - day).days
 
 
 def _scorable(metrics: pd.DataFrame, prof: Profile) -> pd.Series:
@@ -336,6 +358,9 @@ def _score_frame(metrics: pd.DataFrame, prof: Profile, drivers: bool) -> list[Ac
                 stage="active",
                 stage_since=None,
                 stage_evidence="",
+                csm_owner=None,
+                renewal_date=None,
+                days_to_renewal=None,
                 previous_score=None,
                 trend=None,
                 components={

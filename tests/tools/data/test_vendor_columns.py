@@ -191,3 +191,26 @@ def test_the_analyses_missing_columns_rule_out_are_named_once_per_load(tmp_path,
     seats = unsupported["seats_purchased"]
     assert seats.severity == "info"
     assert "seat utilization is unknown for every account" in seats.message
+
+
+def test_freshdesk_survey_results_are_read_as_csat_happy_answers_satisfied(tmp_path, load):
+    folder = tmp_path / "freshdesk"
+    _write(
+        folder / "tickets.csv",
+        """
+Ticket ID,Created time,Company Name,Survey results
+1,2026-03-02 08:15:00,Acme,Extremely Happy
+2,2026-03-03 08:15:00,Acme,Happy
+3,2026-03-04 08:15:00,Acme,Neutral
+4,2026-03-05 08:15:00,Acme,Very Unhappy
+5,2026-03-06 08:15:00,Acme,
+""",
+    )
+    ws, result = load(folder)
+    [table] = result.tables
+    assert table.columns["csat"] == "Survey results"
+    ds = ws.dataset(result)
+    values = [r[0] for r in ds.con.execute(f"SELECT csat FROM {ds.view('tickets')} ORDER BY ticket_id").fetchall()]
+    # the two happy answers are satisfied, Neutral and Very Unhappy are not: a CSAT share of 2 / 4
+    assert values == [100.0, 100.0, 0.0, 0.0, None]
+    assert not [i for i in result.quality.issues if i.column == "csat" and i.severity == "warning"]
