@@ -39,6 +39,8 @@ COLUMNS = (
     "last_activity",
     "first_activity",
     "activated",
+    "activated_at",
+    "first_core_at",
     "champion_active",
     "sponsor_active",
 )
@@ -132,7 +134,8 @@ def _query(ds: Dataset, latest: date, dates: list[date], sem: ResolvedSemantics)
                   WHERE feature IS NOT NULL AND account_id IS NOT NULL GROUP BY ALL)
             GROUP BY ALL),
         ever AS (
-            SELECT account_id, min(timestamp) AS first_activity, {activation} AS activated_at, {ever}
+            SELECT account_id, min(timestamp) AS first_activity, {activation} AS activated_at,
+                   min(timestamp) FILTER (WHERE {feature} IS NOT NULL) AS first_core_at, {ever}
             FROM {ev} WHERE account_id IS NOT NULL GROUP BY 1),
         d AS (SELECT * FROM (VALUES {dates_sql}) v(j))
         {people["cte"]}
@@ -148,6 +151,8 @@ def _query(ds: Dataset, latest: date, dates: list[date], sem: ResolvedSemantics)
                f.feature_users, coalesce(u0.c, 0) AS core_total, u0.top1,
                {pick["last"]} AS last_activity, first_activity,
                coalesce(activated_at < {pick["end"]}, false) AS activated,
+               CASE WHEN activated_at < {pick["end"]} THEN activated_at END AS activated_at,
+               CASE WHEN first_core_at < {pick["end"]} THEN first_core_at END AS first_core_at,
                {people["columns"]}
         FROM acc CROSS JOIN d
              LEFT JOIN usage u0 ON u0.account_id = acc.account_id AND u0.k = d.j

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from customer_health.tools.data.accounts import account_source_sql
 from customer_health.tools.data.dataset import Dataset
+from customer_health.tools.data.lifecycle import ONBOARDING_DAYS
 from customer_health.tools.data.semantics import ResolvedSemantics, resolve_semantics
 from customer_health.tools.health.event_metrics import event_metrics
 
@@ -52,6 +53,10 @@ CATALOGUE: dict[str, MetricInfo] = {
     "mrr_change_180d": MetricInfo("MRR change over 180 days", "change"),
     "tenure_months": MetricInfo("months as a customer", "months"),
     "activated": MetricInfo("reached the activation milestone", "flag"),
+    "activation_pace": MetricInfo("activation on pace with retained accounts of the same age", "share"),
+    "first_value_pace": MetricInfo(
+        "first core action on pace with retained accounts of the same age", "share"
+    ),
 }
 INFO_ONLY = ("tenure_days", "segment", "name", "arr", "csm_owner", "renewal_date", "use_case")
 
@@ -112,13 +117,17 @@ def _account_metrics(
     out["nps"] = pd.to_numeric(frame["nps_score"], errors="coerce")
     start = pd.to_datetime(frame["contract_start"]).fillna(pd.to_datetime(frame["signup_date"]))
     end = datetime.combine(as_of + timedelta(days=1), time.min)
+    milestones = None
     if ds.events_tied():
         sem = semantics or resolve_semantics(ds)
-        first = _event_metrics(ds, as_of, sem, out)
+        first, milestones = _event_metrics(ds, as_of, sem, out)
         # one unit on both sides: pandas will refuse to fill datetime64[s] with datetime64[us] values
         start = start.astype("datetime64[us]").fillna(first.astype("datetime64[us]"))
     out["tenure_days"] = (pd.Timestamp(as_of) - start.dt.normalize()).dt.days
     out["tenure_months"] = out["tenure_days"] / 30.44
+    if milestones is not None:
+        for name, column in (("activation_pace", "activated_at"), ("first_value_pace", "first_core_at")):
+            out[name] = on_pace(milestones[column], start, out["tenure_days"])
     if ds.has("tickets"):
         _ticket_metrics(ds, end, out)
     if ds.has("nps"):
@@ -134,8 +143,46 @@ def _account_metrics(
     return out.replace([np.inf, -np.inf], np.nan)
 
 
-def _event_metrics(ds: Dataset, as_of: date, sem: ResolvedSemantics, out: pd.DataFrame) -> pd.Series:
-    """The usage metrics, from one scan (`event_metrics`); returns each account's first event time."""
+NEW_ACCOUNT_DAYS = ONBOARDING_DAYS  # an account this young is measured on its pace, not its settled use
+
+
+def on_pace(reached: pd.Series, start: pd.Series, tenure_days: pd.Series) -> pd.Series:
+    """For each new account (tenure below NEW_ACCOUNT_DAYS): 1 if it reached the milestone (`reached`, a time per
+    account, NaT: not yet), else the share of the accounts that came through onboarding that had not reached it
+    either at the same age — so a new account still short of a milestone most accounts reach within days scores near
+    0, and one short of a milestone accounts take months to reach scores near 1. NaN for established accounts, for
+    accounts of unknown age, and when no established account is there to compare with.
+
+    The accounts that came through onboarding: every account at least NEW_ACCOUNT_DAYS old, whether it churned since
+    or not (who churned is an outcome, which never moves a score). Their age at the milestone is counted from the
+    same start as the tenure; one that never reached it counts as not reaching it at any age."""
+    import numpy as np
+    import pandas as pd
+
+    start = pd.to_datetime(start).dt.normalize()
+    age_at = (pd.to_datetime(reached).dt.normalize() - start).dt.days.astype(float)
+    tenure = pd.to_numeric(tenure_days, errors="coerce").astype(float)
+    reference = age_at[(tenure >= NEW_ACCOUNT_DAYS).to_numpy()]
+    out = pd.Series(np.nan, index=tenure.index, dtype=float)
+    new = (tenure >= 0) & (tenure < NEW_ACCOUNT_DAYS)
+    if reference.empty or not new.any():
+        return out
+    never = np.inf
+    ages = np.sort(reference.fillna(never).to_numpy())
+    done = new & age_at.notna() & (age_at <= tenure)
+    waiting = new & ~done
+    # share of the reference whose age at the milestone is above this account's age (not reached by then)
+    later = len(ages) - np.searchsorted(ages, tenure[waiting].to_numpy(), side="right")
+    out[done] = 1.0
+    out[waiting] = np.round(later / len(ages), 4)
+    return out
+
+
+def _event_metrics(
+    ds: Dataset, as_of: date, sem: ResolvedSemantics, out: pd.DataFrame
+) -> tuple[pd.Series, pd.DataFrame]:
+    """The usage metrics, from one scan (`event_metrics`); returns each account's first event time, and when it
+    reached the activation milestone and made its first core action (NaT: not by as_of)."""
     import pandas as pd
 
     ev = event_metrics(ds, as_of, sem).reindex(out.index)  # reindex: a new frame, the kept one stays as is
@@ -158,7 +205,14 @@ def _event_metrics(ds: Dataset, as_of: date, sem: ResolvedSemantics, out: pd.Dat
             out[name] = ev[name].astype(float)
     if sem.activation:
         out["activated"] = ev["activated"]
-    return pd.to_datetime(ev["first_activity"])
+    milestones = pd.DataFrame(
+        {
+            "activated_at": pd.to_datetime(ev["activated_at"]) if sem.activation else pd.NaT,
+            "first_core_at": pd.to_datetime(ev["first_core_at"]),
+        },
+        index=ev.index,
+    )
+    return pd.to_datetime(ev["first_activity"]), milestones
 
 
 def _ticket_metrics(ds: Dataset, end: datetime, out: pd.DataFrame) -> None:

@@ -109,7 +109,9 @@ class Profile(BaseModel):
     description: str = ""
     components: dict[ComponentName, Component]
     onboarding: Component | None = Field(
-        None, description="Used instead of usage and growth for accounts younger than onboarding_days."
+        None,
+        description="Optional, for profiles that want it: used instead of usage and growth for accounts younger "
+        "than onboarding_days. The presets have none: they score every tenure on one scale.",
     )
     onboarding_days: int = Field(90, ge=0)
     tiers: Tiers = Field(default_factory=Tiers)
@@ -154,6 +156,11 @@ _SUB_METRICS: dict[str, dict[str, dict]] = {
         "features_used": _lin(10, 0, 8),
         "logins_30d": _lin(5, 0, 40),
         "days_since_last_login": _lin(10, 30, 2),
+        # new accounts only (established ones have no value, so these drop out for them): activation and first
+        # value measured against what retained accounts had done at the same age — one scale for every tenure,
+        # on which a stalled onboarding scores low
+        "activation_pace": _lin(20, 0, 1),
+        "first_value_pace": _lin(10, 0, 1),
     },
     "engagement": {
         "nps": {"method": "bands", "weight": 50, "bands": _NPS_BANDS},
@@ -176,12 +183,7 @@ _SUB_METRICS: dict[str, dict[str, dict]] = {
         "tenure_months": _lin(40, 0, 24),
     },
 }
-_ONBOARDING = {
-    "activated": _lin(40, 0, 1),
-    "adopted_utilization": _lin(25, 0.05, 0.5),
-    "breadth": _lin(20, 0.2, 0.8),
-    "days_since_last_activity": _lin(15, 21, 2),
-}
+
 _WEIGHTS = {  # usage, engagement, growth, support, financial — from the seed's table by business model
     "self_serve": (45, 15, 20, 15, 5),
     "enterprise": (30, 30, 15, 15, 10),
@@ -214,7 +216,6 @@ def preset(name: str) -> Profile:
             "name": name,
             "description": _DESCRIPTIONS[name],
             "components": comps,
-            "onboarding": {"weight": 100, "metrics": _ONBOARDING},
         }
     )
 

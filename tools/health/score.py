@@ -3,7 +3,9 @@
 score = Σ over components with data of W_c × component_c ÷ Σ W_c, and component_c = Σ w_m × points_m ÷ Σ w_m over
 its metrics with data. A metric or component the data cannot support drops out and its weight is shared among the
 rest; `weight_coverage` says how much of the profile's weight had data. Accounts younger than the profile's
-onboarding period are scored on onboarding signals instead of usage and growth, and are labelled so.
+onboarding period are labelled `onboarding` and scored on the same scale as everyone: their usage adds whether they
+reached activation and first value on the pace of retained accounts of the same age (metrics.on_pace). A profile
+may still define an `onboarding` component, used instead of usage and growth for them.
 """
 
 from __future__ import annotations
@@ -279,11 +281,12 @@ def _score_frame(metrics: pd.DataFrame, prof: Profile, drivers: bool) -> list[Ac
         if "segment" in metrics
         else pd.Series("(none)", index=metrics.index)
     )
-    onboarding = (
+    young = (
         (metrics["tenure_days"] < prof.onboarding_days).fillna(False)
-        if (prof.onboarding is not None and "tenure_days" in metrics)
+        if "tenure_days" in metrics
         else pd.Series(False, index=metrics.index)
     )
+    onboarding = young if prof.onboarding is not None else pd.Series(False, index=metrics.index)
     parts = [(c, prof.components[c]) for c in COMPONENTS if c in prof.components]
     if prof.onboarding is not None:
         parts.append(("onboarding", prof.onboarding))
@@ -340,8 +343,9 @@ def _score_frame(metrics: pd.DataFrame, prof: Profile, drivers: bool) -> list[Ac
     denoms = denom.tolist()
     tiers = {seg: prof.tiers_for(None if seg == "(none)" else seg) for seg, _ in by_key}
     out = []
+    young_list = young.astype(bool).tolist()
     for i, (acct, key) in enumerate(zip(metrics.index, keys, strict=True)):
-        seg, new = key
+        seg, _ = key
         tier = tiers[seg].tier(scores[i])
         out.append(
             trusted(
@@ -353,7 +357,7 @@ def _score_frame(metrics: pd.DataFrame, prof: Profile, drivers: bool) -> list[Ac
                 health_score=scores[i],
                 tier=tier,
                 colour=COLOURS[tier],
-                lifecycle="onboarding" if new else "established",
+                lifecycle="onboarding" if young_list[i] else "established",
                 status="customer",
                 stage="active",
                 stage_since=None,

@@ -137,8 +137,9 @@ def test_missing_components_redistribute_their_weight():
     assert rows[1].components["support"] is None
 
 
-def test_young_accounts_are_scored_on_onboarding_signals_and_labelled():
+def test_young_accounts_are_labelled_and_scored_on_the_same_scale_as_established_ones():
     prof = preset("enterprise")
+    assert prof.onboarding is None  # no separate formula: one scale for every tenure
     frame = _frame(
         activated=[1.0, 1.0],
         adopted_utilization=[0.5, 0.5],
@@ -146,13 +147,39 @@ def test_young_accounts_are_scored_on_onboarding_signals_and_labelled():
         days_since_last_activity=[0.0, 0.0],
         tenure_days=[30, 400],
         nps=[9.0, 9.0],
-        core_trend=[-0.9, -0.9],
+        core_trend=[None, -0.9],
         segment=["x", "x"],
     )
     new, old = score_frame(frame, prof)
-    assert new.lifecycle == "onboarding" and "onboarding" in new.components and "growth" not in new.components
-    assert old.lifecycle == "established" and old.components["growth"] == 0.0
-    assert new.health_score == 100.0
+    assert new.lifecycle == "onboarding" and old.lifecycle == "established"
+    assert set(new.components) == set(old.components) and "onboarding" not in new.components
+    # the same adoption earns the same usage points whatever the age: (25 × 0.45/0.65 + 10 × 0.75 + 10 × 1) / 45
+    assert (
+        new.components["usage"]
+        == old.components["usage"]
+        == round((25 * 0.45 / 0.65 + 7.5 + 10) / 45 * 100, 1)
+    )
+
+
+def test_a_stalled_new_account_scores_below_an_established_one_with_the_same_use():
+    # both use the product alike; the new one has not activated at 60 days, when 80% of the accounts that came
+    # through onboarding had (activation_pace 0.2) and made no core action yet when 90% had (first_value_pace 0.1)
+    prof = preset("enterprise")
+    frame = _frame(
+        adopted_utilization=[0.3, 0.3],
+        breadth=[0.4, 0.4],
+        days_since_last_activity=[3.0, 3.0],
+        activation_pace=[0.2, None],
+        first_value_pace=[0.1, None],
+        tenure_days=[60, 400],
+        tenure_months=[60 / 30.44, 400 / 30.44],
+        segment=["x", "x"],
+    )
+    new, old = score_frame(frame, prof)
+    assert new.health_score < old.health_score
+    usage = lambda pace, first: 25 * 0.25 / 0.65 + 10 * 0.25 + 10 * 27 / 28 + 20 * pace + 10 * first  # noqa: E731
+    assert new.components["usage"] == round(usage(0.2, 0.1) / 75 * 100, 1)
+    assert old.components["usage"] == round((25 * 0.25 / 0.65 + 10 * 0.25 + 10 * 27 / 28) / 45 * 100, 1)
 
 
 def test_trend_adjustment_scales_the_score_when_enabled():
@@ -324,12 +351,13 @@ def test_column_arithmetic_gives_what_the_formula_gives_account_by_account(tmp_p
             segments,
         )
         for c, comp in [*prof.components.items(), ("onboarding", prof.onboarding)]
+        if comp is not None
         for m, spec in comp.metrics.items()
     }
     for i, acct in enumerate(frame.index):
         new = frame["tenure_days"].iloc[i] < prof.onboarding_days
         weights = dict(prof.weights_for(segments.iloc[i] if segments.iloc[i] != "(none)" else None))
-        if new:
+        if new and prof.onboarding is not None:
             weights["onboarding"] = weights.pop("usage") + weights.pop("growth")
         comps = {}
         for c in weights:
@@ -351,3 +379,20 @@ def test_column_arithmetic_gives_what_the_formula_gives_account_by_account(tmp_p
         assert r.lifecycle == ("onboarding" if new else "established")
         assert sum(d.points for d in r.drivers) == pytest.approx(r.health_score, abs=0.3)
     ws.close()
+
+
+def test_a_new_accounts_pace_is_the_share_of_established_accounts_that_had_not_reached_the_milestone_at_its_age():
+    from customer_health.tools.health.metrics import on_pace
+
+    start = pd.Series(pd.to_datetime(["2026-01-01"] * 6), index=list("ABCDEF"))
+    # established A–D reached the milestone at ages 5, 10, 40 days and never; new E (30 days old, not reached)
+    # and F (20 days old, reached on day 3)
+    reached = pd.Series(
+        pd.to_datetime(["2026-01-06", "2026-01-11", "2026-02-10", None, None, "2026-01-04"]),
+        index=start.index,
+    )
+    tenure = pd.Series([200, 200, 200, 200, 30, 20], index=start.index)
+    pace = on_pace(reached, start, tenure)
+    # at 30 days, 2 of the 4 had not reached it yet (the 40-day one and the one that never did): 0.5
+    assert pace["E"] == 0.5 and pace["F"] == 1.0
+    assert pace[list("ABCD")].isna().all()  # established accounts are not measured on pace
