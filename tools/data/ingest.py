@@ -7,10 +7,12 @@ could not be parsed (`__bad__<column>`, NULL almost everywhere) for the quality 
 
 from __future__ import annotations
 
+import json
+import re
 from typing import TYPE_CHECKING
 
 from customer_health.tools.base.errors import InputError
-from customer_health.tools.base.sql import quote
+from customer_health.tools.base.sql import literal, quote
 from customer_health.tools.data.readers import RawSource, as_latin1, first_line
 from customer_health.tools.data.recognize import Recognition
 from customer_health.tools.data.schema import TABLES, Kind
@@ -29,7 +31,9 @@ from pydantic import BaseModel, Field
 if TYPE_CHECKING:
     import duckdb
 
-INGEST_VERSION = "2"  # 2: decimal commas, yyyymmdd integers, 1001.0 ids, rating words
+# 2: decimal commas, yyyymmdd integers, 1001.0 ids, rating words; 3: report footers, Qualtrics header rows, the
+# account inside Amplitude's groups
+INGEST_VERSION = "3"
 BAD_PREFIX = "__bad__"
 
 
@@ -66,6 +70,14 @@ def ingest_source(
     notes = list(raw.notes)
     inner, outer, typed = [f"row_number() OVER () + {raw.first_row - 1} AS _row"], ["_row"], []
     numbers = _number_conventions(con, raw, rec)
+    columns = dict(rec.columns)
+    group = _account_group(con, raw, rec)
+    if group is not None:
+        src, key = group
+        columns["account_id"] = src
+        inner.append(f"{_group_value_expr(src, key)} AS account_id")
+        outer.append("account_id")
+        notes.append(f"account_id: the {key!r} group in {src!r} (the events' only account reference)")
     for canon, src in rec.columns.items():
         spec = table.column(canon)
         conventions = _conventions(con, raw, src, types[src], spec.type)
@@ -87,7 +99,7 @@ def ingest_source(
     reserved = {c.name.lower() for c in table.columns} | {"_row"}
     extras = []
     for src in raw.columns:
-        if src in rec.columns.values():
+        if src in columns.values():
             continue
         name = _extra_name(src, reserved)
         extras.append(name)
@@ -105,7 +117,7 @@ def ingest_source(
             raise _read_error(raw, exc) from None
         return ingest_source(con, fallback, rec, table_name)
     rows = con.execute(f"SELECT count(*) FROM {quote(table_name)}").fetchone()[0]
-    for canon, src in rec.columns.items():
+    for canon, src in columns.items():
         if (
             table.column(canon).type == "id"
             and is_text_type(types[src])
@@ -126,11 +138,69 @@ def ingest_source(
         format=raw.fmt,
         table=table_name,
         rows=rows,
-        columns=rec.columns,
+        columns=columns,
         extra_columns=extras,
         typed_columns=typed,
         notes=notes,
     )
+
+
+_GROUP_COLUMNS = ("groups",)  # Amplitude's group memberships: {"company": ["acme"]} or {"company_id": "acme"}
+_GROUP_KEY = re.compile(r"[A-Za-z0-9_$][A-Za-z0-9_ .$-]*")
+
+
+def _account_group(
+    con: duckdb.DuckDBPyConnection, raw: RawSource, rec: Recognition
+) -> tuple[str, str] | None:
+    """(column, key) when events name their account only inside a `groups` JSON column, else None.
+
+    The rule: an events table with no account column and a `groups` column whose sampled values are all JSON
+    objects with one and the same key (empty objects aside), each holding a string or a list of strings. That key is
+    the one group type the export has, so its value is the account: a string, or a list's only element (an event in
+    two groups of the type, or in none, has no account). Several group types, or values that are not such objects,
+    leave the events without an account, as before: which group is the customer is not ours to guess.
+    """
+    if rec.kind != "events" or "account_id" in rec.columns:
+        return None
+    types = dict(zip(raw.columns, raw.types, strict=True))
+    src = next(
+        (c for c in raw.columns if c.lower() in _GROUP_COLUMNS and c not in rec.columns.values()), None
+    )
+    if src is None or not is_text_type(types[src]):
+        return None
+    keys = set()
+    for value in _sample(con, raw, src):
+        text = str(value).strip()
+        if not text:
+            continue
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            return None
+        if not isinstance(parsed, dict) or len(parsed) > 1:
+            return None
+        for key, member in parsed.items():
+            # an event in two groups of the type has no one account; the column still names the others'
+            members = member if isinstance(member, list) else [member]
+            if not all(isinstance(m, (str, int)) and not isinstance(m, bool) for m in members):
+                return None
+            keys.add(key)
+    if len(keys) != 1:
+        return None
+    key = keys.pop()
+    return (src, key) if _GROUP_KEY.fullmatch(key) else None
+
+
+def _group_value_expr(src: str, key: str) -> str:
+    """SQL for the `key` group's value in JSON column `src`: a string, or a list's only element; NULL otherwise."""
+    col, path = quote(src), literal(f'$."{key}"')
+    member = f"try(json_extract({col}, {path}))"
+    value = (
+        f"CASE WHEN json_type({member}) = 'ARRAY' THEN "
+        f"CASE WHEN json_array_length({member}) = 1 THEN json_extract_string({member}, '$[0]') END "
+        f"WHEN json_type({member}) IN ('VARCHAR', 'BIGINT', 'UBIGINT') THEN json_extract_string({member}, '$') END"
+    )
+    return f"nullif(trim({value}), '')"
 
 
 _CONVENTION_NOTES = {
@@ -194,8 +264,6 @@ def _strip_point_zero(con: duckdb.DuckDBPyConnection, table_name: str, column: s
 
 def _read_error(raw: RawSource, exc: Exception) -> InputError:
     """Turn DuckDB's reader errors into a message naming the file, line and fix."""
-    import re
-
     text = str(exc)
     line = re.search(r"on Line: (\d+)", text)
     row = int(line.group(1)) if line else None

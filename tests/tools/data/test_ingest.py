@@ -6,6 +6,7 @@ import csv
 import random
 from pathlib import Path
 
+import pytest
 from customer_health.tools.data.workspace import AllowedRoots, Workspace
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -168,4 +169,61 @@ def test_an_account_named_by_its_name_gets_the_id_of_the_account_with_that_name(
     assert issues["account_by_name"].count == 2 and issues["account_by_name"].severity == "info"
     assert issues["account_by_name"].examples == ["Acme Corp → A1 (1 rows)", "acme corp → A1 (1 rows)"]
     assert issues["orphan"].examples == ["Nobody Ltd (1 rows)", "Twin (1 rows)"]
+    ws.close()
+
+
+def _amplitude(tmp_path, groups):
+    """An Amplitude-style export: no account column, the account only inside the `groups` JSON."""
+    path = tmp_path / "amplitude.csv"
+    with path.open("w", newline="") as fh:
+        out = csv.writer(fh)
+        out.writerow(["event_time", "event_type", "user_id", "groups"])
+        for i, g in enumerate(groups, start=1):
+            out.writerow([f"2026-03-{i:02d} 09:00:00", "build_report", f"u{i}", g])
+    return _load(tmp_path, path)
+
+
+def test_events_whose_account_is_only_in_amplitude_groups_take_it_from_the_one_group_key(tmp_path):
+    ws, result = _amplitude(
+        tmp_path,
+        [
+            '{"company_id": "acme"}',  # a string
+            '{"company_id": ["beta"]}',  # a one-element list
+            '{"company_id": [" gamma "]}',  # spaces trimmed as in any id column
+            "{}",  # in no group: no account
+            '{"company_id": ["acme", "beta"]}',  # in two: which one is not ours to pick
+            "",
+        ],
+    )
+    con = ws.connect()
+    got = con.execute(
+        f'SELECT user_id, account_id FROM "ds_{result.dataset_id}_events" ORDER BY timestamp'
+    ).fetchall()
+    assert got == [("u1", "acme"), ("u2", "beta"), ("u3", "gamma"), ("u4", None), ("u5", None), ("u6", None)]
+    (table,) = result.tables
+    assert table.columns["account_id"] == "groups"
+    assert (
+        "account_id: the 'company_id' group in 'groups' (the events' only account reference)" in table.notes
+    )
+    ws.close()
+
+
+@pytest.mark.parametrize(
+    "groups",
+    [
+        ['{"company": ["acme"], "team": ["t1"]}', '{"company": ["beta"], "team": ["t2"]}'],  # two group types
+        ['{"company": ["acme"]}', '{"org": ["beta"]}'],  # a different key on different rows
+        ['{"company": {"id": "acme"}}', '{"company": {"id": "beta"}}'],  # not a string or a one-element list
+        ["acme", "beta"],  # not JSON
+    ],
+)
+def test_groups_that_do_not_name_one_account_per_event_leave_the_events_without_an_account(tmp_path, groups):
+    ws, result = _amplitude(tmp_path, groups)
+    (table,) = result.tables
+    got = (
+        ws.connect()
+        .execute(f'SELECT account_id FROM "ds_{result.dataset_id}_events" ORDER BY timestamp')
+        .fetchall()
+    )
+    assert ("account_id" in table.columns, got) == (False, [(None,), (None,)])
     ws.close()
