@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Annotated, Any, Literal, get_args, get_origin
 
 from customer_health.server.render import health as render_health
@@ -18,11 +19,14 @@ from customer_health.server.render import rows
 from customer_health.server.render import text as render_text
 from customer_health.tools.base import bounds
 from customer_health.tools.data.dataset import Dataset
+from customer_health.tools.data.workspace import AllowedRoots, example_dir
+from customer_health.tools.health.fit import FitResult, fit_health_profile
 from customer_health.tools.health.score import HealthScores
 from customer_health.tools.health.validation import Validation, outcomes_frame, validate_health_model
 from customer_health.tools.reports.account import AccountCard, account_card
 from customer_health.tools.reports.pipeline import analyze
 from customer_health.tools.reports.portfolio import Portfolio, portfolio_summary
+from customer_health.tools.risk.priority import Priority, filter_accounts
 from customer_health.tools.risk.signals import RiskSignals
 from customer_health.tools.usage.adoption import Adoption, feature_adoption
 from customer_health.tools.usage.cohorts import CohortsResult, compute_cohorts
@@ -115,6 +119,7 @@ class Inputs:
 
     ds: Dataset
     load: Callable[[str], Dataset]
+    outputs: Path | None = None  # where this face keeps what an analysis writes (MCP: the session's outputs)
 
 
 @dataclass(frozen=True)
@@ -133,6 +138,7 @@ class Analysis:
     table: Callable[[Any], list[dict]] | None = None
     rows: tuple[str, ...] = ("accounts",)
     trim: dict[str, int] = field(default_factory=dict)
+    writes: bool = False  # it writes a file (MCP: not a read-only tool)
 
     def arguments(self, given: dict[str, Any], face: str) -> dict[str, Any]:
         """The keywords for `run`: what the face was given for its parameters, defaults for the others."""
@@ -168,16 +174,45 @@ ALL_ACCOUNTS = Param(
     default=False,
     flag="--all-accounts",
 )
+OWNER = Param(
+    "owner", str, "Only the accounts this CSM owns (the name as the data writes it).", metavar="NAME"
+)
+SEGMENT = Param("segment", str, "Only the accounts of this segment.", metavar="SEGMENT")
+PRIORITY = Param(
+    "priority",
+    Priority,
+    "Only the customers at this priority: urgent, high, watch or ok (health tier and risk reconciled).",
+)
 DASHBOARD_TOP = Param("top_n", int, "Rows per dashboard table", default=25, bounds=bounds.TOP_N, flag="--top")
 
 
 # --- the analyses --------------------------------------------------------------------------------------------------
-def _score(inputs: Inputs, *, profile: str | None, as_of: str | None, include_all: bool) -> HealthScores:
-    return analyze(inputs.ds, as_of=as_of, profile=profile, everyone=include_all).scores
+def _score(
+    inputs: Inputs,
+    *,
+    profile: str | None,
+    as_of: str | None,
+    include_all: bool,
+    owner: str | None,
+    segment: str | None,
+    priority: str | None,
+) -> HealthScores:
+    result = analyze(inputs.ds, as_of=as_of, profile=profile, everyone=include_all)
+    by_id = {a.account_id: a.priority for a in result.risk.accounts}
+    return filter_accounts(result.scores, owner=owner, segment=segment, priority=priority, priorities=by_id)
 
 
-def _signals(inputs: Inputs, *, profile: str | None, as_of: str | None) -> RiskSignals:
-    return analyze(inputs.ds, as_of=as_of, profile=profile).risk
+def _signals(
+    inputs: Inputs,
+    *,
+    profile: str | None,
+    as_of: str | None,
+    owner: str | None,
+    segment: str | None,
+    priority: str | None,
+) -> RiskSignals:
+    risk = analyze(inputs.ds, as_of=as_of, profile=profile).risk
+    return filter_accounts(risk, owner=owner, segment=segment, priority=priority)
 
 
 def _portfolio(
@@ -261,13 +296,34 @@ def _validate(
     )
 
 
+def _fit(
+    inputs: Inputs, *, outcomes: str | None, horizon_days: int, profile: str | None, out: str
+) -> FitResult:
+    """Writes only under the working directory and CUSTOMER_HEALTH_ALLOW (in MCP: the session's outputs folder, where
+    a relative `out` goes), never into the bundled example."""
+    frame = outcomes_frame(inputs.load(outcomes), outcomes) if outcomes else None
+    bundled = example_dir().parent.resolve()
+    allowed = [r for r in AllowedRoots.from_env().roots if r != bundled]
+    if inputs.outputs is not None:
+        allowed = [inputs.outputs, *allowed]
+        out = str(inputs.outputs / out) if not Path(out).is_absolute() else out
+    return fit_health_profile(
+        inputs.ds,
+        horizon_days=horizon_days,
+        expert=profile,
+        outcomes_path_frame=frame,
+        out=out,
+        allowed=allowed,
+    )
+
+
 ANALYSES: tuple[Analysis, ...] = (
     Analysis(
         name="score",
         tool="score_accounts",
         help="Health score 0–100 (high = healthy) per account, worst first, with its components, drivers and "
         "next action.",
-        params=(PROFILE, AS_OF, ALL_ACCOUNTS),
+        params=(PROFILE, AS_OF, ALL_ACCOUNTS, OWNER, SEGMENT, PRIORITY),
         run=_score,
         model=HealthScores,
         text=render_text.render_scores,
@@ -277,9 +333,9 @@ ANALYSES: tuple[Analysis, ...] = (
     Analysis(
         name="signals",
         tool="risk_signals",
-        help="Risk signals per customer, the combined risk level and one next action (owner, SLA), most urgent "
-        "first.",
-        params=(PROFILE, AS_OF),
+        help="Risk signals per customer, the combined risk level, one priority (urgent, high, watch, ok) with its "
+        "reasons and one next action (owner, SLA), in call-list order: priority, ARR, days to renewal.",
+        params=(PROFILE, AS_OF, OWNER, SEGMENT, PRIORITY),
         run=_signals,
         model=RiskSignals,
         text=render_health.render_signals,
@@ -475,6 +531,43 @@ ANALYSES: tuple[Analysis, ...] = (
         text=render_health.render_validation,
         table=rows.validation_rows,
     ),
+    Analysis(
+        name="fit",
+        tool="fit_health_profile",
+        help="Learn a health profile from your own renewal history (regularised logistic regression on point-in-time "
+        "metrics, cross-validated by time) and write it as a profile YAML for score --profile.",
+        params=(
+            Param(
+                "outcomes", str, "A renewal-outcomes file, if not among the loaded exports.", metavar="FILE"
+            ),
+            Param(
+                "horizon_days",
+                int,
+                "Lead time before each outcome",
+                default=90,
+                bounds=bounds.HORIZON_DAYS,
+            ),
+            Param(
+                "profile",
+                str,
+                "The expert profile to compare with on held-out time (a preset or a profile YAML).",
+                metavar="NAME|FILE",
+            ),
+            Param(
+                "out",
+                str,
+                "Where to write the learned profile, under the working directory",
+                default="learned-profile.yaml",
+                metavar="FILE",
+            ),
+        ),
+        run=_fit,
+        model=FitResult,
+        writes=True,
+        text=lambda r: r.summary + "".join(f"\n- {c}" for c in r.caveats),
+        table=lambda r: [m.model_dump(mode="json") for m in r.metrics],
+        rows=("metrics",),
+    ),
 )
 BY_NAME = {a.name: a for a in ANALYSES}
 
@@ -485,7 +578,10 @@ __all__ = [
     "AS_OF",
     "BY_NAME",
     "DASHBOARD_TOP",
+    "OWNER",
+    "PRIORITY",
     "PROFILE",
+    "SEGMENT",
     "Analysis",
     "Inputs",
     "Param",

@@ -782,7 +782,7 @@ def test_the_dashboard_kpis_are_the_portfolio_and_risk_numbers(faces):
         "logo_retention": k["logo_retention"],
         "at_risk_arr": cli["at_risk_arr"],
         "renewals_90": cli["renewals"]["next_90"]["count"],
-        "urgent": risk["risk_counts"]["critical"] + risk["risk_counts"]["high"],
+        "urgent": risk["priority_counts"]["urgent"] + risk["priority_counts"]["high"],
     }
     d = Diffs("dashboard", "cli")
     for key, value in expected.items():
@@ -814,11 +814,12 @@ def test_the_dashboard_tables_are_the_score_and_risk_rows(faces):
             d.check(f"{table} {a}.health", cell_float(r, "Health"), scores[a]["health_score"])
             d.check(f"{table} {a}.previous", cell_float(r, "30 d ago"), scores[a]["previous_score"])
             d.check(f"{table} {a}.risk", cell(r, "Risk"), risk[a]["risk_level"])
-    for r in page.tables.get("urgent", []):
+    for r in page.tables.get("urgent", []):  # the call list: urgent and high priority
         a, listed = cell(r, "Account"), listed + 1
         d.check(f"urgent {a}.health", cell_float(r, "Health"), risk[a]["health_score"])
-        d.check(f"urgent {a}.risk", cell(r, "Risk"), risk[a]["risk_level"])
+        d.check(f"urgent {a}.priority", cell(r, "Priority"), risk[a]["priority"])
         d.check(f"urgent {a}.signals", int(cell(r, "Signals")), len(risk[a]["signals"]))
+        d.check(f"urgent {a}.renews_in", cell_float(r, "Renews in"), risk[a]["days_to_renewal"])
     assert listed >= MIN_ROWS, f"the dashboard lists {listed} account rows"
     d.assert_none()
 

@@ -75,14 +75,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"  {portfolio.summary}\n")
     print("Health scores")
     print(f"  {scores.summary}\n")
-    print("Call these five first (most urgent risk, then ARR):")
+    print("Call these five first (priority, then ARR at stake, then the soonest renewal):")
     drags = {s.account_id: s.drivers[0].text for s in scores.accounts if s.drivers}
-    for n, a in enumerate([a for a in risk.accounts if a.risk_level != "none"][:5], 1):
+    for n, a in enumerate([a for a in risk.accounts if a.priority != "ok"][:5], 1):
         drag = drags.get(a.account_id, "")
+        renews = f", renews in {a.days_to_renewal} days" if a.days_to_renewal is not None else ""
         print(
-            f"  {n}. {a.name or a.account_id} ({a.account_id}) — health {a.health_score:g}, {a.risk_level} risk"
+            f"  {n}. {a.name or a.account_id} ({a.account_id}) — {a.priority}: health {a.health_score:g}, "
+            f"{a.risk_level} risk{renews}; owner {a.csm_owner or 'unassigned'}"
         )
-        print(f"     why: {a.signals[0].evidence if a.signals else drag}")
+        print(f"     why: {a.priority_reasons[0] if a.signals else drag}")
         if drag:
             print(f"     biggest drag on the score: {drag}")
         if a.next_action:

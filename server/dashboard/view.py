@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from customer_health.tools.reports.portfolio import AccountLine, Portfolio
     from customer_health.tools.risk.signals import AccountRisk, RiskSignals
 
-URGENT = ("critical", "high")
+URGENT = ("urgent", "high")  # the priorities on the call list
 
 
 class Cell(BaseModel):
@@ -138,10 +138,10 @@ def kpis(p: Portfolio, risk: RiskSignals) -> list[Kpi]:
         ),
         Kpi(
             key="urgent",
-            label="Critical or high risk",
-            text=f"{sum(risk.risk_counts[r] for r in URGENT):,}",
-            value=_v(sum(risk.risk_counts[r] for r in URGENT)),
-            detail=f"{risk.risk_counts['critical']} critical, {risk.risk_counts['high']} high",
+            label="Urgent or high priority",
+            text=f"{sum(risk.priority_counts[r] for r in URGENT):,}",
+            value=_v(sum(risk.priority_counts[r] for r in URGENT)),
+            detail=f"{risk.priority_counts['urgent']} urgent, {risk.priority_counts['high']} high",
         ),
     ]
 
@@ -231,14 +231,15 @@ def risk_sections(p: Portfolio, risk: RiskSignals, top_n: int) -> list[Section]:
             )
         ],
     )
-    urgent = [a for a in risk.accounts if a.risk_level in URGENT]
+    urgent = [a for a in risk.accounts if a.priority in URGENT]
     rows = [
         [
             _account(a.name, a.account_id),
             txt(a.csm_owner),
             num(a.arr, money(a.arr)),
+            num(a.days_to_renewal, None if a.days_to_renewal is None else f"{a.days_to_renewal:,} d"),
             num(a.health_score),
-            txt(a.risk_level, f"risk {a.risk_level}"),
+            txt(a.priority, f"risk {a.priority}"),
             num(len(a.signals)),
             txt(a.signals[0].evidence if a.signals else None, "driver"),
             *_action(a),
@@ -249,8 +250,9 @@ def risk_sections(p: Portfolio, risk: RiskSignals, top_n: int) -> list[Section]:
         ("Account", False),
         ("CSM", False),
         ("ARR", True),
+        ("Renews in", True),
         ("Health", True),
-        ("Risk", False),
+        ("Priority", False),
         ("Signals", True),
         ("Strongest signal", False),
         ("Next action", False),
@@ -259,7 +261,7 @@ def risk_sections(p: Portfolio, risk: RiskSignals, top_n: int) -> list[Section]:
     ]
     signals = Section(
         key="urgent",
-        title="Most urgent by risk signals",
+        title="Call list: urgent and high priority",
         lead=risk.summary,
         tables=[
             table(
@@ -267,7 +269,10 @@ def risk_sections(p: Portfolio, risk: RiskSignals, top_n: int) -> list[Section]:
                 cols,
                 rows,
                 shown(
-                    len(urgent), len(rows), "accounts at critical or high risk", "most urgent first, then ARR"
+                    len(urgent),
+                    len(rows),
+                    "accounts at urgent or high priority",
+                    "priority first, then ARR, then the soonest renewal",
                 ),
             )
         ],

@@ -37,6 +37,10 @@ from pydantic import Field
 
 log = logging.getLogger("customer_health.mcp")
 READ_ONLY = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False)
+# writes a file of its own under the session's outputs (never a source file): not read-only, not destructive
+WRITES = ToolAnnotations(
+    read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False
+)
 
 INSTRUCTIONS = """Customer-health analytics over the user's own exports (CSV, XLSX, Parquet, JSON).
 Start with load_data (file or folder paths, or pasted CSV text). Then: score_accounts and risk_signals for triage,
@@ -96,7 +100,8 @@ def analysis_tool(analysis: Analysis) -> Callable[..., Any]:
 
         def compute() -> dict[str, Any]:
             result = analysis.run(
-                Inputs(session.dataset, session.load_more), **analysis.arguments(given, "mcp")
+                Inputs(session.dataset, session.load_more, session.outputs),
+                **analysis.arguments(given, "mcp"),
             )
             account = given.get("account_id")
             name = f"{analysis.name}_{account}" if account else analysis.name
@@ -295,10 +300,13 @@ def build_server(
     session = Session(home, allow, preload)
     mcp.session_state = session  # what the tools reach through their Context; tests and close() use it too
     for fn in HAND_WRITTEN:
-        mcp.add_tool(fn, annotations=READ_ONLY)
+        mcp.add_tool(fn, annotations=WRITES if fn is render_dashboard else READ_ONLY)
     for analysis in ANALYSES:
         mcp.add_tool(
-            analysis_tool(analysis), name=analysis.tool, description=analysis.help, annotations=READ_ONLY
+            analysis_tool(analysis),
+            name=analysis.tool,
+            description=analysis.help,
+            annotations=WRITES if analysis.writes else READ_ONLY,
         )
     _register_resources(mcp, session)
     _register_prompts(mcp, session)

@@ -45,17 +45,33 @@ def render_funnel(result) -> str:
 
 
 def render_signals(result) -> str:
-    at_risk = [a for a in result.accounts if a.risk_level != "none"]
-    rows, more = limit_rows(at_risk)
+    listed = [a for a in result.accounts if a.priority != "ok"]
+    rows, more = limit_rows(listed)
     body = table(
-        ["ACCOUNT", "NAME", "RISK", "SCORE", "ARR", "SIGNALS", "NEXT ACTION", "OWNER", "SLA"],
+        [
+            "ACCOUNT",
+            "NAME",
+            "PRIORITY",
+            "RISK",
+            "SCORE",
+            "ARR",
+            "RENEWS",
+            "CSM",
+            "SIGNALS",
+            "NEXT ACTION",
+            "OWNER",
+            "SLA",
+        ],
         [
             (
                 a.account_id,
                 (a.name or "")[:24],
+                a.priority,
                 a.risk_level,
                 f"{a.health_score:.0f}",
                 money(a.arr),
+                f"{a.days_to_renewal} d" if a.days_to_renewal is not None else "",
+                a.csm_owner or "",
                 ", ".join(s.id for s in a.signals[:3]) + (" …" if len(a.signals) > 3 else ""),
                 (a.next_action.action[:48] if a.next_action else ""),
                 a.next_action.owner if a.next_action else "",
@@ -63,10 +79,12 @@ def render_signals(result) -> str:
             )
             for a in rows
         ],
-        right=[3, 4],
+        right=[4, 5, 6],
     )
     counts = ", ".join(f"{n} {lvl}" for lvl, n in result.risk_counts.items())
-    return "\n".join(head(result, f"Risk levels: {counts}.") + [body, more]).rstrip()
+    priorities = ", ".join(f"{n} {p}" for p, n in result.priority_counts.items())
+    lines = head(result, f"Priorities: {priorities} (accounts at ok are not listed). Risk levels: {counts}.")
+    return "\n".join([*lines, body, more]).rstrip()
 
 
 def render_portfolio(result) -> str:

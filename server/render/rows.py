@@ -34,9 +34,15 @@ def signal_rows(result) -> list[dict]:
     return [
         {
             **a.model_dump(mode="json", include={"account_id", "name", "segment", "csm_owner", "arr"}),
+            "renewal_date": a.renewal_date.isoformat() if a.renewal_date else None,
+            "days_to_renewal": a.days_to_renewal,
+            "status": a.status,
+            "stage": a.stage,
             "health_score": a.health_score,
             "tier": a.tier,
             "risk_level": a.risk_level,
+            "priority": a.priority,
+            "priority_reasons": "; ".join(a.priority_reasons),
             "signals": "; ".join(f"{s.id}: {s.evidence}" for s in a.signals),
             "next_action": a.next_action.action if a.next_action else "",
             "owner": a.next_action.owner if a.next_action else "",
@@ -83,12 +89,20 @@ def card_row(card) -> dict:
     return {
         "account_id": card.account_id,
         "name": card.name,
+        "segment": s.segment,
+        "csm_owner": s.csm_owner,
+        "arr": s.arr,
+        "renewal_date": s.renewal_date.isoformat() if s.renewal_date else None,
+        "days_to_renewal": s.days_to_renewal,
+        "status": s.status,
+        "stage": s.stage,
         "health_score": s.health_score,
         "tier": s.tier,
         "trend": s.trend,
         "top_drivers": "; ".join(d.text for d in s.drivers[:3]),
         "summary": card.one_sentence,
         "risk_level": (card.risk or {}).get("risk_level"),
+        "priority": (card.risk or {}).get("priority"),
         "next_action": ((card.risk or {}).get("next_action") or {}).get("action"),
     }
 

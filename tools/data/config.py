@@ -14,6 +14,11 @@ class Persona(BaseModel):
 
     roles: list[str] = Field(min_length=1)
     weekly_active_target: float = Field(ge=0, le=1)
+    steps: list[str] | None = Field(
+        None,
+        description="The events (workflow steps) this persona's people are expected to do; a funnel compares a "
+        "role at a step only when its persona lists that step. Omitted: not said, so every step is theirs.",
+    )
 
 
 class WorkflowTarget(BaseModel):

@@ -95,6 +95,9 @@ class AccountScore(BaseModel):
     next_action: dict[str, str] | None = Field(
         None, description="The first step of the most urgent playbook (action, owner, sla, …), if any."
     )
+    priority: str | None = Field(
+        None, description="urgent, high, watch or ok (tools/risk/priority), when risk was assessed."
+    )
 
 
 class HealthScores(Envelope):
@@ -376,6 +379,7 @@ def _score_frame(metrics: pd.DataFrame, prof: Profile, drivers: bool) -> list[Ac
                 drivers=explained[i] if explained is not None else [],
                 signals=[],
                 next_action=None,
+                priority=None,
             )
         )
     return out

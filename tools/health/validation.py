@@ -29,7 +29,14 @@ from customer_health.tools.data.dataset import Dataset, resolve_as_of
 from customer_health.tools.data.lifecycle import lifecycle
 from customer_health.tools.data.semantics import resolve_semantics
 from customer_health.tools.health.metrics import account_metrics
-from customer_health.tools.health.profiles import COMPONENTS, Profile, load_profile
+from customer_health.tools.health.profiles import (
+    COMPONENTS,
+    DEFAULT_PROFILE,
+    PRESETS,
+    Profile,
+    load_profile,
+    preset,
+)
 from customer_health.tools.health.score import score_frame
 from pydantic import BaseModel, Field
 
@@ -48,6 +55,8 @@ Skips = dict[str, list[str]]
 NOT_REACHED = "renewal not reached"
 NO_RENEWAL_DATE = "not churned and no renewal date"
 CHURNED_UNDATED = "churned with no churn date or renewal date"
+LEARNED_MARK = "Learned by customer-health fit"  # how a learned profile's description starts
+BETTER_BY = 0.02  # AUC a profile must gain over the expert one on the same renewals to be recommended
 
 
 class Row(NamedTuple):
@@ -96,6 +105,13 @@ class WeightFit(BaseModel):
     )
     clipped: list[str] = Field(description="Components whose fitted effect pointed the wrong way, set to 0.")
     in_sample_auc: float | None = Field(description="AUC of the suggested weights on these same rows.")
+
+
+class ProfileComparison(BaseModel):
+    name: str
+    kind: Literal["expert", "learned", "given", "baseline"]
+    auc: float | None = Field(description="On the same renewals as every other row.")
+    top_decile_lift: float | None
 
 
 class Skipped(BaseModel):
@@ -153,6 +169,13 @@ class Validation(Envelope):
     weight_fit: WeightFit
     platt: dict[str, float] = Field(description="P(lost) = 1 / (1 + exp(−(a + b × score))).")
     baseline: Baseline | None
+    comparison: list[ProfileComparison] = Field(
+        default_factory=list,
+        description="The expert profile, the profile given (learned or not) and the logins-only baseline, side by side.",
+    )
+    recommended_profile: str | None = Field(
+        None, description="A profile that beat the expert one here by at least 0.02 AUC; none otherwise."
+    )
     skipped: list[Skipped]
     accounts: list[EvaluatedAccount] = Field(description="Riskiest first.")
     total_rows: int
@@ -212,9 +235,27 @@ def validate_health_model(
     context = dict(positive_class=positive_class, positive_outcomes=list(LOST[positive_class]), skipped=skips)
     context.update(horizon_days=horizon_days, cutoff=day)
     result = _result(rows, lost, prof, fp_cost, fn_cost, context)
+    caveats += _compare(ds, rows, lost, prof, result)
     result.caveats = caveats + _caveats(result, sum(map(len, skipped.values())))
     result.summary = _summary(result, lost.mean())
     return result
+
+
+def outcome_plan(
+    ds: Dataset, horizon_days: int, outcomes_path_frame: pd.DataFrame | None = None
+) -> tuple[list[tuple[str, str, date, date]], Skips, list[str]]:
+    """The backtest's plan for other callers (`fit`): (account, outcome, outcome date, as-of date) per usable
+    outcome — each as-of the month end on or before the outcome date minus `horizon_days` — the skipped outcomes
+    by reason, and the caveats that say where the outcomes came from. A flag with no dates gives no plan."""
+    source = _outcomes(ds, outcomes_path_frame)
+    if source.flags_only:
+        raise InputError(
+            "the churn flags have no dates, so there is no history of outcomes over time to learn from.",
+            column="churned",
+            fix="Load an outcomes table (account_id, outcome, date) or a churn_date column.",
+        )
+    plan, skipped = _plan(ds, source.frame, None, horizon_days, source.skipped)
+    return plan, skipped, list(source.caveats)
 
 
 def _outcomes(ds: Dataset, given: pd.DataFrame | None) -> OutcomeSource:
@@ -488,6 +529,67 @@ def _weights(x: np.ndarray, lost: np.ndarray, prof: Profile) -> dict:
         in_sample_auc=rnd(stats.auc(stats.fill_missing(x) @ weights, lost)),
     )
     return {"suggested_weights": dict(zip(COMPONENTS, map(float, weights), strict=True)), "weight_fit": fit}
+
+
+def _compare(ds: Dataset, rows: list[Row], lost: np.ndarray, prof: Profile, v: Validation) -> list[str]:
+    """Fill `comparison` (expert, the profile given, logins only: same rows) and `recommended_profile`; the caveats."""
+    keys = np.array([f"{r.account_id}|{r.as_of}" for r in rows])
+    kind = (
+        "learned"
+        if prof.description.startswith(LEARNED_MARK)
+        else "expert"
+        if prof.name in PRESETS
+        else "given"
+    )
+    given = ProfileComparison(name=prof.name, kind=kind, auc=v.auc, top_decile_lift=v.top_decile_lift)
+    if kind == "expert":
+        table = [given]
+    else:
+        expert = preset(DEFAULT_PROFILE)
+        scores = np.full(len(rows), np.nan)
+        for day in sorted({r.as_of for r in rows}):  # the metrics of each day are kept: no new data pass
+            sem = resolve_semantics(ds, f"TIMESTAMP '{window(day, 1).end}'") if ds.has("events") else None
+            metrics = account_metrics(ds, day, sem, everyone=True)
+            at = [i for i, r in enumerate(rows) if r.as_of == day]
+            by_id = {s.account_id: s.health_score for s in score_frame(metrics, expert, drivers=False)}
+            scores[at] = [by_id[rows[i].account_id] for i in at]
+        table = [
+            ProfileComparison(
+                name=expert.name,
+                kind="expert",
+                auc=rnd(stats.auc(scores, lost)),
+                top_decile_lift=rnd(stats.top_decile_lift(scores, lost, keys), 2),
+            ),
+            given,
+        ]
+    if v.baseline is not None:
+        table.append(
+            ProfileComparison(
+                name="logins_only",
+                kind="baseline",
+                auc=v.baseline.auc,
+                top_decile_lift=v.baseline.top_decile_lift,
+            )
+        )
+    v.comparison = table
+    expert_auc, notes = table[0].auc or 0.0, []
+    if kind != "expert" and (given.auc or 0.0) >= expert_auc + BETTER_BY:
+        v.recommended_profile = prof.name
+        notes.append(
+            f"On these renewals {prof.name} ranks losses better than {table[0].name} "
+            f"(AUC {_f(given.auc)} vs {_f(expert_auc)})."
+        )
+    elif kind != "expert":
+        notes.append(
+            f"{prof.name} did not beat {table[0].name} by {BETTER_BY} AUC on these renewals, so no profile is "
+            "recommended over the expert one."
+        )
+    if kind == "learned":
+        notes.append(
+            "A learned profile scored on the renewals it was fitted on looks better than it is; trust the held-out "
+            "AUC that fit reports, or renewals decided after the fit."
+        )
+    return notes
 
 
 def _caveats(v: Validation, n_skipped: int) -> list[str]:

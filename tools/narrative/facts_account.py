@@ -67,6 +67,17 @@ class NextStep(Strict):
     because: str
 
 
+class EscalationFacts(Strict):
+    stage: str
+    owner: str
+    sla: str
+    reasons: list[str]
+
+
+def escalation_facts(risk: AccountRisk | None) -> EscalationFacts | None:
+    return EscalationFacts(**risk.escalation.model_dump()) if risk is not None else None
+
+
 class SummaryFacts(Facts):
     kind: Literal["summary"] = "summary"
     account: AccountIdentity
@@ -98,8 +109,15 @@ class QbrFacts(Facts):
     funnel: FunnelFacts | None
     value_events: list[str]
     risk_level: str | None
-    signals: list[SignalFact]
-    next_action: NextStep | None
+    signals: list[SignalFact] = Field(
+        description="Internal: for the QBR's internal note, never its main sections."
+    )
+    next_action: NextStep | None = Field(
+        description="Internal: our next step, its owner and SLA (internal note)."
+    )
+    escalation: EscalationFacts | None = Field(
+        None, description="Internal: the escalation stage, owner, SLA and reasons (internal note only)."
+    )
 
 
 @dataclass
@@ -233,4 +251,5 @@ def qbr_facts(ds: Dataset, account_id: str, day: date, profile: Profile | str | 
         funnel=g.funnel,
         value_events=list(g.sem.value_events) if g.sem else [],
         signals=signal_facts(g.risk),
+        escalation=escalation_facts(g.risk),
     )

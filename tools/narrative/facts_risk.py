@@ -16,9 +16,11 @@ from customer_health.tools.data.dataset import Dataset
 from customer_health.tools.data.semantics import resolve_semantics
 from customer_health.tools.health.profiles import Profile
 from customer_health.tools.narrative.facts_account import (
+    EscalationFacts,
     NextStep,
     SignalFact,
     core_funnel,
+    escalation_facts,
     gather,
     next_step,
     signal_facts,
@@ -69,13 +71,6 @@ class ActionPlan(Strict):
     steps: list[ActionStep] = Field(
         description="The playbook's steps in order; the first is the next action."
     )
-
-
-class EscalationFacts(Strict):
-    stage: str
-    owner: str
-    sla: str
-    reasons: list[str]
 
 
 class Stakeholders(Strict):
@@ -150,7 +145,7 @@ def risk_facts(ds: Dataset, account_id: str, day: date, profile: Profile | str |
         funnel=g.funnel,
         stakeholders=_stakeholders(g.inputs, g.available, seat_facts(card.seats) if card.seats else None),
         action_plan=plan,
-        escalation=EscalationFacts(**risk.escalation.model_dump()) if risk else None,
+        escalation=escalation_facts(risk),
         outcome="in_progress" if card.score.status == "customer" else "churned",
     )
 

@@ -128,6 +128,11 @@ class RoleAtStep(Strict):
     users_lost: int
     conversion: Share | None
     drop: Share | None
+    expected_at_step: bool = Field(
+        True,
+        description="False when the personas in customer-health.yaml say this role does not do the broken step: "
+        "its drop there is expected, never a training gap.",
+    )
 
 
 class Hypothesis(Strict):
@@ -154,6 +159,10 @@ class FunnelFacts(Strict):
     )
     drop_at_broken_step: Share | None = Field(description="Of those at the step before, the share stopping.")
     by_role_at_broken_step: list[RoleAtStep] = Field(description="Most users lost first.")
+    roles_not_expected_at_broken_step: dict[str, str] = Field(
+        default_factory=dict,
+        description="Roles left out of the evidence because their persona does not do the broken step, with why.",
+    )
     low_conversion_below: Share = Field(default_factory=lambda: share(LOW))
     pattern: str
     explanation: str
@@ -246,8 +255,13 @@ def funnel_facts(workflow: str, result: FunnelResult, lookback_days: int | None)
     """The funnel as a narrative needs it: each step, the broken step, who drops there, and the hypothesis."""
     table = result.steps
     k = next((i for i, s in enumerate(table) if s.step == result.broken_step and i > 0), None)
+    left_out = result.evidence.roles_left_out
     by_role = sorted(
-        (_role_at(role, steps, k) for role, steps in result.breakdown.items() if k is not None and role),
+        (
+            _role_at(role, steps, k, role not in left_out)
+            for role, steps in result.breakdown.items()
+            if k is not None and role
+        ),
         key=lambda r: (-r.users_lost, -r.users_at_previous, r.role),
     )
     pattern = result.evidence.pattern
@@ -266,6 +280,7 @@ def funnel_facts(workflow: str, result: FunnelResult, lookback_days: int | None)
         conversion_at_broken_step=_step(table[k]).conversion_from_previous if k else None,
         drop_at_broken_step=_step(table[k]).drop_from_previous if k else None,
         by_role_at_broken_step=[r for r in by_role if r.users_at_previous],
+        roles_not_expected_at_broken_step=dict(left_out),
         pattern=pattern,
         explanation=result.evidence.explanation,
         details=dict(result.evidence.details),
@@ -285,7 +300,7 @@ def _step(s: FunnelStep) -> FunnelStepFact:
     )
 
 
-def _role_at(role: str, steps: list[FunnelStep], k: int) -> RoleAtStep:
+def _role_at(role: str, steps: list[FunnelStep], k: int, expected: bool = True) -> RoleAtStep:
     before, at = steps[k - 1].users, steps[k].users
     conversion = ratio(at, before)
     return RoleAtStep(
@@ -295,6 +310,7 @@ def _role_at(role: str, steps: list[FunnelStep], k: int) -> RoleAtStep:
         users_lost=before - at,
         conversion=share(conversion),
         drop=share(None if conversion is None else 1 - conversion),
+        expected_at_step=expected,
     )
 
 

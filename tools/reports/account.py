@@ -37,7 +37,24 @@ class AccountCard(Envelope):
     personas: PersonaRow | None = None
     peers: PeerRow | None = None
     funnel: dict | None = Field(None, description="The core workflow's funnel for this account, by role.")
-    risk: dict | None = Field(None, description="Signals, combined risk level and the next action.")
+    risk: dict | None = Field(
+        None,
+        description="Signals, combined risk level, priority and reasons, escalation and the next action.",
+    )
+    segment: str | None = None
+    csm_owner: str | None = Field(None, description="The account's owner (CSM).")
+    arr: float | None = None
+    renewal_date: date | None = Field(None, description="Next renewal on as_of.")
+    days_to_renewal: int | None = Field(
+        None, description="Days from as_of to the renewal (negative: overdue)."
+    )
+    status: str = Field(
+        "customer", description="Lifecycle status on as_of: customer, churned, not_yet_customer."
+    )
+    stage: str | None = Field(None, description="Lifecycle stage on as_of.")
+    priority: str | None = Field(
+        None, description="urgent, high, watch or ok (customers only): health tier and risk reconciled."
+    )
     one_sentence: str = Field(
         description="Who is active, what they are doing, what it is producing — in numbers."
     )
@@ -86,6 +103,8 @@ def account_card(
         card["funnel"] = _funnel(ds, account_id, day, sem, caveats)
     row = _pick(analysis.risk.accounts, account_id)
     card["risk"] = row.model_dump(mode="json") if row is not None else None
+    card |= {k: getattr(score, k) for k in ("segment", "csm_owner", "arr", "renewal_date", "days_to_renewal")}
+    card |= {"status": score.status, "stage": score.stage, "priority": row.priority if row else None}
     info = _profile(ds, account_id)
     sentence = one_sentence(score, card.get("seats"), card.get("adoption"), card.get("trend"), sem)
     summary = (

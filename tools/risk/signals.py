@@ -1,6 +1,7 @@
 """Risk signals: each account's signals as of a date, its combined risk level from the signal-combination
-matrix, its escalation stage (health × ARR × speed of decline) and one next action from the most urgent
-playbook.
+matrix, one priority reconciling that risk with the health tier (priority.py), and one response: the escalation
+stage the priority calls for (ARR and speed of decline add people) and the first step of the most urgent playbook,
+both under one owner and one deadline. Accounts come in call-list order: priority, ARR at stake, days to renewal.
 
 What a signal means, when it fires and what to do about it live in rules/*.md (read by signal_rules.py); the
 values the conditions read come from signal_inputs.py. The per-account assembly here is plain Python over
@@ -22,6 +23,13 @@ from customer_health.tools.data.semantics import ResolvedSemantics, resolve_sema
 from customer_health.tools.health.profiles import Profile
 from customer_health.tools.health.score import HealthScores, score_accounts
 from customer_health.tools.risk.inputs import NEEDS, signal_inputs
+from customer_health.tools.risk.priority import (
+    PRIORITIES,
+    PRIORITY_RISK,
+    Priority,
+    call_order,
+    decide_priority,
+)
 from customer_health.tools.risk.rules import (
     RISK_RANK,
     SEVERITY_RANK,
@@ -80,16 +88,33 @@ class AccountRisk(BaseModel):
     tier: str
     previous_score: float | None = None
     renewal_date: date | None = None
+    days_to_renewal: int | None = Field(
+        None, description="Days from as_of to the renewal (negative: overdue)."
+    )
+    status: str = Field("customer", description="Lifecycle status on as_of (always a customer here).")
+    stage: str | None = Field(None, description="Lifecycle stage on as_of: onboarding or active.")
     risk_level: RiskLevel
+    priority: Priority = Field(
+        description="urgent, high, watch or ok: the health tier and the risk level reconciled (priority.py)."
+    )
+    priority_reasons: list[str] = Field(description="Why: the headline signal, the health, the renewal.")
     signals: list[SignalHit] = Field(description="Most severe first.")
     combinations: list[CombinationHit]
-    escalation: EscalationStep
-    next_action: NextAction | None = Field(description="The first step of the most urgent playbook.")
+    escalation: EscalationStep = Field(
+        description="The stage the priority calls for; same owner and SLA as the next action."
+    )
+    next_action: NextAction | None = Field(
+        description="The first step of the most urgent playbook the priority calls for, under the escalation's "
+        "owner and SLA."
+    )
 
 
 class RiskSignals(Envelope):
-    accounts: list[AccountRisk] = Field(description="Customer accounts, most urgent first (risk, then ARR).")
+    accounts: list[AccountRisk] = Field(
+        description="Customer accounts in call-list order: priority, then ARR, then days to renewal."
+    )
     risk_counts: dict[str, int]
+    priority_counts: dict[str, int] = Field(description="Accounts per priority: urgent, high, watch, ok.")
     signal_counts: dict[str, int] = Field(description="Accounts per signal id.")
     arr_at_risk: float = Field(description="ARR of the accounts at high or critical risk.")
     total_rows: int
@@ -106,7 +131,8 @@ def risk_signals(
     profile: Profile | str | dict | None = None,
     limit: int | None = None,
 ) -> RiskSignals:
-    """Signals, combined risk, escalation and one next action per customer account, most urgent first."""
+    """Signals, combined risk, priority, escalation and one next action per customer account, in call-list
+    order."""
     rules = load_rules()
     day = resolve_as_of(ds, as_of)
     sem = resolve_semantics(ds) if ds.has("events") else None
@@ -121,14 +147,23 @@ def risk_signals(
     rows, available = signal_inputs(ds, day, sem, rules, scores)
     customers = [a for a in scores.accounts if a.status == "customer"]
     checks = compile_checks(rules, available)
-    found = [assess(rows[a.account_id], rules, available, day, checks) for a in customers]
-    found.sort(key=lambda r: (-r["_rank"], -(r["arr"] or 0), r["account_id"]))
+    found = []
+    for a in customers:
+        row = rows[a.account_id]
+        row.setdefault("stage", a.stage)
+        row.setdefault("csm_owner", a.csm_owner)
+        row.setdefault("segment", a.segment)
+        if row.get("renewal_on") is None and a.renewal_date is not None:
+            row["renewal_on"], row["days_to_renewal"] = a.renewal_date.isoformat(), a.days_to_renewal
+        found.append(assess(row, rules, available, day, checks))
+    found.sort(key=call_order)
     accounts = validate_rows(AccountRisk, found)
     shown = accounts if limit is None else accounts[:limit]
     counts = {
         lvl: sum(a.risk_level == lvl for a in accounts)
         for lvl in ("critical", "high", "medium", "low", "none")
     }
+    by_priority = {p: sum(a.priority == p for a in accounts) for p in PRIORITIES}
     fired = Counter(h.id for a in accounts for h in a.signals)
     per_signal = {s.id: fired[s.id] for s in rules.signals}
     at_risk = sum(a.arr or 0 for a in accounts if a.risk_level in ("critical", "high"))
@@ -137,12 +172,13 @@ def risk_signals(
         as_of=day,
         accounts=shown,
         risk_counts=counts,
+        priority_counts=by_priority,
         signal_counts={k: v for k, v in per_signal.items() if v},
         arr_at_risk=round(at_risk, 2),
         total_rows=len(accounts),
         truncated=len(shown) < len(accounts),
         rules=rules.files,
-        summary=_summary(accounts, counts, per_signal, at_risk, rules, day),
+        summary=_summary(accounts, counts, by_priority, per_signal, at_risk, rules, day),
         caveats=caveats,
     )
 
@@ -156,6 +192,7 @@ def attach_signals(scores: HealthScores, risk: RiskSignals) -> None:
             [{"id": h.id, "severity": h.severity, "evidence": h.evidence} for h in r.signals] if r else []
         )
         s.next_action = r.next_action.model_dump(mode="json") if r and r.next_action else None
+        s.priority = r.priority if r else None
 
 
 def compile_checks(rules: Rules, available: set[str]) -> tuple[list, list]:
@@ -184,8 +221,34 @@ def assess(
         [SEVERITY_RANK[s.severity] for s in hits] + [RISK_RANK[c.risk_level] for c in combos], default=0
     )
     level = risk_level(rank)
-    escalation = _escalate(row, level, rules)
     order = sorted(range(len(hits)), key=lambda i: -SEVERITY_RANK[hits[i].severity])
+    signals = [
+        {
+            "id": s.id,
+            "title": s.title,
+            "severity": s.severity,
+            "category": s.category,
+            "playbook": s.playbook,
+            "evidence": format_evidence(s.evidence, row),
+            "detected_at": day,
+        }
+        for s in (hits[i] for i in order)
+    ]
+    priority, reasons = decide_priority(
+        tier=row["tier"],
+        health=row["health_score"],
+        risk_level=level,
+        signals=signals,
+        days_to_renewal=row.get("days_to_renewal"),
+    )
+    step = _next_action(hits, combos, rules, priority)
+    escalation = _escalate(row, priority, rules, step)
+    if step is not None:
+        step |= {
+            "owner": escalation["owner"],
+            "sla": escalation["sla"],
+            "when": f"within {escalation['sla']}",
+        }
     return {
         "account_id": row["account_id"],
         "name": row.get("name"),
@@ -196,42 +259,42 @@ def assess(
         "tier": row["tier"],
         "previous_score": row.get("previous_score"),
         "renewal_date": row.get("renewal_on"),
+        "days_to_renewal": row.get("days_to_renewal"),
+        "stage": row.get("stage"),
         "risk_level": level,
-        "_rank": rank,
-        "signals": [
-            {
-                "id": s.id,
-                "title": s.title,
-                "severity": s.severity,
-                "category": s.category,
-                "playbook": s.playbook,
-                "evidence": format_evidence(s.evidence, row),
-                "detected_at": day,
-            }
-            for s in (hits[i] for i in order)
-        ],
+        "priority": priority,
+        "priority_reasons": reasons,
+        "signals": signals,
         "combinations": [
             {"id": c.id, "risk_level": c.risk_level, "action": c.action, "playbook": c.playbook}
             for c in combos
         ],
         "escalation": escalation,
-        "next_action": _next_action(hits, combos, rules, escalation["stage"]),
+        "next_action": step,
     }
 
 
-def _escalate(row: dict[str, Any], level: RiskLevel, rules: Rules) -> dict[str, Any]:
-    """The stage from the health score, raised to what the risk level needs; ARR and fast drops add people."""
+def _stage(priority: str, rules: Rules):
+    """The escalation stage a priority calls for: the last stage whose risk level is within the priority's."""
+    stages = rules.escalation.stages
+    want = RISK_RANK[PRIORITY_RISK[priority]]
+    return stages[max((i for i, s in enumerate(stages) if RISK_RANK[s.risk_level] <= want), default=0)]
+
+
+def _hours(sla: str) -> int:
+    n, unit = sla.split(" ", 1)
+    return int(n) * {"h": 1, "d": 24, "w": 168}[unit[0]]
+
+
+def _escalate(
+    row: dict[str, Any], priority: str, rules: Rules, step: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The one response: the stage the priority calls for, ARR and fast drops adding people, and the chosen
+    playbook's owner and SLA folded in (the tighter deadline wins), so the next action cannot disagree."""
     esc = rules.escalation
-    health = row["health_score"]
-    by_health = next(i for i, s in enumerate(esc.stages) if health >= s.min_health)
-    by_risk = max(
-        (i for i, s in enumerate(esc.stages) if RISK_RANK[s.risk_level] <= RISK_RANK[level]), default=0
-    )
-    stage = esc.stages[max(by_health, by_risk)]
+    stage = _stage(priority, rules)
     owners = list(stage.owner)
-    reasons = [f"health {health:g} is in the {esc.stages[by_health].id} band"]
-    if by_risk > by_health:
-        reasons.append(f"risk level {level} calls for {stage.id}")
+    reasons = [f"priority {priority} calls for {stage.id}"]
     arr = row.get("arr")
     if esc.arr and arr is not None and arr >= esc.arr.min_arr and stage.id in esc.arr.stages:
         owners.append(esc.arr.involve)
@@ -241,24 +304,31 @@ def _escalate(row: dict[str, Any], level: RiskLevel, rules: Rules) -> dict[str, 
         if change is not None and -change > drop.more_than:
             owners.append(drop.involve)
             reasons.append(f"the score fell {-change:g} points in 30 days (more than {drop.more_than:g})")
-    return {
-        "stage": stage.id,
-        "owner": " + ".join(dict.fromkeys(owners)),
-        "sla": stage.sla,
-        "reasons": reasons,
-    }
+    sla = stage.sla
+    if step is not None:
+        owners += step["owner"].split(" + ")
+        if _hours(step["sla"]) < _hours(sla):
+            sla = step["sla"]
+            reasons.append(f"the {step['playbook_title'].lower()} playbook is due within {sla}")
+    return {"stage": stage.id, "owner": " + ".join(dict.fromkeys(owners)), "sla": sla, "reasons": reasons}
 
 
-def _next_action(hits: list, combos: list, rules: Rules, stage: str) -> dict[str, Any] | None:
-    """The first step of the most urgent playbook: highest rank first, a combination before a lone signal."""
+def _next_action(hits: list, combos: list, rules: Rules, priority: str) -> dict[str, Any] | None:
+    """The first step of the most urgent playbook: highest rank first, a combination before a lone signal. A
+    combination whose risk level is above what the priority calls for (a save team for a healthy account) is
+    left out: its signals' own playbooks answer instead."""
+    cap = RISK_RANK[PRIORITY_RISK[priority]]
     options = [
         (SEVERITY_RANK[s.severity], 0, -i, s.playbook, f"signal: {s.title}") for i, s in enumerate(hits)
     ]
     options += [
-        (RISK_RANK[c.risk_level], 1, -i, c.playbook, f"combination: {c.action}") for i, c in enumerate(combos)
+        (RISK_RANK[c.risk_level], 1, -i, c.playbook, f"combination: {c.action}")
+        for i, c in enumerate(combos)
+        if RISK_RANK[c.risk_level] <= cap
     ]
     if not options:
         fallback = rules.escalation.fallback
+        stage = _stage(priority, rules).id
         if not fallback or stage not in fallback.stages:
             return None
         options = [(0, 0, 0, fallback.playbook, f"escalation stage {stage} without a single signal")]
@@ -279,6 +349,7 @@ def _next_action(hits: list, combos: list, rules: Rules, stage: str) -> dict[str
 def _summary(
     accounts: list[AccountRisk],
     counts: dict[str, int],
+    by_priority: dict[str, int],
     per_signal: dict[str, int],
     at_risk: float,
     rules: Rules,
@@ -288,7 +359,8 @@ def _summary(
     text = (
         f"As of {day}, {flagged} of {len(accounts)} customer accounts show at least one risk signal: "
         f"{counts['critical']} at critical risk, {counts['high']} high, {counts['medium']} medium "
-        f"({money(at_risk)} ARR at high or critical risk)."
+        f"({money(at_risk)} ARR at high or critical risk). Weighed with their health and renewal dates: "
+        f"{by_priority['urgent']} urgent, {by_priority['high']} high priority, {by_priority['watch']} to watch."
     )
     common = sorted(((n, i) for i, n in per_signal.items() if n), key=lambda x: (-x[0], x[1]))[:3]
     if common:
@@ -297,9 +369,9 @@ def _summary(
     top = accounts[0] if accounts and accounts[0].next_action else None
     if top:
         text += (
-            f" Most urgent: {top.name or top.account_id} ({top.risk_level}, {top.signals[0].title.lower()}"
+            f" First to call: {top.name or top.account_id} ({top.priority}, {top.signals[0].title.lower()}"
             if top.signals
-            else f" Most urgent: {top.name or top.account_id} ({top.risk_level}"
+            else f" First to call: {top.name or top.account_id} ({top.priority}"
         )
         step = top.next_action
         text += f"); next action: {step.action[0].lower()}{step.action[1:]} ({step.owner}, {step.sla})."

@@ -67,6 +67,11 @@ class FunnelEvidence(BaseModel):
     )
     explanation: str
     details: dict[str, float | int | None] = Field(default_factory=dict)
+    roles_left_out: dict[str, str] = Field(
+        default_factory=dict,
+        description="Roles not compared at the broken step, each with why: their persona's `steps` in "
+        "customer-health.yaml leave that step out, so a drop there is not a training gap.",
+    )
 
 
 class FunnelResult(Envelope):
@@ -145,10 +150,11 @@ def compute_funnel(
     broken = _broken(table)  # the index of the broken step
     caveats = [f"as_of was inferred as {day}, the latest activity date in the data."] if as_of is None else []
     breakdown, total = _breakdown(steps, groups, by)
+    evidence, scope_notes = _evidence(ds, spec, broken, groups, frequencies)
     return FunnelResult(
         as_of=day,
         summary=_period(day, start, lookback_days) + _summary(table, broken, window_days),
-        caveats=caveats + absent + _caveats(ds, spec.dims, groups),
+        caveats=caveats + absent + _caveats(ds, spec.dims, groups) + scope_notes,
         steps_requested=list(steps),
         window_days=window_days,
         lookback_days=lookback_days,
@@ -157,7 +163,7 @@ def compute_funnel(
         users_started=overall.users[0],
         steps=table,
         broken_step=None if broken is None else steps[broken],
-        evidence=_evidence(ds, spec, broken, groups, frequencies),
+        evidence=evidence,
         by=by,
         breakdown=breakdown,
         breakdown_total=total,
@@ -402,27 +408,73 @@ class _Drop:
 
 def _evidence(
     ds: Dataset, spec: _Spec, k: int | None, groups: dict, frequencies: dict[str, int]
-) -> FunnelEvidence:
+) -> tuple[FunnelEvidence, list[str]]:
     """The first pattern that fits the broken step: integration, training, sponsorship, then UX friction; none
-    when the broken step is an event the data never holds (its zero says nothing about behaviour)."""
+    when the broken step is an event the data never holds (its zero says nothing about behaviour). Roles compare
+    only among those expected to do the step (`_role_scope`); the caveats say who was left out, or that the
+    personas do not say."""
     if k is None:
-        return FunnelEvidence(pattern="none", explanation="Nobody started the funnel, so there is no drop.")
+        return FunnelEvidence(
+            pattern="none", explanation="Nobody started the funnel, so there is no drop."
+        ), []
     if spec.steps[k] not in frequencies:
         return FunnelEvidence(
             pattern="none",
             explanation=f"No event in the data is named '{spec.steps[k]}', so nobody can reach it: the drop "
             "comes from the step's name, not from what users did.",
-        )
+        ), []
     by = {d: {v: c for (dim, v), c in groups.items() if dim == d and v != NONE} for d in ("role", "account")}
-    drop = _Drop(spec.steps[k], spec.steps[k - 1], k, groups[("", "")], by["role"], by["account"])
+    left_out, notes = _role_scope(ds, spec.steps[k], sorted(by["role"]))
+    roles = {r: c for r, c in by["role"].items() if r not in left_out}
+    drop = _Drop(spec.steps[k], spec.steps[k - 1], k, groups[("", "")], roles, by["account"])
     found = _integration(drop, spec) or _training(drop) or _sponsorship(ds, drop, spec) or _ux_friction(drop)
     rate = drop.overall.conversion(k)
-    return found or FunnelEvidence(
+    evidence = found or FunnelEvidence(
         pattern="none",
         explanation=f"{_pct(rate)} of users who reached {drop.previous} go on to {drop.step}; the drop is "
         "not isolated to one role, tied to errors or missing sponsors, or shared by most accounts.",
         details={"conversion": rnd(rate)},
     )
+    if left_out and found is None:
+        evidence.explanation += f" Not compared, as not expected to do {drop.step}: {', '.join(left_out)}."
+    evidence.roles_left_out = left_out
+    return evidence, notes
+
+
+def _role_scope(ds: Dataset, step: str, roles: list[str]) -> tuple[dict[str, str], list[str]]:
+    """Which roles are not expected to do `step`, each with why, and the caveat that says so.
+
+    A role is left out when every persona holding it lists its `steps` and none of them lists this one
+    (executives whose persona does not import data are not a training gap at the import step). A role no
+    persona holds, or whose persona lists no steps, is compared as before; when no persona of these roles lists
+    steps at all, the caveat says every role was compared."""
+    if not roles:
+        return {}, []
+    personas = ds.semantics.personas if ds.semantics else {}
+    left_out: dict[str, str] = {}
+    stated = False
+    for role in roles:
+        holding = {name: p for name, p in personas.items() if role in p.roles}
+        if not holding or any(p.steps is None for p in holding.values()):
+            stated = stated or any(p.steps is not None for p in holding.values())
+            continue
+        stated = True
+        if not any(step in p.steps for p in holding.values()):
+            names = " and ".join(f"'{n}'" for n in holding)
+            left_out[role] = f"the {names} persona's steps in customer-health.yaml do not include {step}"
+    if not stated:
+        shown = ", ".join(roles[:6]) + (", …" if len(roles) > 6 else "")
+        return {}, [
+            f"No persona of the roles here ({shown}) lists its steps in customer-health.yaml (a persona's "
+            f"`steps`), so every role is compared at {step}, including any not expected to do it."
+        ]
+    if not left_out:
+        return {}, []
+    why = "; ".join(f"{role} ({reason})" for role, reason in left_out.items())
+    return left_out, [
+        f"At {step} the evidence compares only the roles expected to do it; left out: {why}. A drop there is "
+        "not read as a training gap."
+    ]
 
 
 def _integration(drop: _Drop, spec: _Spec) -> FunnelEvidence | None:

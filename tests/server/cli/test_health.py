@@ -239,3 +239,45 @@ def test_a_later_snapshot_upload_is_compared_with_the_scores_kept_from_the_earli
     assert later["Beta-Inc"]["health_score"] > first["Beta-Inc"]["health_score"] + 3
     assert later["Beta-Inc"]["trend"] == "up"
     assert {later[a]["trend"] for a in ("ACME-Corp", "Gamma-Ltd", "Delta-Co")} == {"flat"}
+
+
+def test_signal_and_score_rows_carry_renewal_owner_and_priority_in_csv_and_json(sample, capsys):
+    signals = run_json(capsys, "signals", "sample")
+    first = signals["accounts"][0]
+    assert {"renewal_date", "days_to_renewal", "arr", "csm_owner", "segment", "status", "priority"} <= set(
+        first
+    )
+    assert first["priority"] == "urgent" and first["priority_reasons"]
+    assert main(["signals", "sample", "--format", "csv"]) == 0
+    header = capsys.readouterr().out.splitlines()[0].split(",")
+    assert {"renewal_date", "days_to_renewal", "csm_owner", "priority", "status"} <= set(header)
+    assert main(["score", "sample", "--format", "csv"]) == 0
+    header = capsys.readouterr().out.splitlines()[0].split(",")
+    assert {"renewal_date", "days_to_renewal", "csm_owner", "segment", "status", "arr"} <= set(header)
+
+
+def test_score_and_signals_filter_by_owner_segment_and_priority(sample, capsys):
+    every = run_json(capsys, "signals", "sample")["accounts"]
+    want = [
+        a["account_id"]
+        for a in every
+        if a["csm_owner"] == "Maya Chen" and a["segment"] == "Enterprise" and a["priority"] in ("urgent",)
+    ]
+    got = run_json(
+        capsys, "signals", "sample", "--owner", "Maya Chen", "--segment", "enterprise", "--priority", "urgent"
+    )
+    assert [a["account_id"] for a in got["accounts"]] == want and want
+    assert "Filtered by owner 'Maya Chen', segment 'enterprise', priority urgent" in got["summary"]
+    scores = run_json(capsys, "score", "sample", "--priority", "urgent")
+    assert {a["account_id"] for a in scores["accounts"]} == {
+        a["account_id"] for a in every if a["priority"] == "urgent"
+    }
+    assert "Valid options" in run_error(capsys, "signals", "sample", "--owner", "Nobody Here")
+
+
+def test_the_demo_calls_first_by_priority_then_arr_then_renewal(sample, capsys):
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out
+    listed = out.split("Call these five first")[1].split("Files written:")[0]
+    assert listed.count(" — urgent: ") == 5
+    assert "Cobalt Power (ACC-0209)" in listed and "renews in 19 days" in listed

@@ -78,8 +78,8 @@ def test_the_kpi_cards_show_the_portfolio_numbers_formatted(sample):
         "at_risk_arr": (p.at_risk_arr, f"${p.at_risk_arr / 1e6:.1f}M"),
         "renewals_90": (p.renewals["next_90"].count, f"{p.renewals['next_90'].count:,}"),
         "urgent": (
-            sample["risk"].risk_counts["critical"] + sample["risk"].risk_counts["high"],
-            f"{sample['risk'].risk_counts['critical'] + sample['risk'].risk_counts['high']:,}",
+            sample["risk"].priority_counts["urgent"] + sample["risk"].priority_counts["high"],
+            f"{sample['risk'].priority_counts['urgent'] + sample['risk'].priority_counts['high']:,}",
         ),
     }
     for key, (value, text) in expected.items():
@@ -120,12 +120,15 @@ def test_the_at_risk_table_lists_the_largest_red_accounts_with_driver_and_next_a
     assert sample["page"].notes["at_risk"] == f"All {len(red)} accounts, largest ARR first."
 
 
-def test_the_urgent_table_is_the_head_of_the_risk_signals_order(sample):
+def test_the_urgent_table_is_the_head_of_the_call_list_urgent_and_high_priority(sample):
     rows = sample["page"].tables["urgent"]
-    urgent = [a for a in sample["risk"].accounts if a.risk_level in ("critical", "high")]
+    urgent = [a for a in sample["risk"].accounts if a.priority in ("urgent", "high")]
     assert len(rows) == TOP_N < len(urgent)
     assert [r["Account"][0] for r in rows] == [a.account_id for a in urgent[:TOP_N]]
     assert [r["Strongest signal"][1] for r in rows] == [a.signals[0].evidence for a in urgent[:TOP_N]]
+    assert [r["Priority"][1] for r in rows] == [a.priority for a in urgent[:TOP_N]]
+    days = [a.days_to_renewal for a in urgent[:TOP_N]]
+    assert [r["Renews in"][1] for r in rows] == ["—" if d is None else f"{d:,} d" for d in days]
     assert sample["page"].notes["urgent"].startswith(f"The first {TOP_N} of {len(urgent)} accounts")
 
 
@@ -338,10 +341,10 @@ def test_the_health_numbers_are_the_analysis_pipelines_for_the_as_of_and_profile
     ]
     rows = page.tables["at_risk"]
     assert rows and [float(r["Health"][0]) for r in rows] == [health[r["Account"][0]] for r in rows]
-    urgent = [a.account_id for a in analysis.risk.accounts if a.risk_level in ("critical", "high")]
+    urgent = [a.account_id for a in analysis.risk.accounts if a.priority in ("urgent", "high")]
     assert [r["Account"][0] for r in page.tables["urgent"]] == urgent[:TOP_N]
-    counts = analysis.risk.risk_counts
-    assert int(page.kpis["urgent"]["v"]) == counts["critical"] + counts["high"]
+    counts = analysis.risk.priority_counts
+    assert int(page.kpis["urgent"]["v"]) == counts["urgent"] + counts["high"]
     enterprise = {a.account_id: a.health_score for a in analyze(ds, as_of=day).scores.accounts}
     # the profile is honoured: some of these accounts score differently with the default one
     assert any(health[r["Account"][0]] != enterprise[r["Account"][0]] for r in rows)

@@ -227,6 +227,40 @@ def test_the_diagnosis_draft_names_the_broken_step_the_role_and_the_fix(book):
     assert "- Operator: 3 of 5 stopped (60% drop)." in text
 
 
+INTERNAL_NOTE = "## Internal note (not for the customer)"
+
+
+def test_a_qbr_draft_keeps_the_escalation_out_of_the_customer_facing_sections(example):
+    facts = build_facts(example, "qbr", EXAMPLE_ACCOUNT)
+    assert facts.escalation is not None and facts.next_action is not None and facts.signals
+    customer, internal = render_template_draft("qbr", facts).split(INTERNAL_NOTE)
+    internal_only = [
+        facts.escalation.owner,
+        facts.escalation.sla,
+        f"stage {facts.escalation.stage}",
+        facts.next_action.owner,
+        facts.next_action.action[1:],
+        facts.health.tier_label,
+        *(s.title for s in facts.signals),
+    ]
+    for text in internal_only:
+        assert text not in customer, text
+        assert text in internal, text
+    for word in ("escalat", "VP", "save team", "competitor", "risk level", "SLA", "sponsorship"):
+        assert word.lower() not in customer.lower(), word
+    assert "## Next quarter" in customer and "## Adoption" in customer
+
+
+def test_the_qbr_prompt_asks_for_the_escalation_in_the_internal_note_only(example):
+    text = render_prompt(example, "qbr_narrative", EXAMPLE_ACCOUNT).text
+    structure = " ".join(text[text.index("## Structure") : text.index("## Ground rules")].split())
+    customer, internal = structure.split("6. **Internal note (not for the customer)**")
+    assert "Sections 1 to 5 are for the customer" in customer
+    assert "Not our internal next action, its owner or its SLA, and no escalation." in customer
+    assert "`next_action`" not in customer
+    assert "the escalation stage, owner, SLA and reasons" in internal
+
+
 # --- golden files for the example portfolio ---
 
 

@@ -68,13 +68,14 @@ def results(folder):
     return call_all(folder)
 
 
-def test_a_dozen_verb_named_read_only_tools_each_with_a_description(results):
+def test_verb_named_tools_each_with_a_description_read_only_but_the_two_that_write_their_own_files(results):
     tools = {t.name: t for t in results["tools"]}
-    assert set(tools) == {"load_data", "check_draft", "render_dashboard", *CALLS}
-    for t in tools.values():
+    writers = {"render_dashboard", "fit_health_profile"}  # each writes under the session's outputs folder
+    assert set(tools) == {"load_data", "check_draft", *writers, *CALLS}
+    for name, t in tools.items():
         assert t.description and len(t.description) < 2000
-        assert t.annotations.read_only_hint and t.annotations.idempotent_hint
-        assert t.annotations.open_world_hint is False
+        assert t.annotations.read_only_hint is (name not in writers) and t.annotations.idempotent_hint
+        assert t.annotations.destructive_hint is not True and t.annotations.open_world_hint is False
 
 
 def test_before_a_load_a_tool_says_how_to_load_including_the_example(results):
@@ -291,3 +292,20 @@ def test_render_dashboard_hands_back_png_charts_and_the_html_path(folder):
     assert len(images) == 2 and all(b.mime_type == "image/png" for b in images)
     assert all(base64.b64decode(b.data).startswith(b"\x89PNG") for b in images)
     assert len([b for b in chosen.content if b.type == "image"]) == 3
+
+
+def test_score_and_signal_tools_take_owner_segment_and_priority_filters(folder):
+    calls = [
+        ("load_data", {"paths": ["sample"]}),
+        ("risk_signals", {"priority": "urgent", "owner": "Maya Chen"}),
+        ("score_accounts", {"segment": "Enterprise", "priority": "urgent"}),
+        ("risk_signals", {"priority": "someday"}),
+    ]
+    r = session_calls(folder, calls)
+    assert [x.is_error for x in r] == [False, False, False, True]
+    signals = r[1].structured_content["accounts"]
+    assert signals and all(a["priority"] == "urgent" and a["csm_owner"] == "Maya Chen" for a in signals)
+    assert {"renewal_date", "days_to_renewal", "segment", "status"} <= set(signals[0])
+    scores = r[2].structured_content["accounts"]
+    assert scores and all(a["segment"] == "Enterprise" for a in scores)
+    assert "Filtered by segment 'Enterprise', priority urgent" in r[2].structured_content["summary"]

@@ -153,6 +153,39 @@ def test_the_qbr_funnel_finds_the_build_step_broken_for_operators(book):
     assert (fn.window_days, fn.lookback_days) == (14, 90)
 
 
+def test_a_role_the_personas_do_not_have_building_reports_is_no_training_gap(tmp_path):
+    import shutil
+
+    from customer_health.server.drafting.prompts import render_template_draft
+
+    folder = tmp_path / "facts"
+    shutil.copytree(DATA / "facts", folder)
+    config = folder / "customer-health.yaml"
+    config.write_text(
+        config.read_text().replace(
+            "operator: {roles: [operator], weekly_active_target: 0.7}",
+            "operator: {roles: [operator], weekly_active_target: 0.7, steps: [import_data, share_report]}",
+        )
+    )
+    with Workspace(tmp_path / "ws") as ws:
+        ds = ws.dataset(ws.load([folder], roots=AllowedRoots([tmp_path.resolve()])))
+        facts = build_facts(ds, "diagnosis", "A1")
+    fn = facts.funnel
+    # the same counts as above (operators 2 of 5 build), but operators are not expected to build reports
+    operator, analyst = fn.by_role_at_broken_step
+    assert (operator.role, operator.users_lost, operator.expected_at_step) == ("operator", 3, False)
+    assert analyst.expected_at_step is True
+    assert list(fn.roles_not_expected_at_broken_step) == ["operator"]
+    assert fn.pattern != "training"
+    text = render_template_draft("diagnosis", facts)
+    assert (
+        "- Operator: 3 of 5 stopped (60% drop). The personas do not have this role doing build_report" in text
+    )
+    assert "training gap, so" not in text
+    assert "- Analyst: 0 of 3 stopped (0% drop).\n" in text  # each role on its own line
+    assert "Not compared, as not expected to do build_report: operator." in fn.explanation
+
+
 def test_the_qbr_concentration_and_peers_match_the_tools(book):
     f = build_facts(book, "qbr", "A1")
     # five people did 3 core actions each, three did 1: the busiest does 3 of 18, the top two 6 of 18
@@ -184,6 +217,13 @@ def test_the_risk_facts_carry_the_signals_plan_and_escalation_of_the_tools(book)
     # renewal on 2026-05-15 is 45 days after 2026-03-31
     assert (f.account.renewal_date, f.account.days_to_renewal) == (date(2026, 5, 15), 45)
     assert f.account.arr.display == "$120,000" and f.account.csm_owner == "Dana Whitfield"
+
+
+def test_the_qbr_facts_carry_the_same_escalation_and_next_action_as_the_risk_tool(book):
+    f = build_facts(book, "qbr", "A1")
+    row = next(a for a in risk_signals(book).accounts if a.account_id == "A1")
+    assert f.escalation.model_dump() == row.escalation.model_dump()
+    assert f.next_action.model_dump() == row.next_action.model_dump()
 
 
 def test_the_stakeholders_say_who_is_active_and_what_the_data_cannot_tell(book):

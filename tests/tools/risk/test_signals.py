@@ -359,25 +359,35 @@ def test_combination_matrix_and_risk_level(result, account, combos, level):
 
 
 @pytest.mark.parametrize(
-    ("account", "playbook", "owner", "sla"),
+    ("account", "playbook"),
     [
-        ("A", "immediate_escalation", "VP Customer Success + CS manager", "24 hours"),
-        ("B", "executive_intervention", "CS manager + executive sponsor", "48 hours"),
-        ("D", "dormant_account", "CSM + CS manager", "24 hours"),
-        ("E", "champion_departure", "CSM + CS manager", "24 hours"),
-        ("F", "champion_reengagement", "CSM", "48 hours"),
-        ("G", "competitive_threat", "CSM + CS manager + VP Customer Success", "48 hours"),
-        ("H", "onboarding_rescue", "Onboarding specialist", "48 hours"),
-        ("I", "renewal_rescue", "CSM + CS manager", "48 hours"),
-        ("J", "seat_adoption", "CSM", "1 week"),
-        ("N", "enablement_focus", "CSM", "1 week"),
-        ("O", "low_health_review", "CSM + CS manager", "48 hours"),
+        ("A", "immediate_escalation"),  # urgent: the critical combination's save team applies
+        ("B", "usage_decline"),  # watch: the high combination's executive call is more than it calls for
+        ("D", "dormant_account"),
+        ("E", "champion_departure"),
+        ("F", "champion_reengagement"),
+        ("G", "competitive_threat"),
+        ("H", "onboarding_rescue"),
+        ("I", "renewal_rescue"),
+        ("J", "seat_adoption"),
+        ("N", "enablement_focus"),
+        ("O", "low_health_review"),  # high priority without a signal: the fallback review
     ],
 )
-def test_next_action_is_the_first_step_of_the_most_urgent_playbook(result, account, playbook, owner, sla):
-    action = _by_id(result)[account].next_action
+def test_next_action_is_the_first_step_of_the_most_urgent_playbook_the_priority_calls_for(
+    result, account, playbook
+):
+    row = _by_id(result)[account]
     first = load_rules().playbook(playbook).actions[0]
-    assert (action.playbook, action.owner, action.sla, action.action) == (playbook, owner, sla, first.do)
+    assert (row.next_action.playbook, row.next_action.action) == (playbook, first.do)
+
+
+def test_escalation_and_next_action_name_the_same_owner_and_deadline(result):
+    acted = [a for a in result.accounts if a.next_action is not None]
+    assert len(acted) == 14
+    for a in acted:
+        assert (a.next_action.owner, a.next_action.sla) == (a.escalation.owner, a.escalation.sla)
+        assert a.next_action.when == f"within {a.escalation.sla}"
 
 
 def test_a_healthy_account_without_signals_has_no_next_action(result):
@@ -387,34 +397,50 @@ def test_a_healthy_account_without_signals_has_no_next_action(result):
 
 
 @pytest.mark.parametrize(
-    ("account", "stage", "owner", "sla"),
+    ("account", "priority", "stage", "owner", "sla"),
     [
-        (
-            "A",
-            "escalate",
-            "VP Customer Success + executive sponsor",
-            "24 hours",
-        ),  # at risk, but critical signals
-        ("B", "intervene", "CSM + CS manager", "48 hours"),  # neutral, raised by high risk; under $100k
-        ("F", "intervene", "CSM + CS manager + VP Customer Success", "48 hours"),  # at risk and $200k ARR
-        ("J", "engage", "CSM + CS manager", "1 week"),  # fell 17 points
-        ("M", "intervene", "CSM + CS manager + VP Customer Success", "48 hours"),  # fell 30 points
-        ("O", "escalate", "VP Customer Success + executive sponsor", "24 hours"),  # health 25
+        # at risk with critical signals; $150k adds the VP (already there); the save team's CS manager joins
+        ("A", "urgent", "escalate", "VP Customer Success + executive sponsor + CS manager", "24 hours"),
+        # neutral with high signals: watch; the usage-decline playbook's CSM, its 48 hours tighter than a week
+        ("B", "watch", "engage", "CSM", "48 hours"),
+        # at risk with high signals: high; $200k adds the VP; the champion playbook is the CSM's, 48 hours
+        ("F", "high", "intervene", "CSM + CS manager + VP Customer Success", "48 hours"),
+        # at risk, renewing in 45 days with high risk: raised from high to urgent
+        ("I", "urgent", "escalate", "VP Customer Success + executive sponsor + CSM + CS manager", "24 hours"),
+        # neutral with medium signals: watch; fell 17 points, so the CS manager joins
+        ("J", "watch", "engage", "CSM + CS manager", "1 week"),
+        # at risk with high signals; fell 30 points: CS manager and VP
+        ("M", "high", "intervene", "CSM + CS manager + VP Customer Success", "48 hours"),
+        # health 25 (critical tier) without a signal: high, not an emergency
+        ("O", "high", "intervene", "CSM + CS manager", "48 hours"),
+        ("K", "ok", "monitor", "CSM", "1 week"),
     ],
 )
-def test_escalation_by_tier_arr_and_drop(result, account, stage, owner, sla):
-    esc = _by_id(result)[account].escalation
-    assert (esc.stage, esc.owner, esc.sla) == (stage, owner, sla)
+def test_priority_sets_the_escalation_and_arr_drops_and_the_playbook_add_people(
+    result, account, priority, stage, owner, sla
+):
+    row = _by_id(result)[account]
+    esc = row.escalation
+    assert (row.priority, esc.stage, esc.owner, esc.sla) == (priority, stage, owner, sla)
 
 
-def test_accounts_come_most_urgent_first_then_by_arr(result):
+def test_accounts_come_in_call_list_order_priority_then_arr(result):
     order = [a.account_id for a in result.accounts]
-    assert order == ["A", "E", "P", "D", "G", "F", "I", "B", "M", "C", "H", "J", "N", "K", "O"]
+    # urgent A $150k, I $60k, P $12k, D $10k; high F $200k, O $70k, M $30k; watch by ARR; ok K
+    assert order == ["A", "I", "P", "D", "F", "O", "M", "E", "G", "B", "J", "N", "C", "H", "K"]
     assert result.risk_counts == {"critical": 4, "high": 7, "medium": 2, "low": 0, "none": 2}
+    assert result.priority_counts == {"urgent": 4, "high": 3, "watch": 7, "ok": 1}
     assert (
         result.arr_at_risk
         == 150000 + 120000 + 12000 + 10000 + 80000 + 200000 + 60000 + 50000 + 30000 + 20000 + 15000
     )
+
+
+def test_a_low_health_account_renewing_soon_outranks_larger_accounts_at_lower_priority(result):
+    order = [a.account_id for a in result.accounts]
+    i = _by_id(result)["I"]
+    assert (i.days_to_renewal, i.renewal_date) == (45, date(2026, 8, 14))
+    assert order.index("I") < order.index("F") and order.index("I") < order.index("E")
 
 
 def test_result_json_has_the_contracted_shape(result):
@@ -434,7 +460,7 @@ def test_result_json_has_the_contracted_shape(result):
 
 def test_limit_truncates_and_keeps_the_total(portfolio):
     res = risk_signals(portfolio, as_of=AS_OF, scores=hand_scores(), limit=3)
-    assert [a.account_id for a in res.accounts] == ["A", "E", "P"]
+    assert [a.account_id for a in res.accounts] == ["A", "I", "P"]
     assert (res.total_rows, res.truncated) == (15, True)
 
 
@@ -460,18 +486,19 @@ def _row(**values):
 
 
 @pytest.mark.parametrize(
-    ("health", "arr", "stage", "owner"),
+    ("health", "tier", "arr", "stage", "owner"),
     [
-        (80, 50000, "monitor", "CSM"),
-        (60, 50000, "engage", "CSM"),
-        (40, 50000, "intervene", "CSM + CS manager"),
-        (40, 100000, "intervene", "CSM + CS manager + VP Customer Success"),
-        (20, 50000, "escalate", "VP Customer Success + executive sponsor"),
-        (60, 250000, "engage", "CSM"),  # large but not at risk: no VP
+        (80, "healthy", 50000, "monitor", "CSM"),
+        (60, "neutral", 50000, "monitor", "CSM"),  # no signal: ok
+        (40, "at_risk", 50000, "engage", "CSM"),  # a low score without a signal: watch
+        (40, "at_risk", 100000, "engage", "CSM"),  # ARR adds the VP only from intervene up
+        (20, "critical", 50000, "intervene", "CSM + CS manager"),  # the critical tier alone: high
+        (20, "critical", 250000, "intervene", "CSM + CS manager + VP Customer Success"),
     ],
 )
-def test_escalation_path_by_health_and_arr(health, arr, stage, owner):
-    out = assess(_row(health_score=float(health), arr=float(arr)), load_rules(), {"health_score"}, AS_OF)
+def test_escalation_path_by_health_and_arr_without_signals(health, tier, arr, stage, owner):
+    row = _row(health_score=float(health), tier=tier, arr=float(arr))
+    out = assess(row, load_rules(), {"health_score"}, AS_OF)
     assert (out["escalation"]["stage"], out["escalation"]["owner"]) == (stage, owner)
 
 
@@ -495,7 +522,10 @@ def test_onboarding_stall_needs_a_recorded_contract_start_not_the_first_event():
     row["contract_days"] = 45
     out = assess(row, load_rules(), {"health_score", "tenure_days", "activated", "contract_days"}, AS_OF)
     assert [s["id"] for s in out["signals"]] == ["onboarding_stall"]
-    assert out["next_action"]["owner"] == "Onboarding specialist"
+    assert out["next_action"]["playbook"] == "onboarding_rescue"
+    assert (
+        out["next_action"]["owner"] == "CSM + Onboarding specialist"
+    )  # the watch stage's CSM, the playbook's
 
 
 def test_conditions_treat_missing_data_as_not_met():

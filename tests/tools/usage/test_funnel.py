@@ -30,9 +30,11 @@ def load(tmp_path):
     """Write events (and optional users/accounts) as CSV exports, load them, and return the dataset."""
     opened: list[Workspace] = []
 
-    def _load(events, users=None, accounts=None) -> Dataset:
+    def _load(events, users=None, accounts=None, config: str | None = None) -> Dataset:
         folder = tmp_path / f"export{len(opened)}"
         folder.mkdir()
+        if config is not None:
+            (folder / "customer-health.yaml").write_text(config)
         header = "timestamp,user_id,event" + (",account_id" if events and len(events[0]) == 4 else "")
         (folder / "events.csv").write_text("\n".join([header, *(",".join(e) for e in events)]) + "\n")
         for name, rows in (("users", users), ("accounts", accounts)):
@@ -358,6 +360,79 @@ def test_an_account_without_champion_or_sponsor_activity_points_to_sponsorship(l
     overall = compute_funnel(ds, ["login", "build_report"]).evidence
     assert overall.pattern == "sponsorship"
     assert overall.details == {"lacking_share": 0.5, "lacking_conversion": 0.25, "other": 1.0}
+
+
+# operators 4 of 4 import, analysts 1 of 4, executives 0 of 4: import_data converts 5 of 12 (42%), then all 5 go on
+SCOPE_ROWS = [(f"o{i}", STEPS) for i in range(1, 5)] + [("n1", STEPS)]
+SCOPE_ROWS += [(u, STEPS[:1]) for u in ["n2", "n3", "n4", "e1", "e2", "e3", "e4"]]
+SCOPE_USERS = [
+    "user_id,account_id,role",
+    *(f"{u},A1,{ {'o': 'operator', 'n': 'analyst', 'e': 'executive'}[u[0]] }" for u, _ in SCOPE_ROWS),
+]
+PERSONAS = """personas:
+  operator: {roles: [operator], weekly_active_target: 0.7%s}
+  analyst: {roles: [analyst], weekly_active_target: 0.7%s}
+  executive: {roles: [executive], weekly_active_target: 0.2%s}
+"""
+STEPS_SAID = PERSONAS % (
+    ", steps: [login, import_data, build_report]",
+    ", steps: [login, import_data, build_report]",
+    ", steps: [login, build_report]",
+)
+
+
+def test_executives_who_are_not_expected_to_import_are_not_a_training_gap(load):
+    # without executives the roles compared at import_data are operators (4 of 4) and analysts (1 of 4): analysts
+    # convert 25% against 100% for operators, under half of it, so the training gap is the analysts'
+    result = compute_funnel(load(_team("2026-03-02", SCOPE_ROWS), SCOPE_USERS, config=STEPS_SAID), STEPS)
+    assert [s.users for s in result.steps] == [12, 5, 5]
+    assert result.broken_step == "import_data"
+    assert result.evidence.pattern == "training"
+    assert result.evidence.explanation.startswith(
+        "analyst users: 25% convert at import_data vs 100% for other"
+    )
+    assert result.evidence.details == {"role_conversion": 0.25, "other_roles_conversion": 1.0}
+    assert list(result.evidence.roles_left_out) == ["executive"]
+    assert (
+        "'executive' persona's steps in customer-health.yaml do not include import_data"
+        in (result.evidence.roles_left_out["executive"])
+    )
+    assert any("left out: executive (" in c and "not read as a training gap" in c for c in result.caveats)
+
+
+def test_with_only_executives_dropping_and_not_expected_to_import_there_is_no_training_gap(load):
+    rows = [(u, r) for u, r in SCOPE_ROWS if u[0] != "n"]  # operators 4 of 4 import, executives 0 of 4
+    result = compute_funnel(load(_team("2026-03-02", rows), SCOPE_USERS, config=STEPS_SAID), STEPS)
+    assert [s.users for s in result.steps] == [8, 4, 4]
+    assert result.evidence.pattern == "none"
+    assert result.evidence.explanation.endswith("Not compared, as not expected to do import_data: executive.")
+    assert list(result.evidence.roles_left_out) == ["executive"]
+
+
+def test_personas_that_do_not_list_steps_compare_every_role_and_say_so(load):
+    # today's reading: executives 0% against 5 of 8 (62%) for the others, under half: a training gap
+    result = compute_funnel(
+        load(_team("2026-03-02", SCOPE_ROWS), SCOPE_USERS, config=PERSONAS % ("", "", "")), STEPS
+    )
+    assert result.evidence.pattern == "training"
+    assert result.evidence.explanation.startswith(
+        "executive users: 0% convert at import_data vs 62% for other"
+    )
+    assert result.evidence.roles_left_out == {}
+    assert any(
+        c.startswith("No persona of the roles here (analyst, executive, operator) lists its steps")
+        for c in result.caveats
+    )
+
+
+def test_a_role_with_no_persona_is_still_compared(load):
+    # only operators and analysts list steps; executives belong to no persona, so they stay in the comparison
+    config = "personas:\n  operator: {roles: [operator], weekly_active_target: 0.7, steps: [import_data]}\n"
+    config += "  analyst: {roles: [analyst], weekly_active_target: 0.7, steps: [import_data]}\n"
+    result = compute_funnel(load(_team("2026-03-02", SCOPE_ROWS), SCOPE_USERS, config=config), STEPS)
+    assert result.evidence.pattern == "training"
+    assert result.evidence.explanation.startswith("executive users:")
+    assert result.evidence.roles_left_out == {}
 
 
 def test_nobody_starting_means_no_broken_step(load):
