@@ -126,8 +126,14 @@ def _account_metrics(
     out["tenure_days"] = (pd.Timestamp(as_of) - start.dt.normalize()).dt.days
     out["tenure_months"] = out["tenure_days"] / 30.44
     if milestones is not None:
+        since = ds.memo(
+            ("events_first_day",),
+            lambda: ds.con.execute(
+                f"SELECT CAST(min(timestamp) AS DATE) FROM {ds.view('events')}"
+            ).fetchone()[0],
+        )
         for name, column in (("activation_pace", "activated_at"), ("first_value_pace", "first_core_at")):
-            out[name] = on_pace(milestones[column], start, out["tenure_days"])
+            out[name] = on_pace(milestones[column], start, out["tenure_days"], since)
     if ds.has("tickets"):
         _ticket_metrics(ds, end, out)
     if ds.has("nps"):
@@ -146,7 +152,9 @@ def _account_metrics(
 NEW_ACCOUNT_DAYS = ONBOARDING_DAYS  # an account this young is measured on its pace, not its settled use
 
 
-def on_pace(reached: pd.Series, start: pd.Series, tenure_days: pd.Series) -> pd.Series:
+def on_pace(
+    reached: pd.Series, start: pd.Series, tenure_days: pd.Series, observed_from: date | None = None
+) -> pd.Series:
     """For each new account (tenure below NEW_ACCOUNT_DAYS): 1 if it reached the milestone (`reached`, a time per
     account, NaT: not yet), else the share of the accounts that came through onboarding that had not reached it
     either at the same age — so a new account still short of a milestone most accounts reach within days scores near
@@ -154,15 +162,22 @@ def on_pace(reached: pd.Series, start: pd.Series, tenure_days: pd.Series) -> pd.
     accounts of unknown age, and when no established account is there to compare with.
 
     The accounts that came through onboarding: every account at least NEW_ACCOUNT_DAYS old, whether it churned since
-    or not (who churned is an outcome, which never moves a score). Their age at the milestone is counted from the
-    same start as the tenure; one that never reached it counts as not reaching it at any age."""
+    or not (who churned is an outcome, which never moves a score), whose start is on or after `observed_from` (the
+    day the events begin): an account that started before the export did seems to reach every milestone late, as its
+    first days are not in the data. Their age at the milestone is counted from the same start as the tenure; one
+    that never reached it counts as not reaching it at any age."""
     import numpy as np
     import pandas as pd
 
     start = pd.to_datetime(start).dt.normalize()
     age_at = (pd.to_datetime(reached).dt.normalize() - start).dt.days.astype(float)
     tenure = pd.to_numeric(tenure_days, errors="coerce").astype(float)
-    reference = age_at[(tenure >= NEW_ACCOUNT_DAYS).to_numpy()]
+    seen = (
+        (start >= pd.Timestamp(observed_from))
+        if observed_from is not None
+        else pd.Series(True, index=start.index)
+    )
+    reference = age_at[((tenure >= NEW_ACCOUNT_DAYS) & seen.fillna(False)).to_numpy()]
     out = pd.Series(np.nan, index=tenure.index, dtype=float)
     new = (tenure >= 0) & (tenure < NEW_ACCOUNT_DAYS)
     if reference.empty or not new.any():

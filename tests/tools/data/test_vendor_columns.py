@@ -210,7 +210,9 @@ Ticket ID,Created time,Company Name,Survey results
     [table] = result.tables
     assert table.columns["csat"] == "Survey results"
     ds = ws.dataset(result)
-    values = [r[0] for r in ds.con.execute(f"SELECT csat FROM {ds.view('tickets')} ORDER BY ticket_id").fetchall()]
+    values = [
+        r[0] for r in ds.con.execute(f"SELECT csat FROM {ds.view('tickets')} ORDER BY ticket_id").fetchall()
+    ]
     # the two happy answers are satisfied, Neutral and Very Unhappy are not: a CSAT share of 2 / 4
     assert values == [100.0, 100.0, 0.0, 0.0, None]
     assert not [i for i in result.quality.issues if i.column == "csat" and i.severity == "warning"]

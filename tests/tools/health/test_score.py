@@ -396,3 +396,7 @@ def test_a_new_accounts_pace_is_the_share_of_established_accounts_that_had_not_r
     # at 30 days, 2 of the 4 had not reached it yet (the 40-day one and the one that never did): 0.5
     assert pace["E"] == 0.5 and pace["F"] == 1.0
     assert pace[list("ABCD")].isna().all()  # established accounts are not measured on pace
+    # an account that started before the events begin (C, 2025-12-01) reaches milestones late in appearance only
+    start["C"] = pd.Timestamp("2025-12-01")
+    observed = on_pace(reached, start, tenure, observed_from=pd.Timestamp("2026-01-01").date())
+    assert observed["E"] == round(1 / 3, 4)  # of A, B, D at 30 days only D had not reached it

@@ -1,0 +1,74 @@
+"""One scale for every tenure, on a portfolio whose churn comes from stalled onboarding (examples/generate_onboarding).
+
+Every figure here is recomputed outside the project: the activity baseline, tenure and churn rates with pandas from
+the files written, and the AUCs with scikit-learn.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from customer_health.examples.generate_onboarding import generate
+from customer_health.tools.data.workspace import AllowedRoots, Workspace
+from customer_health.tools.health import validation
+from sklearn.metrics import roc_auc_score
+
+NEW_DAYS = 90
+
+
+@pytest.fixture(scope="module")
+def backtest(tmp_path_factory):
+    """validate's every evaluated renewal on a 240-account stalled-onboarding portfolio, with each row's tenure and
+    its events in the 30 days to the as-of date."""
+    root = tmp_path_factory.mktemp("onboarding")
+    folder = generate(root / "data", n_accounts=240, seed=11)
+    with Workspace(root / "ws") as ws, pytest.MonkeyPatch.context() as mp:
+        mp.setattr(validation, "MAX_ROWS", 10**6)  # every row, not only the riskiest fifty
+        ds = ws.dataset(ws.load([folder], roots=AllowedRoots([root.resolve()])))
+        result = validation.validate_health_model(ds)
+    rows = pd.DataFrame([a.model_dump() for a in result.accounts])
+    assert len(rows) == result.n_accounts
+    accounts = pd.read_csv(folder / "accounts.csv", parse_dates=["contract_start"])
+    start = rows["account_id"].map(accounts.set_index("account_id")["contract_start"])
+    rows["tenure"] = (pd.to_datetime(rows["as_of"]) - start).dt.days
+    events = pd.read_parquet(folder / "events.parquet", columns=["timestamp", "account_id"])
+    day = events["timestamp"].dt.tz_convert(None).dt.normalize()
+    activity = []
+    for acct, as_of in rows[["account_id", "as_of"]].itertuples(index=False):
+        end = pd.Timestamp(as_of)
+        window = (events["account_id"] == acct) & (day > end - pd.Timedelta(days=30)) & (day <= end)
+        activity.append(int(window.sum()))
+    rows["activity_30d"] = activity
+    return folder, result, rows
+
+
+def test_new_accounts_churn_two_to_five_times_as_often_as_established_ones(backtest):
+    folder, _, _ = backtest
+    outcomes = pd.read_csv(folder / "outcomes.csv", parse_dates=["date"])
+    accounts = pd.read_csv(folder / "accounts.csv", parse_dates=["contract_start"])
+    frame = outcomes.merge(accounts[["account_id", "contract_start"]], on="account_id")
+    new = (frame["date"] - frame["contract_start"]).dt.days < 365
+    lost = frame["outcome"] == "churned"
+    ratio = lost[new].mean() / lost[~new].mean()
+    assert 2 <= ratio <= 5
+    assert new.sum() >= 60 and (~new).sum() >= 60
+
+
+def test_the_default_score_ranks_churners_above_the_activity_baseline_with_new_accounts_included(backtest):
+    _, result, rows = backtest
+    kept = ~rows["lost"]
+    assert (rows["tenure"] < NEW_DAYS).sum() >= 40 and rows.loc[rows["tenure"] < NEW_DAYS, "lost"].sum() >= 10
+    score_auc = roc_auc_score(kept, rows["health_score"])
+    activity_auc = roc_auc_score(kept, rows["activity_30d"])
+    assert score_auc == pytest.approx(result.auc, abs=1e-3)
+    assert score_auc > 0.5 and score_auc > activity_auc
+
+
+def test_new_accounts_that_churned_score_below_new_accounts_that_were_kept(backtest):
+    _, _, rows = backtest
+    new = rows[rows["tenure"] < NEW_DAYS]
+    assert new["lost"].sum() >= 10 and (~new["lost"]).sum() >= 10
+    assert new.loc[new["lost"], "health_score"].mean() < new.loc[~new["lost"], "health_score"].mean()
+    assert roc_auc_score(~new["lost"], new["health_score"]) > 0.5
+    assert np.isfinite(new["health_score"]).all()
