@@ -183,6 +183,8 @@ PRIORITY = Param(
     Priority,
     "Only the customers at this priority: urgent, high, watch or ok (health tier and risk reconciled).",
 )
+OUTCOMES = Param("outcomes", str, "A renewal-outcomes file, if not among the loaded exports.", metavar="FILE")
+HORIZON = Param("horizon_days", int, "Lead time before each outcome", default=90, bounds=bounds.HORIZON_DAYS)
 DASHBOARD_TOP = Param("top_n", int, "Rows per dashboard table", default=25, bounds=bounds.TOP_N, flag="--top")
 
 
@@ -506,22 +508,14 @@ ANALYSES: tuple[Analysis, ...] = (
         help="Backtest the health score against renewal outcomes: AUC, lift, calibration, threshold, suggested "
         "weights.",
         params=(
-            Param(
-                "outcomes", str, "A renewal-outcomes file, if not among the loaded exports.", metavar="FILE"
-            ),
+            OUTCOMES,
             Param(
                 "cutoff",
                 str,
                 "Score everyone as of this date (YYYY-MM-DD), before the outcomes.",
                 metavar="DATE",
             ),
-            Param(
-                "horizon_days",
-                int,
-                "Lead time before each outcome",
-                default=90,
-                bounds=bounds.HORIZON_DAYS,
-            ),
+            HORIZON,
             PROFILE,
             Param("fp_cost", float, "Cost of a false alarm", default=1.0, gt=0, metavar="X"),
             Param("fn_cost", float, "Cost of a missed churn", default=5.0, gt=0, metavar="X"),
@@ -537,16 +531,8 @@ ANALYSES: tuple[Analysis, ...] = (
         help="Learn a health profile from your own renewal history (regularised logistic regression on point-in-time "
         "metrics, cross-validated by time) and write it as a profile YAML for score --profile.",
         params=(
-            Param(
-                "outcomes", str, "A renewal-outcomes file, if not among the loaded exports.", metavar="FILE"
-            ),
-            Param(
-                "horizon_days",
-                int,
-                "Lead time before each outcome",
-                default=90,
-                bounds=bounds.HORIZON_DAYS,
-            ),
+            OUTCOMES,
+            HORIZON,
             Param(
                 "profile",
                 str,

@@ -111,6 +111,17 @@ class Dataset:
             ),
         )
 
+    def events_first_day(self) -> date | None:
+        """The first day the events cover (where the export begins), or None without events."""
+        if not self.has("events"):
+            return None
+        return self.memo(
+            ("events_first_day",),
+            lambda: self.con.execute(
+                f"SELECT CAST(min(timestamp) AS DATE) FROM {self.view('events')}"
+            ).fetchone()[0],
+        )
+
     def account_level_events(self) -> bool:
         """Whether the events name no person apart from the account (an export with no user column, whose view
         sets user_id to the account id): then each account counts as one person."""

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Literal
 from customer_health.tools.base.sql import quote
 from customer_health.tools.data.dataset import Dataset
 from customer_health.tools.data.subscriptions import periods_view_name
+from customer_health.tools.data.values import word_key
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -277,10 +278,7 @@ def _start_evidence(ds: Dataset, day: date) -> dict[str, tuple[date | None, str]
         _revenue_starts(ds, add)
     if ds.has("events") and "account_id" in ds.columns("events"):
         ev = ds.view("events")
-        first_day = ds.memo(
-            ("events_first_day",),
-            lambda: ds.con.execute(f"SELECT CAST(min(timestamp) AS DATE) FROM {ev}").fetchone()[0],
-        )
+        first_day = ds.events_first_day()
         rows = ds.memo(
             ("events_first_by_account",),
             lambda: ds.con.execute(
@@ -323,7 +321,7 @@ def _statuses(ds: Dataset, words: tuple[str, ...]) -> dict[str, str]:
     """account → its status as written, for accounts whose status (accounts.customer_status) begins with a word."""
     if not ds.has("accounts") or "customer_status" not in ds.columns("accounts"):
         return {}
-    letters = "regexp_replace(lower(customer_status), '[^a-z]', '', 'g')"
+    letters = word_key("customer_status")
     match = " OR ".join(f"starts_with({letters}, '{w}')" for w in words)
     rows = ds.con.execute(
         f"SELECT account_id, customer_status FROM {ds.view('accounts')} WHERE {match}"

@@ -19,6 +19,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from customer_health.tools.base.sql import quote
+from customer_health.tools.data.values import word_key
 
 if TYPE_CHECKING:
     import duckdb
@@ -45,7 +46,7 @@ PRICE_COLUMNS = ("mrr", "arr", "total_amount", "unit_amount")
 
 
 def _letters(col: str) -> str:
-    return f"regexp_replace(lower(CAST({col} AS VARCHAR)), '[^a-z]', '', 'g')"
+    return word_key(f"CAST({col} AS VARCHAR)")
 
 
 def _months(have: set[str]) -> str:

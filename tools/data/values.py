@@ -210,7 +210,8 @@ def _words_to_number(key_sql: str, words: tuple[tuple[str, float | None], ...], 
     return f"CASE {cases} ELSE {otherwise} END"
 
 
-def _word_key(text_sql: str) -> str:
+def word_key(text_sql: str) -> str:
+    """SQL for a text's words as one key: lower-case letters only ('Closed-Won' → 'closedwon')."""
     return f"regexp_replace(lower({text_sql}), '[^a-z]', '', 'g')"
 
 
@@ -221,7 +222,7 @@ def raw_text(column: str, duck_type: str, words: tuple[tuple[str, float | None],
     if not blanks or not is_text_type(duck_type):
         return text
     return (
-        f"CASE WHEN {_word_key(text)} IN ({', '.join(literal(w) for w in blanks)}) THEN NULL ELSE {text} END"
+        f"CASE WHEN {word_key(text)} IN ({', '.join(literal(w) for w in blanks)}) THEN NULL ELSE {text} END"
     )
 
 
@@ -288,7 +289,7 @@ def parse_expr(
     if target in ("id", "text"):
         return cleaned_text(column, duck_type)
     if target == "outcome":
-        key = _word_key(cleaned_text(column, duck_type))
+        key = word_key(cleaned_text(column, duck_type))
         cases = " ".join(
             f"WHEN {key} IN ({', '.join(literal(w.replace('_', '')) for w in words)}) THEN {literal(value)}"
             for value, words in OUTCOME_SYNONYMS.items()
@@ -303,7 +304,7 @@ def parse_expr(
             return f"CAST({col} AS DOUBLE)"
         number = _text_to_number(cleaned_text(column, duck_type), decimal_comma)
         if words:
-            return _words_to_number(_word_key(cleaned_text(column, duck_type)), words, number)
+            return _words_to_number(word_key(cleaned_text(column, duck_type)), words, number)
         return number
     if target == "bool":
         if upper == "BOOLEAN":

@@ -126,12 +126,7 @@ def _account_metrics(
     out["tenure_days"] = (pd.Timestamp(as_of) - start.dt.normalize()).dt.days
     out["tenure_months"] = out["tenure_days"] / 30.44
     if milestones is not None:
-        since = ds.memo(
-            ("events_first_day",),
-            lambda: ds.con.execute(
-                f"SELECT CAST(min(timestamp) AS DATE) FROM {ds.view('events')}"
-            ).fetchone()[0],
-        )
+        since = ds.events_first_day()
         for name, column in (("activation_pace", "activated_at"), ("first_value_pace", "first_core_at")):
             out[name] = on_pace(milestones[column], start, out["tenure_days"], since)
     if ds.has("tickets"):
@@ -149,19 +144,16 @@ def _account_metrics(
     return out.replace([np.inf, -np.inf], np.nan)
 
 
-NEW_ACCOUNT_DAYS = ONBOARDING_DAYS  # an account this young is measured on its pace, not its settled use
-
-
 def on_pace(
     reached: pd.Series, start: pd.Series, tenure_days: pd.Series, observed_from: date | None = None
 ) -> pd.Series:
-    """For each new account (tenure below NEW_ACCOUNT_DAYS): 1 if it reached the milestone (`reached`, a time per
+    """For each new account (tenure below ONBOARDING_DAYS): 1 if it reached the milestone (`reached`, a time per
     account, NaT: not yet), else the share of the accounts that came through onboarding that had not reached it
     either at the same age — so a new account still short of a milestone most accounts reach within days scores near
     0, and one short of a milestone accounts take months to reach scores near 1. NaN for established accounts, for
     accounts of unknown age, and when no established account is there to compare with.
 
-    The accounts that came through onboarding: every account at least NEW_ACCOUNT_DAYS old, whether it churned since
+    The accounts that came through onboarding: every account at least ONBOARDING_DAYS old, whether it churned since
     or not (who churned is an outcome, which never moves a score), whose start is on or after `observed_from` (the
     day the events begin): an account that started before the export did seems to reach every milestone late, as its
     first days are not in the data. Their age at the milestone is counted from the same start as the tenure; one
@@ -177,9 +169,9 @@ def on_pace(
         if observed_from is not None
         else pd.Series(True, index=start.index)
     )
-    reference = age_at[((tenure >= NEW_ACCOUNT_DAYS) & seen.fillna(False)).to_numpy()]
+    reference = age_at[((tenure >= ONBOARDING_DAYS) & seen.fillna(False)).to_numpy()]
     out = pd.Series(np.nan, index=tenure.index, dtype=float)
-    new = (tenure >= 0) & (tenure < NEW_ACCOUNT_DAYS)
+    new = (tenure >= 0) & (tenure < ONBOARDING_DAYS)
     if reference.empty or not new.any():
         return out
     never = np.inf
