@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+MAX_MESSAGE_CHARS = 2_000  # a message echoing a huge input stays readable (CLI and MCP error results alike)
+TRUNCATED = "… (truncated)"
+
 
 class InputError(ValueError):
     """Bad input the user can fix; faces show it as exit code 2 (CLI) or an error result (MCP)."""
@@ -28,17 +31,19 @@ class InputError(ValueError):
     def message(self) -> str:
         where = []
         if self.file:
-            where.append(self.file)
+            where.append(_cut(self.file, 300))
         if self.row is not None:
             where.append(f"row {self.row}")
         if self.column:
-            where.append(f"column '{self.column}'")
-        text = (", ".join(where) + ": " if where else "") + self.problem
+            where.append(f"column '{_cut(self.column, 200)}'")
+        head = ", ".join(where) + ": " if where else ""
+        tail = ""
         if self.options:
-            text += " Valid options: " + ", ".join(self.options) + "."
+            tail += " Valid options: " + ", ".join(_cut(o, 100) for o in self.options) + "."
         if self.fix:
-            text += " Fix: " + self.fix
-        return text
+            tail += " Fix: " + _cut(self.fix, 600)
+        room = max(200, MAX_MESSAGE_CHARS - len(head) - len(tail))
+        return _cut(head + _cut(self.problem, room) + tail, MAX_MESSAGE_CHARS)
 
 
 class InputErrors(InputError):
@@ -53,7 +58,12 @@ class InputErrors(InputError):
 
     @property
     def message(self) -> str:  # the composed list is already the message
-        return self.problem
+        return _cut(self.problem, MAX_MESSAGE_CHARS)
+
+
+def _cut(text: str, limit: int) -> str:
+    """`text` at most `limit` characters long, saying so when it was cut."""
+    return text if len(text) <= limit else text[: limit - len(TRUNCATED)] + TRUNCATED
 
 
 def nearest(value: str, candidates, n: int = 10) -> list[str]:

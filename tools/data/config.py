@@ -3,9 +3,12 @@ personas, the activation milestone and the health profile. Validated on load; ev
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
+from customer_health.tools.base.bounds import FUNNEL_STEPS
 from customer_health.tools.base.errors import InputError
+from customer_health.tools.data.paths import parse_yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 
@@ -83,10 +86,36 @@ class ProductSemantics(BaseModel):
     @field_validator("workflows")
     @classmethod
     def _steps(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        most = FUNNEL_STEPS[1]
         for name, steps in value.items():
             if len(steps) < 2:
                 raise ValueError(f"workflow '{name}' needs at least two steps")
+            if len(steps) > most:
+                raise ValueError(f"workflow '{name}' has {len(steps)} steps; at most {most} are allowed")
         return value
+
+    def unknown_events(self, names: Iterable[str]) -> list[str]:
+        """One warning per event this file names (a core feature, value event, activation or workflow step) that
+        the events never hold — usually a misspelling — with the closest event names."""
+        import difflib
+
+        known = [n for n in names if n is not None]
+        present = set(known)
+        named = {
+            "core_features": self.core_features,
+            "value_events": self.value_events,
+            "activation": [self.activation] if self.activation else [],
+            **{f"workflows.{w}": steps for w, steps in self.workflows.items()},
+        }
+        out = []
+        for key, events in named.items():
+            for event in dict.fromkeys(events):
+                if event in present:
+                    continue
+                close = difflib.get_close_matches(event, known, n=3, cutoff=0.6)
+                hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else "."
+                out.append(f"{key}: no event is named '{event}' in the data{hint}")
+        return out
 
     @model_validator(mode="after")
     def _targets_match_workflows(self) -> ProductSemantics:
@@ -103,18 +132,7 @@ class ProductSemantics(BaseModel):
     @classmethod
     def from_yaml_text(cls, text: str, source: str) -> ProductSemantics:
         """Parse and validate; the error names the key and what it accepts."""
-        import yaml
-
-        try:
-            data = yaml.safe_load(text) or {}
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            raise InputError(
-                f"is not valid YAML ({getattr(exc, 'problem', exc)}).",
-                file=source,
-                row=mark.line + 1 if mark else None,
-                fix="Fix the YAML syntax at that line.",
-            ) from None
+        data = parse_yaml(text, source) or {}
         if not isinstance(data, dict):
             raise InputError("must be a YAML mapping (key: value lines).", file=source)
         try:

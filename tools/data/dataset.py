@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Protocol
 
+from customer_health.tools.base import bounds
 from customer_health.tools.base.errors import InputError
 from customer_health.tools.base.sql import quote
 from customer_health.tools.data.config import ProductSemantics
@@ -56,6 +57,8 @@ class Dataset:
     latest_date: date | None = None
     history: ScoreHistory | None = field(default=None, repr=False)
     as_of_note: str | None = None  # how the default as-of was chosen when the data could not say (no dates)
+    # where the event-level reductions run (tools.base.dialects.Engine); None: this DuckDB connection
+    engine: object = field(default=None, repr=False)
     _columns: dict[str, list[str]] = field(default_factory=dict, repr=False)
     _memo: dict[tuple, object] = field(default_factory=dict, repr=False)
 
@@ -167,7 +170,7 @@ def resolve_as_of(ds: Dataset, as_of: date | str | None) -> date:
     if isinstance(as_of, date):
         return as_of
     try:
-        return date.fromisoformat(str(as_of)[:10])
+        return bounds.check_date("as_of", date.fromisoformat(str(as_of)[:10]))
     except ValueError:
         raise InputError(
             f"'{as_of}' is not a date.", column="as_of", fix="Use YYYY-MM-DD, e.g. 2026-06-30."

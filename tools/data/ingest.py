@@ -11,8 +11,10 @@ import json
 import re
 from typing import TYPE_CHECKING
 
+from customer_health.tools.base.bounds import DATE_RANGE, MAX_LINE_BYTES
 from customer_health.tools.base.errors import InputError
 from customer_health.tools.base.sql import literal, quote
+from customer_health.tools.data.faults import storage_fault
 from customer_health.tools.data.readers import RawSource, as_latin1, first_line
 from customer_health.tools.data.recognize import Recognition
 from customer_health.tools.data.schema import TABLES, Kind
@@ -88,12 +90,13 @@ def ingest_source(
                 notes.append(f"{canon}: {note}")
         expr = parse_expr(src, types[src], spec.type, words=spec.words, **conventions)
         inner.append(f"{expr} AS {quote(canon)}")
-        outer.append(quote(canon))
+        value = _plausible(quote(canon), spec.type)
+        outer.append(f"{value} AS {quote(canon)}")
         if spec.type not in ("id", "text"):
             typed.append(canon)
             inner.append(f"{raw_text(src, types[src], spec.words)} AS {quote('__raw__' + canon)}")
             outer.append(
-                f"CASE WHEN {quote(canon)} IS NULL AND trim({quote('__raw__' + canon)}) <> '' "
+                f"CASE WHEN {value} IS NULL AND trim({quote('__raw__' + canon)}) <> '' "
                 f"THEN {quote('__raw__' + canon)} END AS {quote(BAD_PREFIX + canon)}"
             )
     reserved = {c.name.lower() for c in table.columns} | {"_row"}
@@ -112,6 +115,8 @@ def ingest_source(
     try:
         con.execute(sql)
     except Exception as exc:
+        if storage_fault(exc) == "full":
+            raise  # the workspace's disk, not the file: the load must fail, never skip this table
         fallback = as_latin1(raw) if "unicode" in str(exc).lower() else None
         if fallback is None:
             raise _read_error(raw, exc) from None
@@ -175,7 +180,7 @@ def _account_group(
             continue
         try:
             parsed = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested deeper than a group value ever is
             return None
         if not isinstance(parsed, dict) or len(parsed) > 1:
             return None
@@ -243,6 +248,8 @@ def _sample(con: duckdb.DuckDBPyConnection, raw: RawSource, column: str) -> list
     try:
         rows = con.execute(f"SELECT {c} FROM {raw.from_sql} WHERE {c} IS NOT NULL LIMIT 5000").fetchall()
     except Exception as exc:
+        if storage_fault(exc) == "full":
+            raise  # spilling to the workspace's disk failed: not the file's fault
         fallback = as_latin1(raw) if "unicode" in str(exc).lower() else None
         if fallback is None:
             raise _read_error(raw, exc) from None
@@ -262,6 +269,20 @@ def _strip_point_zero(con: duckdb.DuckDBPyConnection, table_name: str, column: s
     return True
 
 
+def _plausible(value_sql: str, target: str) -> str:
+    """The parsed value, or NULL when no real export could mean it: an infinite number, a date outside
+    DATE_RANGE (9999-12-31 placeholders, 0001-01-01). Such values are reported as unparseable with the rest."""
+    if target == "number":
+        return f"CASE WHEN isfinite({value_sql}) THEN {value_sql} END"
+    if target in ("date", "timestamp", "month"):
+        low, high = DATE_RANGE
+        return (
+            f"CASE WHEN {value_sql} >= DATE '{low.isoformat()}' AND {value_sql} < DATE '{high.isoformat()}' + 1 "
+            f"THEN {value_sql} END"
+        )
+    return value_sql
+
+
 def _read_error(raw: RawSource, exc: Exception) -> InputError:
     """Turn DuckDB's reader errors into a message naming the file, line and fix."""
     text = str(exc)
@@ -275,6 +296,13 @@ def _read_error(raw: RawSource, exc: Exception) -> InputError:
             row=row,
             fix="Quote fields that contain the delimiter, or fix that row so every row has the same "
             "number of fields as the header.",
+        )
+    if "maximum line size" in text.lower():
+        return InputError(
+            f"has a line longer than {MAX_LINE_BYTES:,} bytes (one cell or row over the limit).",
+            file=raw.label,
+            row=row,
+            fix="Shorten or drop the oversized column in the export; a cell is read up to that size.",
         )
     if "unicode" in text.lower() or "utf-8" in text.lower():
         return InputError(

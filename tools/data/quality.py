@@ -29,7 +29,7 @@ class QualityIssue(BaseModel):
 
     code: str = Field(
         description="unparseable | duplicate_id | negative_value | future_date | out_of_range | "
-        "date_order | missing_required | orphan | unmapped_account | account_by_name | unused_column | "
+        "date_order | missing_required | orphan | unmapped_account | account_by_name | unused_column | unknown_event | "
         "unsupported_analysis"
     )
     severity: str = Field(description="warning (data left out or doubtful) or info (how data was read)")
@@ -252,6 +252,8 @@ def dataset_quality(
         issues += _orphans(con, "events", views["events"], views["users"], "user_id")
     if views.get("events"):
         issues += _unmapped_events(con, views["events"], has_users="users" in views)
+        if semantics is not None:
+            issues += _unknown_configured_events(con, views["events"], semantics)
     latest = None
     for kind in ("events", "tickets", "nps", "subscriptions", "revenue"):
         if kind in views:
@@ -279,6 +281,18 @@ def dataset_quality(
         skipped=list(skipped or []),
         semantics=inferred,
     )
+
+
+def _unknown_configured_events(con, view: str, semantics: ProductSemantics) -> list[QualityIssue]:
+    """A warning per event customer-health.yaml names that the events never hold (a misspelt core feature counts
+    nobody), with the closest names."""
+    names = [r[0] for r in con.execute(f"SELECT DISTINCT event FROM {quote(view)}").fetchall()]
+    return [
+        QualityIssue(
+            code="unknown_event", severity="warning", table="events", column="event", count=1, message=message
+        )
+        for message in semantics.unknown_events(names)
+    ]
 
 
 BULK_DAYS = 30  # the as-of is the latest day whose 30 days hold a real share of the activity …

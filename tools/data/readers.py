@@ -28,8 +28,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from customer_health.tools.base.bounds import MAX_CELL_CHARS, MAX_COLUMNS, MAX_LINE_BYTES, MAX_SHEET_CELLS
 from customer_health.tools.base.errors import InputError
 from customer_health.tools.base.sql import literal, quote
+from customer_health.tools.data.paths import readable
 from customer_health.tools.data.recognize import recognize
 
 if TYPE_CHECKING:
@@ -40,6 +42,7 @@ _SNIFF_BYTES = 256 * 1024
 _DELIMITERS = (",", ";", "\t", "|")
 _TAIL_BYTES = 64 * 1024  # a footer is a few short lines; one longer than this is not looked for
 _FOOTER_MAX_LINES = 20
+csv.field_size_limit(max(csv.field_size_limit(), MAX_CELL_CHARS))  # the sniffed sample may hold a long cell
 
 
 @dataclass
@@ -148,6 +151,7 @@ def _looks_textual(head: bytes) -> bool:
 
 def open_file(con: duckdb.DuckDBPyConnection, path: Path) -> list[RawSource]:
     """Every raw table in `path` (a workbook gives one per non-empty sheet)."""
+    readable(path)  # a FIFO or a device would block the read below
     try:
         with path.open("rb") as fh:
             head = fh.read(_SNIFF_BYTES)
@@ -210,6 +214,7 @@ def _open_csv(con: duckdb.DuckDBPyConnection, path: Path, head: bytes, utf16: bo
             "has no header row.", file=path.name, fix="Put the column names in the first line of the file."
         )
     columns = _unique_names(header)
+    _check_width(path.name, len(columns))
     notes = []
     if delim != ",":
         notes.append(f"delimiter {'TAB' if delim == chr(9) else repr(delim)}")
@@ -223,21 +228,25 @@ def _open_csv(con: duckdb.DuckDBPyConnection, path: Path, head: bytes, utf16: bo
         )
     read_path, keep = str(path), None
     footer = None if utf16 else _footer(path, delim, len(columns))
-    if footer is not None:
-        cut, lines = footer
-        keep = _TrimmedCopy(path, cut)
+    mixed = not utf16 and _mixed_line_endings(head)
+    if footer is not None or mixed:
+        keep = _TrimmedCopy(path, footer[0] if footer else None, newlines=mixed)
         read_path = keep.path
+    if footer is not None:
+        lines = footer[1]
         said = (
             "1 footer line after the data was" if lines == 1 else f"{lines} footer lines after the data were"
         )
         notes.append(f"{said} left out")
+    if mixed:
+        notes.append("line endings mixed (CRLF and LF); read as one")
     col_spec = "{" + ", ".join(f"{literal(c)}: 'VARCHAR'" for c in columns) + "}"
     # the header is named explicitly, so skipping it with the extra header rows reads the same columns
     header_sql = f"header=false, skip={1 + skip}" if skip else "header=true"
     options = (
         f"auto_detect=false, {header_sql}, delim={literal(delim)}, quote='\"', escape='\"', "
         f"columns={col_spec}, strict_mode=true, encoding={literal(encoding)}, "
-        f"max_line_size=10000000"
+        f"max_line_size={MAX_LINE_BYTES}"
     )
     from_sql = f"read_csv({literal(read_path)}, {options})"
     return RawSource(path, None, "csv", from_sql, columns, ["VARCHAR"] * len(columns), 2 + skip, notes, keep)
@@ -314,21 +323,33 @@ def _footer(path: Path, delim: str, width: int) -> tuple[int, int] | None:
     return offsets[run[cut][0]], len(footer)
 
 
-class _TrimmedCopy:
-    """The first `size` bytes of a file in a temporary file, removed once no reader holds it."""
+def _mixed_line_endings(head: bytes) -> bool:
+    """Whether the sample ends some lines with CRLF and others with a bare LF (a file edited on two systems)."""
+    crlf = head.count(b"\r\n")
+    return 0 < crlf < head.count(b"\n")
 
-    def __init__(self, path: Path, size: int) -> None:
+
+class _TrimmedCopy:
+    """The first `size` bytes of a file (all of it when None) in a temporary file, removed once no reader holds it;
+    `newlines` writes every CRLF as LF, so a file with mixed line endings reads as one."""
+
+    def __init__(self, path: Path, size: int | None, newlines: bool = False) -> None:
         handle, name = tempfile.mkstemp(prefix="customer_health_", suffix=path.suffix or ".csv")
         self.path = name
         weakref.finalize(self, _remove, name)
         with os.fdopen(handle, "wb") as out, path.open("rb") as src:
-            left = size
+            left = size if size is not None else float("inf")
+            carry = b""  # a CR at a chunk's end may start a CRLF
             while left > 0:
-                chunk = src.read(min(left, 1 << 20))
+                chunk = src.read(int(min(left, 1 << 20)))
                 if not chunk:
                     break
-                out.write(chunk)
                 left -= len(chunk)
+                if newlines:
+                    chunk = (carry + chunk).replace(b"\r\n", b"\n")
+                    carry, chunk = (b"\r", chunk[:-1]) if chunk.endswith(b"\r") else (b"", chunk)
+                out.write(chunk)
+            out.write(carry)
 
 
 def _remove(name: str) -> None:
@@ -364,6 +385,7 @@ def _open_parquet(con: duckdb.DuckDBPyConnection, path: Path) -> RawSource:
             file=path.name,
             fix="Re-export the file; it may be truncated.",
         ) from None
+    _check_width(path.name, len(desc))
     return RawSource(path, None, "parquet", from_sql, [d[0] for d in desc], [d[1] for d in desc], 1, [])
 
 
@@ -379,6 +401,14 @@ def _open_json(con: duckdb.DuckDBPyConnection, path: Path, head: bytes) -> RawSo
     try:
         desc = con.execute(f"DESCRIBE SELECT * FROM {from_sql}").fetchall()
     except Exception:
+        bad = _bad_json_line(path) if fmt == "newline_delimited" else None
+        if bad is not None:
+            raise InputError(
+                f"line {bad[0]} is not a JSON object ({bad[1]}).",
+                file=path.name,
+                row=bad[0],
+                fix="Fix or remove that line; JSON Lines hold one complete JSON object per line.",
+            ) from None
         raise not_records from None
     if first not in (b"[", b"{"):
         raise not_records
@@ -397,6 +427,7 @@ def _open_json(con: duckdb.DuckDBPyConnection, path: Path, head: bytes) -> RawSo
         raise not_records
     if first == b"{":
         _refuse_wrapped_records(con, path, from_sql, names, types)
+    _check_width(path.name, len(names))
     unique = _unique_names(names)
     select = ", ".join(f"{e} AS {quote(n)}" for e, n in zip(exprs, unique, strict=True))
     sub = f"(SELECT {select} FROM {from_sql})"
@@ -436,6 +467,38 @@ def _refuse_wrapped_records(
     )
 
 
+def _bad_json_line(path: Path) -> tuple[int, str] | None:
+    """(line number, reason) of the first line of a JSON Lines file that is not a JSON object, read line by line."""
+    with path.open("rb") as fh:
+        for number, raw in enumerate(fh, start=1):
+            text = raw.strip()
+            if not text:
+                continue
+            if len(text) > MAX_LINE_BYTES:
+                return number, f"longer than {MAX_LINE_BYTES:,} bytes"
+            try:
+                value = json.loads(text)
+            except RecursionError:
+                return number, "nested too deeply"
+            except ValueError as exc:
+                return number, getattr(exc, "msg", "not valid JSON")
+            if not isinstance(value, dict):
+                return number, f"a JSON {type(value).__name__}, not an object"
+    return None
+
+
+def _check_width(name: str, width: int, sheet: str | None = None, counted: bool = True) -> None:
+    """Refuse a table wider than MAX_COLUMNS (`counted=False`: reading stopped past the limit)."""
+    if width > MAX_COLUMNS:
+        raise InputError(
+            f"has {'' if counted else 'more than '}{width if counted else MAX_COLUMNS:,} columns; at most "
+            f"{MAX_COLUMNS:,} are read from one "
+            f"{'sheet' if sheet else 'file'}.",
+            file=f"{name}[{sheet}]" if sheet else name,
+            fix="Export only the columns the analysis needs (ids, dates, the measures).",
+        )
+
+
 def _struct_fields(con: duckdb.DuckDBPyConnection, from_sql: str, column: str) -> list[tuple[str, str]]:
     rows = con.execute(f"DESCRIBE SELECT {quote(column)}.* FROM {from_sql}").fetchall()
     return [(r[0], r[1]) for r in rows]
@@ -456,16 +519,11 @@ def _open_xlsx(con: duckdb.DuckDBPyConnection, path: Path) -> list[RawSource]:
     sources = []
     try:
         for index, sheet in enumerate(book.worksheets):
-            rows = [list(r) for r in sheet.iter_rows(values_only=True)]
-            header_at = _header_row(rows)
-            if header_at is None:
+            read = _sheet_rows(path.name, sheet)
+            if read is None:
                 continue
-            header = [str(h).strip() if h is not None else "" for h in rows[header_at]]
-            width = max((i + 1 for i, h in enumerate(header) if h), default=0)
-            columns = _unique_names([h or f"column_{i + 1}" for i, h in enumerate(header[:width])])
-            body = [[_cell_text(v) for v in (r + [None] * width)[:width]] for r in rows[header_at + 1 :]]
-            while body and all(v is None for v in body[-1]):
-                body.pop()
+            header_at, header, body = read
+            columns = _unique_names([h or f"column_{i + 1}" for i, h in enumerate(header)])
             frame = pd.DataFrame(body, columns=columns, dtype=object).astype("string")
             view = f"_xlsx_{abs(hash((str(path), index))) % 10**12}"
             con.register(view, frame)
@@ -483,6 +541,62 @@ def _open_xlsx(con: duckdb.DuckDBPyConnection, path: Path) -> list[RawSource]:
             fix="Put a header row and data rows on a sheet, or export the table as CSV.",
         )
     return sources
+
+
+def _sheet_rows(name: str, sheet) -> tuple[int, list[str], list[list[str | None]]] | None:
+    """(header row index, header, body rows as text) of a sheet, streamed within the bounds; None when the sheet
+    holds no table.
+
+    The sheet's declared dimension is ignored (a stray cell at XFD1048576 would pad every row to 16,384 cells):
+    rows are read as stored, cut to the header's width, and runs of empty rows are counted, not kept, until a
+    filled row follows, so empty rows at the end cost nothing.
+    """
+    sheet.reset_dimensions()
+    label = f"{name}[{sheet.title}]"
+    top: list[list[object]] = []
+    rows = iter(sheet.iter_rows(values_only=True))
+    for r in rows:
+        top.append(_trimmed(list(r[: MAX_COLUMNS + 1])))
+        if len(top) == 30:
+            break
+    header_at = _header_row(top)
+    if header_at is None:
+        return None
+    header = [str(h).strip() if h is not None else "" for h in top[header_at]]
+    width = max((i + 1 for i, h in enumerate(header) if h), default=0)
+    _check_width(name, width, sheet.title, counted=width <= MAX_COLUMNS)
+    body: list[list[str | None]] = []
+    empty = 0
+    for r in (*top[header_at + 1 :], *rows):
+        cells = [_cell_text(v) for v in (list(r[:width]) + [None] * width)[:width]]
+        if all(v is None for v in cells):
+            empty += 1
+            continue
+        if (len(body) + empty + 1) * width > MAX_SHEET_CELLS:
+            raise InputError(
+                f"holds more than {MAX_SHEET_CELLS:,} cells (rows × columns); a sheet this large is not read "
+                "from a workbook.",
+                file=label,
+                fix="Export the sheet as CSV or Parquet, which are streamed without such a limit.",
+            )
+        long = next((v for v in cells if v is not None and len(v) > MAX_CELL_CHARS), None)
+        if long is not None:
+            raise InputError(
+                f"has a cell of {len(long):,} characters; at most {MAX_CELL_CHARS:,} are read.",
+                file=label,
+                row=header_at + len(body) + empty + 2,
+                fix="Shorten that cell, or leave its column out of the export.",
+            )
+        body += [[None] * width for _ in range(empty)]
+        body.append(cells)
+        empty = 0
+    return header_at, header[:width], body
+
+
+def _trimmed(row: list[object]) -> list[object]:
+    while row and row[-1] is None:
+        row.pop()
+    return row
 
 
 def _header_row(rows: list[list[object]]) -> int | None:

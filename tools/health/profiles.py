@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Literal
 
 from customer_health.tools.base.errors import InputError
+from customer_health.tools.data.paths import AllowedRoots, parse_yaml, read_text
 from customer_health.tools.health.metrics import CATALOGUE
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -257,8 +258,10 @@ def profile_from_dict(data: dict, source: str) -> Profile:
         ) from None
 
 
-def load_profile(spec: str | dict | None, source: str = "profile") -> Profile:
-    """A preset name, a YAML file path, an inline dict, or None for the default."""
+def load_profile(
+    spec: str | dict | None, source: str = "profile", roots: AllowedRoots | None = None
+) -> Profile:
+    """A preset name, a YAML file path (read under the allowed folders), an inline dict, or None for the default."""
     if spec is None:
         return preset(DEFAULT_PROFILE)
     if isinstance(spec, dict):
@@ -268,12 +271,7 @@ def load_profile(spec: str | dict | None, source: str = "profile") -> Profile:
     from pathlib import Path
 
     path = Path(spec)
-    if path.suffix.lower() in (".yaml", ".yml", ".json") and path.is_file():
-        import yaml
-
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            raise InputError(f"is not valid YAML ({exc}).", file=path.name) from None
-        return profile_from_dict(data, path.name)
+    if path.suffix.lower() in (".yaml", ".yml", ".json"):
+        _, text = read_text(path, roots)
+        return profile_from_dict(parse_yaml(text, path.name), path.name)
     return preset(spec)  # raises with the list of presets

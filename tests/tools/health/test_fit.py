@@ -83,7 +83,9 @@ def support_churn(tmp_path_factory):
     folder = write_support_churn(root / "data")
     ws = Workspace(root / "ws")
     ds = ws.dataset(ws.load([folder], roots=AllowedRoots([root.resolve()])))
-    yield ds, root
+    with pytest.MonkeyPatch.context() as mp:  # the learned profiles are written, and read back, under root
+        mp.setenv("CUSTOMER_HEALTH_ALLOW", str(root))
+        yield ds, root
     ws.close()
 
 
