@@ -34,6 +34,13 @@ class DatasetSummary(BaseModel):
     )
     issues: list[QualityIssue] = Field(default_factory=list)
     caveats: list[str] = Field(default_factory=list)
+    loaded_at: str | None = Field(None, description="When the sources were loaded (UTC, ISO 8601).")
+    sources: list[str] = Field(
+        default_factory=list, description="The files and folders loaded (absolute paths)."
+    )
+    restored: bool = Field(
+        False, description="True when an earlier session's load in this workspace was picked up again."
+    )
 
 
 def describe_load(loaded: LoadResult) -> DatasetSummary:
@@ -47,6 +54,8 @@ def describe_load(loaded: LoadResult) -> DatasetSummary:
     )
     if loaded.lifecycle:
         summary += f" {lifecycle_sentence(loaded.lifecycle, q.latest_date)}"
+    if loaded.restore_note:
+        summary += f" {loaded.restore_note}"
     return DatasetSummary(
         summary=summary,
         dataset_id=loaded.dataset_id,
@@ -57,6 +66,9 @@ def describe_load(loaded: LoadResult) -> DatasetSummary:
         skipped=q.skipped[:10],
         lifecycle=loaded.lifecycle,
         issues=q.issues,
+        loaded_at=loaded.loaded_at,
+        sources=loaded.sources,
+        restored=loaded.restored,
     )
 
 

@@ -7,21 +7,26 @@ which are only ever read.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import json
 import os
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from datetime import date
+import time
+from collections.abc import Callable
+from datetime import UTC, date, datetime
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from customer_health.tools.base.errors import InputError, InputErrors
+from customer_health.tools.base.sql import literal
 from customer_health.tools.data.config import ProductSemantics
 from customer_health.tools.data.dataset import Dataset, ScoredRun
+from customer_health.tools.data.faults import first_line, storage_fault
 from customer_health.tools.data.ingest import INGEST_VERSION, SourceTable, build_views, ingest_source
 from customer_health.tools.data.lifecycle import lifecycle, stage_counts
+from customer_health.tools.data.paths import AllowedRoots, parse_yaml, read_settings
 from customer_health.tools.data.quality import QualityReport, dataset_quality, source_quality
 from customer_health.tools.data.readers import DATA_SUFFIXES, open_file
 from customer_health.tools.data.recognize import Mapping, explain_unrecognised, recognize
@@ -33,6 +38,10 @@ if TYPE_CHECKING:
 
 CONFIG_NAMES = ("customer-health.yaml", "customer-health.yml")
 Progress = Callable[[int, int, str], None]
+LOCK_WAIT_SECONDS = 5.0  # how long a command waits for another process to let go of the workspace
+# a file changed within this many seconds of being hashed may change again with the same size and times (the
+# clock's granularity): its stat is not trusted to stand for its bytes, and it is hashed again next time
+RACY_SECONDS = 2.0
 
 
 def default_home() -> Path:
@@ -62,37 +71,36 @@ class LoadResult(BaseModel):
         description="Accounts per lifecycle stage (not_yet_customer, onboarding, active, churned) on the default "
         "as-of date (latest_date).",
     )
+    loaded_at: str | None = Field(None, description="When these sources were read (UTC, ISO 8601).")
+    sources: list[str] = Field(
+        default_factory=list, description="The files and folders that were loaded, as absolute paths."
+    )
+    restored: bool = Field(
+        False,
+        description="True when the dataset was picked up from an earlier session's load in this workspace.",
+    )
+    restore_note: str | None = Field(None, description="How the remembered dataset was picked up again.")
+    workspace_notes: list[str] = Field(
+        default_factory=list,
+        description="What happened to the workspace itself on the way (a damaged workspace file set aside).",
+    )
 
 
-@dataclass
-class AllowedRoots:
-    """Folders loads may read from; a path that resolves (through links) outside all of them is refused."""
+class LastLoad(BaseModel):
+    """The workspace's record of the last dataset a session made current, so the next session can pick it up."""
 
-    roots: list[Path] = field(default_factory=list)
+    dataset_id: str
+    sources: list[str]
+    loaded_at: str
+    config: str | None = None
+    mapping: dict | None = None
 
-    @classmethod
-    def from_env(cls, extra: Iterable[str | Path] = ()) -> AllowedRoots:
-        roots = [Path.cwd()]
-        env = os.environ.get("CUSTOMER_HEALTH_ALLOW", "")
-        roots += [Path(p) for p in env.split(os.pathsep) if p]
-        roots += [Path(p) for p in extra]
-        roots.append(example_dir().parent.resolve())  # the bundled example data
-        return cls([r.expanduser().resolve() for r in roots])
 
-    def resolve(self, path: str | Path) -> Path:
-        candidate = Path(path).expanduser()
-        real = candidate.resolve()
-        if not any(real == r or r in real.parents for r in self.roots):
-            shown = ", ".join(str(r) for r in self.roots[:4])
-            raise InputError(
-                f"is outside the folders this tool may read ({shown}).",
-                file=str(path),
-                fix="Move the file under the working directory, or allow its folder with --allow DIR "
-                "(or CUSTOMER_HEALTH_ALLOW).",
-            )
-        if not real.exists():
-            raise InputError("does not exist.", file=str(path), fix="Check the path and its spelling.")
-        return real
+class Restored(BaseModel):
+    """What picking up the remembered dataset gave: the load (None when it could not be read) and what to say."""
+
+    result: LoadResult | None = None
+    note: str | None = None
 
 
 class Workspace:
@@ -107,6 +115,7 @@ class Workspace:
             progress_bar  # DuckDB draws its bar on stdout: only for a terminal, never in MCP mode
         )
         self._con: duckdb.DuckDBPyConnection | None = None
+        self.notes: list[str] = []  # what happened to the workspace itself (a damaged file set aside)
 
     def __enter__(self) -> Workspace:
         self.connect()
@@ -121,33 +130,139 @@ class Workspace:
 
     def connect(self) -> duckdb.DuckDBPyConnection:
         if self._con is None:
-            import duckdb
+            self._con = self._open()
+        return self._con
 
-            self.home.mkdir(parents=True, exist_ok=True)
-            (self.home / "tmp").mkdir(exist_ok=True)
+    def _open(self) -> duckdb.DuckDBPyConnection:
+        """Open the workspace file, waiting briefly for another process to let go of it; a damaged file is moved
+        aside and the workspace starts afresh (it is a cache of the sources); other faults say what to do."""
+        import duckdb
+
+        self._prepare_home()
+        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        damaged = False
+        while True:
             try:
-                con = duckdb.connect(str(self.db_path))
-            except duckdb.IOException as exc:
-                if "lock" in str(exc).lower():
-                    raise InputError(
-                        "the workspace is in use by another customer-health process.",
-                        file=str(self.db_path),
-                        fix="Wait for it to finish, or point CUSTOMER_HEALTH_HOME at another folder.",
-                    ) from None
-                raise
+                return self._open_file()
+            except (duckdb.Error, OSError) as exc:
+                fault = storage_fault(exc)
+                if fault == "busy" and time.monotonic() < deadline:
+                    time.sleep(0.1)
+                    continue
+                if fault == "damaged" and not damaged:
+                    damaged = True
+                    self._set_aside(exc)
+                    continue
+                raise self._fault_error(exc, fault) from None
+
+    def _open_file(self) -> duckdb.DuckDBPyConnection:
+        import duckdb
+
+        con = duckdb.connect(str(self.db_path))
+        try:
             con.execute("SET TimeZone = 'UTC'")
-            con.execute(f"SET memory_limit = '{self.memory_limit}'")
-            con.execute(f"SET temp_directory = '{self.home / 'tmp'}'")
+            con.execute(f"SET memory_limit = {literal(self.memory_limit)}")
+            con.execute(f"SET temp_directory = {literal(str(self.home / 'tmp'))}")
             con.execute(f"SET enable_progress_bar = {str(self.progress_bar).lower()}")
             for ddl in _REGISTRY_DDL:
                 con.execute(ddl)
-            self._con = con
-        return self._con
+        except BaseException:
+            con.close()
+            raise
+        return con
+
+    def _prepare_home(self) -> None:
+        """The home folder exists and can be written to, or an InputError says why not and what to do."""
+        try:
+            if self.home.exists() and not self.home.is_dir():
+                raise FileExistsError(errno.EEXIST, "exists and is not a folder", str(self.home))
+            (self.home / "tmp").mkdir(parents=True, exist_ok=True)
+            probe = self.home / f".write-check-{os.getpid()}"
+            os.close(os.open(probe, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600))
+            probe.unlink()
+        except (FileExistsError, NotADirectoryError):
+            raise InputError(
+                "is a file, and the workspace needs a folder there.",
+                file=str(self.home),
+                fix="Move that file away, or set CUSTOMER_HEALTH_HOME to a folder (it is created if missing).",
+            ) from None
+        except OSError as exc:
+            raise self._fault_error(exc, storage_fault(exc) or "read_only") from None
+
+    def _set_aside(self, exc: BaseException) -> None:
+        """Move a damaged workspace file (and its write-ahead log) aside, keeping it, and note that it happened."""
+        self.close()
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        target = self.home / f"{self.db_path.name}.damaged-{stamp}"
+        n = 1
+        while target.exists():
+            n += 1
+            target = self.home / f"{self.db_path.name}.damaged-{stamp}-{n}"
+        try:
+            os.replace(self.db_path, target)
+            wal = self.db_path.with_name(self.db_path.name + ".wal")
+            if wal.exists():
+                os.replace(wal, target.with_name(target.name + ".wal"))
+        except OSError as move_exc:
+            raise InputError(
+                f"is damaged ({first_line(exc)}) and could not be moved aside ({move_exc.strerror}).",
+                file=str(self.db_path),
+                fix="Move or delete that file yourself (it only caches the sources, which are read again) and "
+                "run the command again.",
+            ) from None
+        self.notes.append(
+            f"The workspace file {self.db_path} could not be read ({first_line(exc)}). It was moved to {target} "
+            "and the workspace was started afresh; loaded sources are read again, and scores remembered from "
+            "earlier snapshots start over."
+        )
+
+    def _fault_error(self, exc: BaseException, fault: str | None) -> Exception:
+        """The InputError for a storage fault, naming the workspace and the fix; anything else is returned as is."""
+        if fault == "busy":
+            return InputError(
+                "the workspace is busy: another customer-health process has it open.",
+                file=str(self.db_path),
+                fix="Retry when that process has finished, or set CUSTOMER_HEALTH_HOME to another folder.",
+            )
+        if fault == "full":
+            return InputError(
+                "the disk holding the workspace is full, so the data could not be stored; nothing was reported "
+                "as loaded.",
+                file=str(self.home),
+                fix="Free some space on that disk (the workspace keeps a copy of the loaded data), or set "
+                "CUSTOMER_HEALTH_HOME to a folder on a disk with room, then run the command again.",
+            )
+        if fault == "read_only":
+            return InputError(
+                f"the workspace folder cannot be written to ({first_line(exc)}).",
+                file=str(self.home),
+                fix="Make the folder writable, or set CUSTOMER_HEALTH_HOME to a folder you can write to.",
+            )
+        if fault == "damaged":
+            return InputError(
+                f"the workspace file is damaged ({first_line(exc)}).",
+                file=str(self.db_path),
+                fix="Move or delete that file (it only caches the sources, which are read again) and run the "
+                "command again.",
+            )
+        return exc
+
+    def _workspace_fault(self, exc: BaseException) -> str | None:
+        """The storage fault `exc` reports about this workspace (not about a source file), if any."""
+        fault = storage_fault(exc)
+        if fault in ("full", "busy"):
+            return fault
+        if fault is None:
+            return None
+        where = getattr(exc, "filename", None) or str(exc)
+        return fault if str(self.home) in str(where) else None
 
     def close(self) -> None:
         if self._con is not None:
-            self._con.close()
-            self._con = None
+            con, self._con = self._con, None
+            # a connection a storage fault invalidated has nothing left to flush
+            with contextlib.suppress(Exception):
+                con.close()
 
     def load(
         self,
@@ -158,8 +273,50 @@ class Workspace:
         config: str | Path | None = None,
         today: date | None = None,
         progress: Progress | None = None,
+        remember: bool = False,
     ) -> LoadResult:
-        """Load files and folders into a dataset: recognise, ingest (or reuse), assemble views, report quality."""
+        """Load files and folders into a dataset: recognise, ingest (or reuse), assemble views, report quality.
+        With `remember`, this becomes the dataset the next session in this workspace picks up (see `restore`).
+
+        A workspace file found damaged on the way is moved aside and the load runs again on a fresh one; a full
+        disk or an unwritable workspace is an InputError saying what to do, never a load that skipped a table."""
+        import duckdb
+
+        options = {
+            "mapping": mapping,
+            "roots": roots,
+            "config": config,
+            "today": today,
+            "progress": progress,
+            "remember": remember,
+        }
+        for attempt in (1, 2):
+            try:
+                result = self._load(paths, **options)
+            except (duckdb.Error, OSError) as exc:
+                fault = self._workspace_fault(exc)
+                if fault is None:
+                    raise
+                if fault == "damaged" and attempt == 1:
+                    self._set_aside(exc)
+                    continue
+                self.close()
+                raise self._fault_error(exc, fault) from None
+            result.workspace_notes = list(self.notes)
+            return result
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _load(
+        self,
+        paths: list[str | Path],
+        *,
+        mapping: Mapping | None,
+        roots: AllowedRoots | None,
+        config: str | Path | None,
+        today: date | None,
+        progress: Progress | None,
+        remember: bool,
+    ) -> LoadResult:
         con = self.connect()
         roots = roots or AllowedRoots.from_env()
         if not paths:
@@ -167,6 +324,15 @@ class Workspace:
                 "no files or folders were given.", fix="Name at least one export file or folder."
             )
         files, folder_files, config_path = self._expand(paths, roots, config)
+        given = [str(roots.resolve(p)) for p in paths]
+        # what to record is what was asked for: a config or mapping found in a folder is found there again
+        asked = LastLoad(
+            dataset_id="",
+            sources=given,
+            loaded_at="",
+            config=str(config_path) if config else None,
+            mapping={"files": mapping.files, "columns": mapping.columns} if mapping else None,
+        )
         semantics = _read_semantics(config_path) if config_path else None
         if semantics and semantics.mapping and mapping is None:
             mapping = Mapping.from_dict(semantics.mapping, source=str(config_path))
@@ -237,11 +403,74 @@ class Workspace:
             quality=report,
             views=views,
             semantics_source=str(config_path) if config_path else None,
+            loaded_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            sources=given,
         )
         ds = self.dataset(result)
         if ds.latest_date is not None:
             result.lifecycle = stage_counts(lifecycle(ds, ds.latest_date))
+        if remember:
+            self._record(asked.model_copy(update={"dataset_id": dataset_id, "loaded_at": result.loaded_at}))
         return result
+
+    def _record(self, record: LastLoad) -> None:
+        self.connect().execute(
+            "INSERT OR REPLACE INTO state VALUES ('last_load', ?)", [record.model_dump_json()]
+        )
+
+    def last_load(self) -> LastLoad | None:
+        """The record of the last load made with `remember` in this workspace, if there is a readable one."""
+        row = self.connect().execute("SELECT value FROM state WHERE key = 'last_load'").fetchone()
+        if row is None:
+            return None
+        try:
+            return LastLoad.model_validate_json(row[0])
+        except ValueError:  # written by an incompatible version: as good as no record
+            return None
+
+    def restore(
+        self, *, roots: AllowedRoots, today: date | None = None, progress: Progress | None = None
+    ) -> Restored:
+        """Pick up the remembered dataset by loading its sources again (cheap when they are unchanged: each file
+        costs a stat and a lookup). Sources that changed on disk are read again and the record follows them; sources
+        that are gone, unreadable or outside `roots` give no dataset and a note saying why."""
+        record = self.last_load()
+        if record is None:
+            return Restored()
+        where = ", ".join(record.sources)
+        try:
+            result = self.load(
+                record.sources,
+                mapping=Mapping.from_dict(record.mapping, source="the remembered mapping")
+                if record.mapping
+                else None,
+                roots=roots,
+                config=record.config,
+                today=today,
+                progress=progress,
+            )
+        except InputError as exc:
+            return Restored(
+                note=f"The dataset loaded at {record.loaded_at} from {where} could not be picked up again: "
+                f"{exc.message}"
+            )
+        result.restored = True
+        if result.dataset_id == record.dataset_id:
+            result.loaded_at = record.loaded_at
+            result.restore_note = (
+                f"Picked up the dataset loaded at {record.loaded_at} from {where} by an earlier session in this "
+                "workspace; load_data replaces it."
+            )
+        else:
+            # the record follows the sources: it names the dataset they make now, loaded how they were before
+            self._record(
+                record.model_copy(update={"dataset_id": result.dataset_id, "loaded_at": result.loaded_at})
+            )
+            result.restore_note = (
+                f"The sources changed on disk since they were loaded at {record.loaded_at}, so they were read "
+                f"again from {where}; load_data replaces this dataset."
+            )
+        return Restored(result=result, note=result.restore_note)
 
     def dataset(self, result: LoadResult) -> Dataset:
         """The handle computations take, for a dataset this workspace has just loaded."""
@@ -266,13 +495,17 @@ class Workspace:
     ) -> tuple[list[Path], set[Path], Path | None]:
         files: list[Path] = []
         folder_files: set[Path] = set()
-        config_path = roots.resolve(config) if config else None
+        config_path = roots.resolve(config, folder=False) if config else None
         for raw in paths:
             path = roots.resolve(raw)
             if path.is_dir():
-                inside = sorted(
-                    p for p in path.iterdir() if p.is_file() and not p.name.startswith((".", "~$"))
-                )
+                # every file read from the folder passes the same policy, resolved through its links
+                inside = [
+                    p
+                    for p, _ in roots.listing(
+                        path, lambda n: Path(n).suffix.lower() in DATA_SUFFIXES or n in CONFIG_NAMES
+                    )
+                ]
                 data = [p for p in inside if p.suffix.lower() in DATA_SUFFIXES]
                 if not data:
                     raise InputError(
@@ -322,19 +555,24 @@ class Workspace:
         return loaded, False
 
     def _content_hash(self, con: duckdb.DuckDBPyConnection, path: Path) -> str:
-        """sha256 of the bytes, remembered against (size, mtime) so an unchanged file is not read again."""
+        """sha256 of the bytes. The digest is reused only while the file's stat is the one it was computed from,
+        change time and inode included (an edit that restores size and modification time still moves the change
+        time), and only when the file had been still for RACY_SECONDS when it was hashed; otherwise it is read
+        again (about 0.13 s per 100 MB)."""
         stat = path.stat()
+        stamp = [str(path), stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino, stat.st_dev]
         row = con.execute(
-            "SELECT sha256 FROM file_hashes WHERE path = ? AND size = ? AND mtime_ns = ?",
-            [str(path), stat.st_size, stat.st_mtime_ns],
+            "SELECT digest FROM content_hashes WHERE path = ? AND size = ? AND mtime_ns = ? AND ctime_ns = ? "
+            "AND inode = ? AND device = ? AND trusted",
+            stamp,
         ).fetchone()
         if row:
             return row[0]
         with path.open("rb") as fh:
             digest = hashlib.file_digest(fh, "sha256").hexdigest()
+        still = time.time_ns() - max(stat.st_mtime_ns, stat.st_ctime_ns) > RACY_SECONDS * 1e9
         con.execute(
-            "INSERT OR REPLACE INTO file_hashes VALUES (?, ?, ?, ?)",
-            [str(path), stat.st_size, stat.st_mtime_ns, digest],
+            "INSERT OR REPLACE INTO content_hashes VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [*stamp, digest, still]
         )
         return digest
 
@@ -365,8 +603,15 @@ class Workspace:
                 "FROM _scores_to_remember",
                 [dataset_id, scores.as_of, scores.profile],
             )
+        except Exception as exc:
+            fault = self._workspace_fault(exc)
+            if fault is None:
+                raise
+            self.close()
+            raise self._fault_error(exc, fault) from None
         finally:
-            con.unregister("_scores_to_remember")
+            if self._con is not None:
+                con.unregister("_scores_to_remember")
 
     def earlier_scores(self, dataset_id: str, scores: ScoredRun) -> dict[str, tuple[float, str]]:
         """Each account's most recent score from another upload (an earlier snapshot), same profile."""
@@ -394,26 +639,21 @@ def _table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
 
 
 def _read_semantics(path: Path) -> ProductSemantics:
-    return ProductSemantics.from_yaml_text(path.read_text(encoding="utf-8"), source=path.name)
+    return ProductSemantics.from_yaml_text(read_settings(path), source=path.name)
 
 
 def read_mapping_file(path: Path) -> Mapping:
     """A mapping file is YAML or JSON with `files:` and `columns:` sections."""
-    import yaml
-
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise InputError(
-            f"could not be read as YAML or JSON ({exc}).",
-            file=path.name,
-            fix="Write it as 'files: {...}' and 'columns: {...}' sections.",
-        ) from None
+    data = parse_yaml(
+        read_settings(path), path.name, fix="Write it as 'files: {...}' and 'columns: {...}' sections."
+    )
     return Mapping.from_dict(data, source=path.name)
 
 
 _REGISTRY_DDL = (
-    "CREATE TABLE IF NOT EXISTS file_hashes (path VARCHAR PRIMARY KEY, size BIGINT, mtime_ns BIGINT, sha256 VARCHAR)",
+    "DROP TABLE IF EXISTS file_hashes",  # keyed by size and modification time only: an edit could hide from it
+    "CREATE TABLE IF NOT EXISTS content_hashes (path VARCHAR PRIMARY KEY, size BIGINT, mtime_ns BIGINT, "
+    "ctime_ns BIGINT, inode UBIGINT, device UBIGINT, digest VARCHAR, trusted BOOLEAN)",
     "CREATE TABLE IF NOT EXISTS sources (source_key VARCHAR PRIMARY KEY, file_key VARCHAR, path VARCHAR, "
     "position INTEGER, info VARCHAR, ingested_at TIMESTAMP)",
     "CREATE TABLE IF NOT EXISTS datasets (dataset_id VARCHAR PRIMARY KEY, created_at TIMESTAMP, paths VARCHAR, "

@@ -1,4 +1,5 @@
-"""The workspace: content-hash caching, re-ingestion of changed files, allowed roots, read-only sources."""
+"""The workspace: content-hash caching, re-ingestion of changed files, allowed roots, read-only sources, and the
+memory of the last dataset a session made current, which a later session picks up again."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from customer_health.tools.base.errors import InputError
+from customer_health.tools.data.recognize import Mapping
 from customer_health.tools.data.workspace import AllowedRoots, Workspace
 
 DATA = Path(__file__).resolve().parents[2] / "data"
@@ -135,3 +137,99 @@ def test_a_config_with_an_unknown_key_names_the_key(tmp_path, mini):
     (mini / "customer-health.yaml").write_text("core_feature: [import_data]\n")
     with Workspace(tmp_path / "ws") as ws, pytest.raises(InputError, match="core_feature"):
         ws.load([mini], roots=AllowedRoots([tmp_path.resolve()]))
+
+
+# --- the last load, remembered -------------------------------------------------------------------------------
+@pytest.fixture
+def roots(tmp_path):
+    return AllowedRoots([tmp_path.resolve()])
+
+
+def test_a_remembered_load_is_picked_up_unchanged_with_when_and_where_it_was_loaded(tmp_path, mini, roots):
+    with Workspace(tmp_path / "ws") as ws:
+        first = ws.load([mini], roots=roots, remember=True)
+    with Workspace(tmp_path / "ws") as ws:  # a new process on the same workspace
+        restored = ws.restore(roots=roots)
+    again = restored.result
+    assert again is not None and again.restored is True
+    assert again.dataset_id == first.dataset_id
+    assert again.loaded_at == first.loaded_at  # the original load's time, not the moment it was picked up
+    assert again.sources == [str(mini.resolve())]
+    assert all(t.cached for t in again.tables)  # unchanged sources: nothing was ingested again
+    assert restored.note.startswith(
+        f"Picked up the dataset loaded at {first.loaded_at} from {mini.resolve()}"
+    )
+
+
+def test_nothing_is_picked_up_when_no_load_was_remembered(tmp_path, mini, roots):
+    with Workspace(tmp_path / "ws") as ws:
+        ws.load([mini], roots=roots)  # a load that did not ask to be remembered (the CLI's, an outcomes file)
+        restored = ws.restore(roots=roots)
+    assert restored.result is None and restored.note is None
+
+
+def test_a_load_that_is_not_remembered_leaves_the_record_of_the_last_one(tmp_path, mini, roots):
+    with Workspace(tmp_path / "ws") as ws:
+        whole = ws.load([mini], roots=roots, remember=True)
+        ws.load([mini / "accounts.csv"], roots=roots)
+        restored = ws.restore(roots=roots)
+    assert restored.result.dataset_id == whole.dataset_id
+    assert {t.kind for t in restored.result.tables} == {"accounts", "users", "events", "tickets"}
+
+
+def test_sources_changed_on_disk_are_read_again_and_the_record_follows_them(tmp_path, mini, roots):
+    with Workspace(tmp_path / "ws") as ws:
+        first = ws.load([mini], roots=roots, remember=True)
+    with (mini / "users.csv").open("a") as fh:
+        fh.write("u7,A3,analyst,2025-03-01,no\n")
+    with Workspace(tmp_path / "ws") as ws:
+        restored = ws.restore(roots=roots)
+        record = ws.last_load()
+    result = restored.result
+    assert result.restored is True and result.dataset_id != first.dataset_id
+    by_kind = {t.kind: t for t in result.tables}
+    assert by_kind["users"].rows == 7 and not by_kind["users"].cached and by_kind["events"].cached
+    assert "changed on disk since they were loaded at " + first.loaded_at in restored.note
+    assert record.dataset_id == result.dataset_id and record.loaded_at == result.loaded_at
+
+
+def test_the_mapping_a_load_was_given_is_applied_again_when_it_is_picked_up(tmp_path, mini, roots):
+    mapping = Mapping(files={"tickets.csv": "tickets"})
+    with Workspace(tmp_path / "ws") as ws:
+        first = ws.load([mini], roots=roots, mapping=mapping, remember=True)
+        plain = ws.load([mini], roots=roots)
+    assert plain.dataset_id != first.dataset_id  # the mapping is part of what identifies the dataset
+    with Workspace(tmp_path / "ws") as ws:
+        restored = ws.restore(roots=roots)
+    assert restored.result.dataset_id == first.dataset_id and restored.note.startswith("Picked up")
+
+
+def test_sources_that_are_gone_give_no_dataset_and_a_note_naming_them(tmp_path, mini, roots):
+    with Workspace(tmp_path / "ws") as ws:
+        first = ws.load([mini], roots=roots, remember=True)
+    shutil.rmtree(mini)
+    with Workspace(tmp_path / "ws") as ws:
+        restored = ws.restore(roots=roots)
+    assert restored.result is None
+    assert restored.note.startswith(
+        f"The dataset loaded at {first.loaded_at} from {mini.resolve()} could not"
+    )
+    assert "does not exist" in restored.note
+
+
+def test_sources_outside_the_folders_now_allowed_give_no_dataset_and_a_note(tmp_path, mini, roots):
+    with Workspace(tmp_path / "ws") as ws:
+        ws.load([mini], roots=roots, remember=True)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    with Workspace(tmp_path / "ws") as ws:
+        restored = ws.restore(roots=AllowedRoots([elsewhere.resolve()]))
+    assert restored.result is None and "outside the folders this tool may read" in restored.note
+
+
+def test_an_unreadable_record_counts_as_none(tmp_path, mini, roots):
+    with Workspace(tmp_path / "ws") as ws:
+        ws.load([mini], roots=roots, remember=True)
+        ws.connect().execute("UPDATE state SET value = '{\"dataset_id\": 3' WHERE key = 'last_load'")
+        assert ws.last_load() is None
+        assert ws.restore(roots=roots).result is None
