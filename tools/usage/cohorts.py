@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Literal
 
 from customer_health.tools.base import bounds
+from customer_health.tools.base.dialects import count_if, engine_of, reduced_frame, relation
 from customer_health.tools.base.errors import InputError, nearest
 from customer_health.tools.base.formats import percent
 from customer_health.tools.base.models import Envelope
@@ -164,8 +165,8 @@ def _events_start(ds: Dataset, end: str, caveats: list[str]) -> date | None:
     """The first day with an event up to as_of, or None (with the caveat saying what that leaves out)."""
     first = None
     if ds.has("events"):
-        sql = f"SELECT min(timestamp) FROM {ds.view('events')} WHERE timestamp < {end}"
-        first = ds.con.execute(sql).fetchone()[0]
+        sql = f"SELECT MIN(timestamp) AS t0 FROM {relation(ds, 'events')} WHERE timestamp < {end}"
+        first = engine_of(ds).fetch(sql)[0]["t0"]
     if first is None:
         caveats.append("No events up to as_of: active-user retention and activation cohorts are left out.")
     return first.date() if first is not None else None
@@ -177,10 +178,12 @@ def _account_frame(ds: Dataset, day: date, end: str, caveats: list[str]) -> pd.D
 
     first = pd.DataFrame({"account_id": pd.Series(dtype=object), "first_event": pd.Series(dtype="M8[us]")})
     if ds.has("events") and ds.events_tied():
-        first = ds.con.execute(
-            f"SELECT account_id, min(timestamp) AS first_event FROM {ds.view('events')} "
+        sql = (
+            f"SELECT account_id, MIN(timestamp) AS first_event FROM {relation(ds, 'events')} "
             f"WHERE timestamp < {end} AND account_id IS NOT NULL GROUP BY account_id"
-        ).df()
+        )
+        types = {"account_id": "VARCHAR", "first_event": "TIMESTAMP"}
+        first = reduced_frame(ds.con, engine_of(ds), sql, "_cohort_firsts", types)
     if ds.has("accounts"):
         wanted = ["account_id", "signup_date", "contract_start", "arr", "mrr", "churned", "churn_date"]
         acc = ds.frame("accounts", wanted).merge(first, on="account_id", how="left")
@@ -350,27 +353,40 @@ def _revenue_table(ds: Dataset, dated: pd.DataFrame, caveats: list[str], **table
     return _table("revenue_retention", definition, sizes, bases, nums, through=through, **table)
 
 
-def _active_user_table(ds: Dataset, end: str, events_start: date, caveats: list[str], **table) -> CohortTable:
-    created = ""
-    if ds.has("users") and "created_at" in ds.columns("users"):
-        created = (
-            f"created AS (SELECT user_id, min({_month_key_sql('created_at')}) AS mk "
-            f"FROM {ds.view('users')} WHERE created_at < {end} GROUP BY user_id),"
+def active_user_sql(end: str, max_months: int, created: bool, relations: dict[str, str]) -> str:
+    """The active-user cohorts' event-level reduction, in the portable subset (`dialects`): per cohort month ck
+    (a user's users.created_at month when `created`, else the month of their first event), its size (m = -1)
+    and its users active in each month m = 0 … max_months after it; events and signups before `end` (a SQL
+    timestamp)."""
+    first = "SELECT user_id, MIN(mk) AS mk FROM um GROUP BY user_id"
+    starts = "SELECT user_id, mk AS ck FROM first"
+    ctes = [
+        f"um AS (SELECT user_id, {_month_key_sql('timestamp')} AS mk FROM {relations['events']} "
+        f"WHERE timestamp < {end} GROUP BY user_id, {_month_key_sql('timestamp')})",
+        f"first AS ({first})",
+    ]
+    if created:
+        ctes.append(
+            f"created AS (SELECT user_id, MIN({_month_key_sql('created_at')}) AS mk "
+            f"FROM {relations['users']} WHERE created_at < {end} GROUP BY user_id)"
         )
-    starts = (
-        "SELECT user_id, coalesce(c.mk, f.mk) AS ck FROM first f FULL JOIN created c USING (user_id)"
-        if created
-        else "SELECT user_id, mk AS ck FROM first"
+        starts = (
+            "SELECT COALESCE(c.user_id, f.user_id) AS user_id, COALESCE(c.mk, f.mk) AS ck "
+            "FROM first AS f FULL OUTER JOIN created AS c ON c.user_id = f.user_id"
+        )
+    ctes.append(f"starts AS ({starts})")
+    return (
+        f"WITH {', '.join(ctes)} SELECT ck, -1 AS m, COUNT(*) AS n FROM starts WHERE ck IS NOT NULL GROUP BY ck "
+        "UNION ALL SELECT s.ck, um.mk - s.ck AS m, COUNT(*) AS n FROM starts AS s JOIN um ON um.user_id = s.user_id "
+        f"WHERE um.mk BETWEEN s.ck AND s.ck + {max_months} GROUP BY s.ck, um.mk - s.ck"
     )
-    rows = ds.con.execute(f"""
-        WITH um AS MATERIALIZED (SELECT user_id, {_month_key_sql("timestamp")} AS mk
-                                 FROM {ds.view("events")} WHERE timestamp < {end} GROUP BY ALL),
-        first AS (SELECT user_id, min(mk) AS mk FROM um GROUP BY user_id), {created}
-        starts AS ({starts})
-        SELECT ck, -1 AS m, count(*) AS n FROM starts WHERE ck IS NOT NULL GROUP BY ck
-        UNION ALL
-        SELECT s.ck, um.mk - s.ck AS m, count(*) AS n FROM starts s JOIN um USING (user_id)
-        WHERE um.mk BETWEEN s.ck AND s.ck + {table["max_months"]} GROUP BY ALL""").fetchall()
+
+
+def _active_user_table(ds: Dataset, end: str, events_start: date, caveats: list[str], **table) -> CohortTable:
+    created = ds.has("users") and "created_at" in ds.columns("users")
+    relations = {k: relation(ds, k) for k in ("events", "users") if ds.has(k)}
+    sql = active_user_sql(end, table["max_months"], created, relations)
+    rows = [(r["ck"], r["m"], r["n"]) for r in engine_of(ds).fetch(sql)]
     since = _key(events_start)
     sizes = {int(ck): int(n) for ck, m, n in rows if m == -1 and ck >= since}
     nums = {(int(ck), int(m)): int(n) for ck, m, n in rows if m >= 0 and ck >= since}
@@ -438,9 +454,15 @@ def _revenue_12m(ds: Dataset, day: date, caveats: list[str]) -> pd.DataFrame | N
 def _activation(ds: Dataset, end: str, requested: str | None) -> tuple[str | None, str]:
     """The activation event and where it came from: argument, configuration, or inferred from usage."""
     who = "account_id" if ds.events_tied() else "user_id"
-    rows = ds.con.execute(f"""SELECT event, count(DISTINCT {who}) FILTER (WHERE timestamp < {end}) AS a,
-        count(*) FILTER (WHERE timestamp < {end}) AS n FROM {ds.view("events")}
-        GROUP BY event ORDER BY a DESC, n DESC, event""").fetchall()
+    got = engine_of(ds).fetch(
+        f"SELECT event, COUNT(DISTINCT CASE WHEN timestamp < {end} THEN {who} END) AS a, "
+        f"{count_if(f'timestamp < {end}')} AS n FROM {relation(ds, 'events')} GROUP BY event"
+    )
+    # ordered here, the same on every engine: most accounts (users) first, then most events, then by name
+    rows = sorted(
+        ((r["event"], int(r["a"]), int(r["n"])) for r in got),
+        key=lambda r: (-r[1], -r[2], r[0] is None, r[0] or ""),
+    )
     names = [r[0] for r in rows]
     if requested is not None:
         if requested not in names:
@@ -518,8 +540,12 @@ def _behavioural(
 
     (event, source), (day, end) = activation, upto
     seen = dated["start"] >= pd.Timestamp(events_start)
-    firsts = ds.con.execute(f"""SELECT account_id, min(timestamp) AS first_at FROM {ds.view("events")}
-        WHERE event = {literal(event)} AND timestamp < {end} GROUP BY account_id""").df()
+    sql = (
+        f"SELECT account_id, MIN(timestamp) AS first_at FROM {relation(ds, 'events')} "
+        f"WHERE event = {literal(event)} AND timestamp < {end} GROUP BY account_id"
+    )
+    types = {"account_id": "VARCHAR", "first_at": "TIMESTAMP"}
+    firsts = reduced_frame(ds.con, engine_of(ds), sql, "_cohort_activation", types)
     acc = dated[seen].merge(firsts, on="account_id", how="left")
     deadline = acc["start"] + pd.Timedelta(days=days)  # the window: `days` calendar days from the start date
     closed = deadline <= pd.Timestamp(day + timedelta(days=1))

@@ -4,8 +4,9 @@ Every occurrence of step 1 starts an attempt; each next step is the earliest eve
 matched, at or after the previous matched one and within `window_days` of the attempt's step 1. Events are told
 apart by identity, not time: two events at the same instant can fill consecutive steps, and one event fills at
 most one step (`a → a` needs two `a` events). A user counts once, at the furthest step of their best attempt
-(ties: the earliest attempt). Matching runs in DuckDB as a chain of ASOF joins (`next_step_ctes`); Python only
-sees one aggregated row per breakdown value.
+(ties: the earliest attempt). Matching is one query in the portable SQL subset (`funnel_sql`, `next_step_ctes`:
+window functions, no ASOF join), transpiled to the engine's dialect; Python only sees one aggregated row per
+breakdown value.
 
 A step no event in the data is named counts 0 users from there on, with a caveat naming the closest event names
 (PostHog shows the same zero). It stays an error when no event name is close to it (difflib ratio 0.5): then it
@@ -22,11 +23,19 @@ from datetime import date, datetime
 from typing import Literal
 
 from customer_health.tools.base import bounds
+from customer_health.tools.base.dialects import (
+    count_if,
+    engine_of,
+    event_counts,
+    flag,
+    next_at_or_after,
+    relation,
+)
 from customer_health.tools.base.errors import InputError, nearest
 from customer_health.tools.base.formats import percent
 from customer_health.tools.base.models import Envelope
 from customer_health.tools.base.numbers import ratio, rnd
-from customer_health.tools.base.sql import fetch_dicts, literal, quote, window
+from customer_health.tools.base.sql import literal, quote, window
 from customer_health.tools.data.accounts import resolve_account
 from customer_health.tools.data.dataset import Dataset, resolve_as_of
 from customer_health.tools.data.semantics import is_error
@@ -144,7 +153,7 @@ def compute_funnel(
     spec = _Spec(
         list(steps), window_days, day, start, account, role, errors, _dimensions(ds, by, role, account)
     )
-    groups = _collect(fetch_dicts(ds.con, _funnel_sql(ds, spec)), len(steps))
+    groups = _collect(engine_of(ds).fetch(_funnel_sql(ds, spec)), len(steps))
     overall = groups.setdefault(("", ""), _Counts([0] * len(steps), [None] * len(steps), [], []))
     table = _steps(steps, overall)
     broken = _broken(table)  # the index of the broken step
@@ -177,10 +186,16 @@ def _validate(
     """Check steps, window and filters against the data; return event name → count, most frequent first, the
     id of the account filter (an id or a name, resolved by `resolve_account`) and a caveat per step that no event
     is named (an error when no event name is close to it)."""
-    events = ds.view("events")
+    ds.view("events")  # raises when there are no events
     bounds.check("window_days", window_days, bounds.FUNNEL_WINDOW_DAYS)
-    rows = ds.con.execute(f"SELECT event, count(*) FROM {events} GROUP BY 1 ORDER BY 2 DESC, 1").fetchall()
-    frequencies = {e: n for e, n in rows if e is not None}
+    most = bounds.FUNNEL_STEPS[1]
+    if isinstance(steps, list | tuple) and len(steps) > most:  # each step joins the events once more
+        raise InputError(
+            f"a funnel has at most {most} steps (got {len(steps):,}).",
+            column="steps",
+            fix=f"Keep the {most} steps that matter most, or split the journey into consecutive funnels.",
+        )
+    frequencies = dict(event_counts(ds))
     names = list(frequencies)
     if not isinstance(steps, list | tuple) or len(steps) < 2:
         raise InputError("a funnel needs at least two steps, in order.", column="steps", options=names)
@@ -241,57 +256,65 @@ def _dimensions(ds: Dataset, by: By | None, role: str | None, account: str | Non
 
 
 def _funnel_sql(ds: Dataset, spec: _Spec) -> str:
-    """One query: attempts, chained ASOF joins, each user's best attempt, error flags, then grouping sets."""
+    return funnel_sql(spec, {k: relation(ds, k) for k in ("events", "users", "accounts") if ds.has(k)})
+
+
+def funnel_sql(spec: _Spec, relations: dict[str, str]) -> str:
+    """The funnel's reduction in the portable subset (`dialects`): attempts, the ordered matching
+    (`next_step_ctes`), each user's best attempt, error flags, then one row per grouping set."""
     steps, n, within = spec.steps, len(spec.steps), f"INTERVAL '{spec.window_days} days'"
     end = window(spec.day, 1).end
     where = f"timestamp < TIMESTAMP '{end:%Y-%m-%d %H:%M:%S}'"
     if spec.account is not None:
         where += f" AND account_id = {literal(spec.account)}"
     if spec.role is not None:
-        where += f" AND user_id IN (SELECT user_id FROM {ds.view('users')} WHERE role = {literal(spec.role)})"
-    account = "account_id" if "account" in spec.dims else "NULL::VARCHAR AS account_id"
+        where += (
+            f" AND user_id IN (SELECT user_id FROM {relations['users']} WHERE role = {literal(spec.role)})"
+        )
+    account = "account_id" if "account" in spec.dims else "CAST(NULL AS VARCHAR) AS account_id"
     first = f" AND t >= TIMESTAMP '{spec.start:%Y-%m-%d %H:%M:%S}'" if spec.start else ""
-    # users are keyed by a 64-bit hash: the ASOF joins sort on it about twice as fast as on strings, and two
-    # of a million users collide with odds of about 1 in 37 million. Not materialized: each step's scan
-    # filters itself.
     ctes = [
-        f"ev AS NOT MATERIALIZED (SELECT hash(user_id) AS uk, timestamp AS t, event, {account} "
-        f"FROM {ds.view('events')} WHERE {where})",
+        f"ev AS (SELECT user_id AS uk, timestamp AS t, event, {account} FROM {relations['events']} WHERE {where})",
         f"a1 AS (SELECT uk, account_id, t AS t1 FROM ev WHERE event = {literal(steps[0])}{first})",
     ]
-    ctes += next_step_ctes(steps, within)
+    ctes += next_step_ctes(steps, within, ("account_id",))
     ts = ", ".join(f"t{k}" for k in range(1, n + 1))
-    reached = " + ".join(f"(t{k} IS NOT NULL)::INT" for k in range(1, n + 1))
+    reached = " + ".join(flag(f"t{k} IS NOT NULL") for k in range(1, n + 1))
     ctes.append(
-        f"best AS (SELECT uk, arg_min(struct_pack(account_id, reached, {ts}), (-reached, t1)) AS b "
-        f"FROM (SELECT *, {reached} AS reached FROM a{n}) GROUP BY uk), f0 AS (SELECT uk, b.* FROM best)"
+        f"best AS (SELECT uk, account_id, reached, {ts}, ROW_NUMBER() OVER (PARTITION BY uk ORDER BY reached "
+        f"DESC, t1) AS pick FROM (SELECT a{n}.*, {reached} AS reached FROM a{n}) AS r), "
+        f"f0 AS (SELECT uk, account_id, reached, {ts} FROM best WHERE pick = 1)"
     )
-    aggs = [f"count(*) FILTER (WHERE reached >= {k}) AS n{k}" for k in range(1, n + 1)]
+    aggs = [f"{count_if(f'reached >= {k}')} AS n{k}" for k in range(1, n + 1)]
     aggs += [
-        f"median(date_diff('microsecond', t{k - 1}, t{k})) FILTER (WHERE reached >= {k}) / 3.6e9 AS h{k}"
+        f"MEDIAN(CASE WHEN reached >= {k} THEN DATE_DIFF('microsecond', t{k - 1}, t{k}) END) / 3.6e9 AS h{k}"
         for k in range(2, n + 1)
     ]
     errors = ", ".join(literal(e) for e in spec.errors)
-    last = "f0"
+    last, kept = "f0", ["uk", "account_id", "reached", *(f"t{k}" for k in range(1, n + 1))]
     for j in [j for j in range(1, n) if errors and INTEGRATION_STEP.search(steps[j])]:
         # did a user at step j see an error within the window after it, on the way to an import-like step?
+        ctes.append(f"e{j} AS (SELECT uk, t, 1 AS o FROM ev WHERE event IN ({errors}))")
+        ctes += next_at_or_after(f"g{j}", last, kept, (f"t{j}", "0"), f"e{j}", f"y{j}")
         ctes.append(
-            f"f{j} AS (SELECT f.*, coalesce(e.t <= f.t{j} + {within}, false) AS err{j} FROM {last} f ASOF "
-            f"LEFT JOIN (SELECT uk, t FROM ev WHERE event IN ({errors})) e ON f.uk = e.uk AND f.t{j} <= e.t)"
+            f"f{j} AS (SELECT {', '.join(kept)}, {flag(f'y{j} <= t{j} + {within}')} AS err{j} FROM g{j})"
         )
-        aggs += [f"count(*) FILTER (WHERE reached >= {j} AND err{j}) AS e{j}"]
-        aggs += [f"count(*) FILTER (WHERE reached = {j} AND err{j}) AS se{j}"]
-        last = f"f{j}"
+        aggs += [f"{count_if(f'reached >= {j} AND err{j} = 1')} AS e{j}"]
+        aggs += [f"{count_if(f'reached = {j} AND err{j} = 1')} AS se{j}"]
+        last, kept = f"f{j}", [*kept, f"err{j}"]
     joins = ""
     if "role" in spec.dims:
-        joins += f" LEFT JOIN (SELECT hash(user_id) AS uk, role FROM {ds.view('users')}) u USING (uk)"
+        joins += f" LEFT JOIN (SELECT user_id AS uk, role FROM {relations['users']}) AS u ON u.uk = f.uk"
     if "segment" in spec.dims:
-        joins += f" LEFT JOIN (SELECT account_id, segment FROM {ds.view('accounts')}) a USING (account_id)"
+        joins += (
+            f" LEFT JOIN (SELECT account_id AS a_id, segment FROM {relations['accounts']}) AS a "
+            "ON a.a_id = f.account_id"
+        )
     cols = "".join(f", CAST({expr} AS VARCHAR) AS d_{d}" for d, expr in spec.dims.items())
-    marks = "".join(f"grouping(d_{d}) AS g_{d}, d_{d}, " for d in spec.dims)
+    marks = "".join(f"GROUPING(d_{d}) AS g_{d}, d_{d}, " for d in spec.dims)
     sets = ", ".join(["()", *(f"(d_{d})" for d in spec.dims)])
     return (
-        f"WITH {', '.join(ctes)}, src AS (SELECT f.*{cols} FROM {last} f{joins}) "
+        f"WITH {', '.join(ctes)}, src AS (SELECT f.*{cols} FROM {last} AS f{joins}) "
         f"SELECT {marks}{', '.join(aggs)} FROM src GROUP BY GROUPING SETS ({sets})"
     )
 
@@ -550,14 +573,15 @@ def _sponsorship(ds: Dataset, drop: _Drop, spec: _Spec) -> FunnelEvidence | None
 
 def _sponsor_activity(ds: Dataset, flags: list[str], day: date) -> dict[str, tuple[int, int]]:
     """Per account: flagged champions/exec sponsors, and how many of them had events in the last 30 days."""
-    flagged = " OR ".join(f"coalesce({quote(f)}, false)" for f in flags)
-    rows = ds.con.execute(
-        f"""WITH s AS (SELECT user_id, account_id FROM {ds.view("users")} WHERE {flagged}),
-                 act AS (SELECT DISTINCT user_id FROM {ds.view("events")}
-                         WHERE {window(day, SPONSOR_DAYS).sql()} AND user_id IN (SELECT user_id FROM s))
-            SELECT account_id, count(*), count(act.user_id) FROM s LEFT JOIN act USING (user_id) GROUP BY 1"""
-    ).fetchall()
-    return {a: (int(n), int(m)) for a, n, m in rows}
+    flagged = " OR ".join(f"COALESCE({quote(f)}, FALSE)" for f in flags)
+    rows = engine_of(ds).fetch(
+        f"WITH s AS (SELECT user_id, account_id FROM {relation(ds, 'users')} WHERE {flagged}), "
+        f"act AS (SELECT DISTINCT user_id FROM {relation(ds, 'events')} "
+        f"WHERE {window(day, SPONSOR_DAYS).sql()} AND user_id IN (SELECT user_id FROM s)) "
+        "SELECT s.account_id AS account_id, COUNT(*) AS n, COUNT(act.user_id) AS m "
+        "FROM s LEFT JOIN act ON act.user_id = s.user_id GROUP BY s.account_id"
+    )
+    return {r["account_id"]: (int(r["n"]), int(r["m"])) for r in rows}
 
 
 def _ux_friction(drop: _Drop) -> FunnelEvidence | None:

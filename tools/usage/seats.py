@@ -10,6 +10,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Literal
 
 from customer_health.tools.base import bounds
+from customer_health.tools.base.dialects import engine_of, reduced, relation
 from customer_health.tools.base.errors import InputError
 from customer_health.tools.base.models import Envelope, constructor, gc_paused
 from customer_health.tools.base.numbers import DECIMALS, rnd, rounded
@@ -44,13 +45,25 @@ def utilization_flag(present_utilization: float | None, present_users: int) -> F
     return "low"
 
 
+# the column types of `activity_sql`'s rows (as DuckDB gives them), for an engine whose rows travel
+ACTIVITY = {"account_id": "VARCHAR", "present_users": "BIGINT", "adopted_users": "BIGINT"}
+
+
+def activity_sql(win: Window, core: list[str], relations: dict[str, str]) -> str:
+    """The seats' event-level reduction, in the portable subset (`dialects`): per account in the window, distinct
+    users with any event (present) and with at least one core-feature event (adopted)."""
+    return (
+        f"SELECT account_id, COUNT(DISTINCT user_id) AS present_users, "
+        f"COUNT(DISTINCT CASE WHEN event IN {in_list(core)} THEN user_id END) AS adopted_users "
+        f"FROM {relations['events']} WHERE {win.sql()} AND account_id IS NOT NULL GROUP BY account_id"
+    )
+
+
 def active_users(ds: Dataset, win: Window, core: list[str]) -> pd.DataFrame:
     """Per account in the window: distinct users with any event, and with at least one core-feature event."""
+    sql = activity_sql(win, core, {"events": relation(ds, "events")})
     return ds.con.execute(
-        f"""SELECT account_id, count(DISTINCT user_id) AS present_users,
-                   count(DISTINCT user_id) FILTER (WHERE event IN {in_list(core)}) AS adopted_users
-            FROM {ds.view("events")} WHERE {win.sql()} AND account_id IS NOT NULL
-            GROUP BY account_id"""
+        f"SELECT * FROM {reduced(ds.con, engine_of(ds), sql, '_seats_activity', ACTIVITY)}"
     ).df()
 
 
@@ -127,11 +140,9 @@ def seat_utilization(
         sem = semantics or resolve_semantics(ds)
         core = sem.core_features
         caveats += sem.caveats()
-        activity = (
-            f"SELECT account_id, count(DISTINCT user_id) AS present_users, count(DISTINCT user_id) "
-            f"FILTER (WHERE event IN {in_list(core)}) AS adopted_users FROM {ds.view('events')} "
-            f"WHERE {window(day, window_days).sql()} AND account_id IS NOT NULL GROUP BY account_id"
-        )
+        # reduced where the events are; only the per-account table joins the accounts below
+        sql = activity_sql(window(day, window_days), core, {"events": relation(ds, "events")})
+        activity = f"SELECT * FROM {reduced(ds.con, engine_of(ds), sql, '_seats_activity', ACTIVITY)}"
         present, adopted = "coalesce(t.present_users, 0)", "coalesce(t.adopted_users, 0)"
     else:
         day, core = (resolve_as_of(ds, as_of) if as_of else None), []

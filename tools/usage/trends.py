@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from typing import Literal
 
 from customer_health.tools.base import bounds
+from customer_health.tools.base.dialects import engine_of, reduced, relation
 from customer_health.tools.base.models import Envelope, gc_paused, validate_rows
 from customer_health.tools.base.numbers import DECIMALS
 from customer_health.tools.base.sql import change_sql, fetch_dicts, in_list, literal, window
@@ -74,26 +75,18 @@ def usage_trends(
     if account is not None:
         account = resolve_account(ds, account)
         source = f"SELECT * FROM ({source}) WHERE account_id = {literal(account)}"
-    weight = "coalesce(count, 1)" if "count" in ds.columns("events") else "1"
-    win = window(day, max(weeks * 7, 90, 60))
-    metrics = (
-        "count(DISTINCT user_id) AS p, count(DISTINCT user_id) FILTER (WHERE core_user) AS a, "
-        "coalesce(sum(c), 0) AS c"
-    )
-    only = f"AND account_id = {literal(account)}" if account is not None else "AND account_id IS NOT NULL"
+    counted = "count" in ds.columns("events")
+    sql = trend_sql(day, weeks, sem.core_features, counted, account, {"events": relation(ds, "events")})
+    types = TREND | {"c": "DOUBLE" if counted else "BIGINT"}  # a count column may hold fractions
     rows = fetch_dicts(
         ds.con,
         f"""
         WITH acc AS ({source}),
-        -- one row per account × user × day first: every later count is over this much smaller table
-        user_days AS MATERIALIZED (
-            SELECT account_id, user_id, date_diff('day', CAST(timestamp AS DATE), DATE '{day}') AS age,
-                   bool_or(event IN {in_list(sem.core_features)}) AS core_user,
-                   sum({weight}) FILTER (WHERE event IN {in_list(sem.core_features)}) AS c
-            FROM {ds.view("events")} WHERE {win.sql()} {only} GROUP BY ALL),
-        by_week AS (SELECT account_id, age // 7 AS k, {metrics} FROM user_days WHERE age < {weeks * 7} GROUP BY ALL),
-        by_month AS (SELECT account_id, age // 30 AS k, {metrics} FROM user_days WHERE age < 60 GROUP BY ALL),
-        by_day AS (SELECT account_id, age, sum(c) AS c FROM user_days WHERE age < 90 GROUP BY ALL),
+        -- the event-level reduction (`trend_sql`): one row per account × week, month and day
+        reduced AS MATERIALIZED (SELECT * FROM {reduced(ds.con, engine_of(ds), sql, "_trends", types)}),
+        by_week AS (SELECT account_id, k, p, a, c FROM reduced WHERE grain = 'w'),
+        by_month AS (SELECT account_id, k, p, a, c FROM reduced WHERE grain = 'm'),
+        by_day AS (SELECT account_id, k AS age, c FROM reduced WHERE grain = 'd'),
         series AS (
             SELECT g.account_id, list(coalesce(p, 0) ORDER BY g.k DESC) AS present_users,
                    list(coalesce(a, 0) ORDER BY g.k DESC) AS adopted_users,
@@ -140,6 +133,44 @@ def usage_trends(
         accounts=accounts,
         summary=summary,
         caveats=sem.caveats(),
+    )
+
+
+# the column types of `trend_sql`'s rows (as DuckDB gives them), for an engine whose rows travel
+TREND = {
+    "account_id": "VARCHAR",
+    "grain": "VARCHAR",
+    "k": "BIGINT",
+    "p": "BIGINT",
+    "a": "BIGINT",
+    "c": "BIGINT",
+}
+
+
+def trend_sql(
+    day: date, weeks: int, core: list[str], counted: bool, account: str | None, relations: dict[str, str]
+) -> str:
+    """The trends' event-level reduction, in the portable subset (`dialects`): per account, present users (p),
+    adopted users (a) and core actions (c) in each of the last `weeks` weeks (grain 'w', k weeks back) and the
+    last two 30-day months (grain 'm'), and core actions on each of the last 90 days (grain 'd', k days back).
+    `counted`: the events carry a count column (NULL counts 1)."""
+    weight = "COALESCE(count, 1)" if counted else "1"
+    core_event = f"event IN {in_list(core)}"
+    only = f"account_id = {literal(account)}" if account is not None else "account_id IS NOT NULL"
+    metrics = "COUNT(DISTINCT user_id) AS p, COUNT(DISTINCT CASE WHEN core_user = 1 THEN user_id END) AS a, COALESCE(SUM(c), 0) AS c"
+    age = f"DATE_DIFF('day', CAST(timestamp AS DATE), DATE '{day}')"
+    # one row per account × user × day first: every later count is over this much smaller table
+    return (
+        f"WITH user_days AS (SELECT account_id, user_id, {age} AS age, "
+        f"MAX(CASE WHEN {core_event} THEN 1 ELSE 0 END) AS core_user, SUM(CASE WHEN {core_event} THEN {weight} END) AS c "
+        f"FROM {relations['events']} WHERE {window(day, max(weeks * 7, 90)).sql()} AND {only} "
+        f"GROUP BY account_id, user_id, {age}) "
+        f"SELECT account_id, 'w' AS grain, age // 7 AS k, {metrics} FROM user_days WHERE age < {weeks * 7} "
+        "GROUP BY account_id, age // 7 "
+        f"UNION ALL SELECT account_id, 'm' AS grain, age // 30 AS k, {metrics} FROM user_days WHERE age < 60 "
+        "GROUP BY account_id, age // 30 "
+        "UNION ALL SELECT account_id, 'd' AS grain, age AS k, NULL AS p, NULL AS a, SUM(c) AS c FROM user_days "
+        "WHERE age < 90 GROUP BY account_id, age"
     )
 
 

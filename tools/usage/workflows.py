@@ -15,11 +15,19 @@ from __future__ import annotations
 from datetime import date
 
 from customer_health.tools.base import bounds
+from customer_health.tools.base.dialects import (
+    count_if,
+    engine_of,
+    event_counts,
+    flag,
+    next_at_or_after,
+    relation,
+)
 from customer_health.tools.base.errors import InputError, nearest
 from customer_health.tools.base.formats import percent
 from customer_health.tools.base.models import Envelope
 from customer_health.tools.base.numbers import ratio, rnd
-from customer_health.tools.base.sql import Window, fetch_dicts, literal, window
+from customer_health.tools.base.sql import Window, literal, window
 from customer_health.tools.data.accounts import account_frame
 from customer_health.tools.data.config import WorkflowSpec, WorkflowTarget
 from customer_health.tools.data.dataset import Dataset, resolve_as_of
@@ -27,8 +35,6 @@ from customer_health.tools.data.lifecycle import lifecycle, population_caveats
 from customer_health.tools.data.semantics import ResolvedSemantics, resolve_semantics
 from pydantic import BaseModel, Field
 
-# the most occurrences per instant a BIGINT step key holds for dates back to year 1 (see `next_step_ctes`)
-TIE_SLOTS = 128
 HOW_TO_ADD = """workflows:
   reporting:
     steps: [import_data, build_report, share_report]
@@ -86,7 +92,7 @@ def workflow_completion(
     """Per account and workflow over the last `weeks` weeks: target users, completers, completions per target
     user per week against the target, and the step where most non-completers stopped."""
     bounds.check("weeks", weeks, bounds.WORKFLOW_WEEKS)
-    events = ds.view("events")
+    ds.view("events")  # raises when there are no events
     day = resolve_as_of(ds, as_of)
     sem = semantics or resolve_semantics(ds)
     if not sem.workflows:
@@ -99,7 +105,9 @@ def workflow_completion(
         for name, steps in sem.workflows.items()
     }
     period = window(day, weeks * 7)
-    if not ds.con.execute(f"SELECT 1 FROM {events} WHERE timestamp < ? LIMIT 1", [period.end]).fetchone():
+    before = f"SELECT COUNT(*) AS n FROM (SELECT 1 AS x FROM {relation(ds, 'events')} WHERE timestamp < "
+    before += f"TIMESTAMP '{period.end:%Y-%m-%d %H:%M:%S}' LIMIT 1) AS e"
+    if not engine_of(ds).fetch(before)[0]["n"]:
         raise InputError(
             f"there are no events on or before {day}.", fix="Load product events or pick a later as_of."
         )
@@ -132,12 +140,7 @@ def workflow_completion(
 
 def _check(ds: Dataset, specs: dict[str, WorkflowSpec]) -> tuple[bool, list[str]]:
     """Every step is an event in the data and every role a role in the users table; say what cannot be checked."""
-    names = [
-        r[0]
-        for r in ds.con.execute(
-            f"SELECT event FROM {ds.view('events')} WHERE event IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC, 1"
-        ).fetchall()
-    ]
+    names = [event for event, _ in event_counts(ds)]
     for name, spec in specs.items():
         for step in spec.steps:
             if step not in names:
@@ -191,75 +194,83 @@ def _check(ds: Dataset, specs: dict[str, WorkflowSpec]) -> tuple[bool, list[str]
 
 
 def _account_counts(ds: Dataset, spec: WorkflowSpec, period: Window, roles: bool) -> dict[str, dict]:
-    """One query per workflow: runs per user via chained ASOF joins, then target users counted per account."""
-    return {str(r["account_id"]): r for r in fetch_dicts(ds.con, _workflow_sql(ds, spec, period, roles))}
+    """One query per workflow (`workflow_sql`), transpiled to the engine's dialect: one row per account."""
+    rows = engine_of(ds).fetch(_workflow_sql(ds, spec, period, roles))
+    return {str(r["account_id"]): r for r in rows}
 
 
 def _workflow_sql(ds: Dataset, spec: WorkflowSpec, period: Window, roles: bool) -> str:
+    """The workflow's reduction in the portable subset (`dialects`): one row per account."""
+    return workflow_sql(
+        spec, period, _targets_sql(ds, spec, period, roles), {"events": relation(ds, "events")}
+    )
+
+
+def workflow_sql(spec: WorkflowSpec, period: Window, targets: str, relations: dict[str, str]) -> str:
+    """Runs per user by the ordered matching (`next_step_ctes`), then target users (the query `targets`,
+    yielding uk and account_id) counted per account: completers, completions and where the rest stopped."""
     steps, n = spec.steps, len(spec.steps)
     within = f"INTERVAL '{spec.window_days} days'"
     start, end = (f"TIMESTAMP '{t:%Y-%m-%d %H:%M:%S}'" for t in period)
     step_list = ", ".join(literal(s) for s in dict.fromkeys(steps))
-    # user ids are hashed as in the funnel: the ASOF joins sort on a 64-bit key about twice as fast
     ctes = [
-        f"ev AS NOT MATERIALIZED (SELECT hash(user_id) AS uk, timestamp AS t, event FROM {ds.view('events')} "
+        f"ev AS (SELECT user_id AS uk, timestamp AS t, event FROM {relations['events']} "
         f"WHERE timestamp >= {start} - {within} AND timestamp < {end} AND event IN ({step_list}))",
         f"a1 AS (SELECT uk, t AS t1 FROM ev WHERE event = {literal(steps[0])})",
     ]
     ctes += next_step_ctes(steps, within)
-    reached = " + ".join(f"(t{k} IS NOT NULL)::INT" for k in range(1, n + 1))
+    reached = " + ".join(flag(f"t{k} IS NOT NULL") for k in range(1, n + 1))
     ctes.append(
-        f"runs AS (SELECT uk, count(DISTINCT t{n}) FILTER (WHERE t{n} >= {start}) AS done, "
-        f"coalesce(max({reached}) FILTER (WHERE t1 >= {start}), 0) AS reached FROM a{n} GROUP BY uk)"
+        f"runs AS (SELECT uk, COUNT(DISTINCT CASE WHEN t{n} >= {start} THEN t{n} END) AS done, "
+        f"COALESCE(MAX(CASE WHEN t1 >= {start} THEN {reached} END), 0) AS reached FROM a{n} GROUP BY uk)"
     )
-    ctes.append(f"targets AS ({_targets_sql(ds, spec, period, roles)})")
+    ctes.append(f"targets AS ({targets})")
     stops = "".join(
-        f", count(*) FILTER (WHERE coalesce(done, 0) = 0 AND coalesce(reached, 0) = {k}) AS s{k}"
-        for k in range(n)
+        f", {count_if(f'COALESCE(done, 0) = 0 AND COALESCE(reached, 0) = {k}')} AS s{k}" for k in range(n)
     )
     return (
-        f"WITH {', '.join(ctes)} SELECT account_id, count(*) AS target_users, "
-        f"count(*) FILTER (WHERE done > 0) AS completers, coalesce(sum(done), 0) AS completions{stops} "
+        f"WITH {', '.join(ctes)} SELECT account_id, COUNT(*) AS target_users, "
+        f"{count_if('done > 0')} AS completers, COALESCE(SUM(done), 0) AS completions{stops} "
         "FROM targets LEFT JOIN runs USING (uk) GROUP BY account_id"
     )
 
 
-def next_step_ctes(steps: list[str], within: str) -> list[str]:
-    """CTEs a2 … an of the ordered matching: each adds t{k}, the time of the earliest step-k event not already
-    matched, at or after t{k-1} and within `within` of t1; NULL once a step is missed.
+def next_step_ctes(steps: list[str], within: str, carry: tuple[str, ...] = ()) -> list[str]:
+    """CTEs a2 … an of the ordered matching, in the portable subset: each adds t{k}, the time of the earliest
+    step-k event not already matched, at or after t{k-1} and within `within` of t1; NULL once a step is missed.
 
     Events are distinct by identity, not by time (PostHog's semantics): two events at the same instant can fill
     consecutive steps (`a → a` needs two `a` events, which may share a second), and no event fills two steps.
-    Identical events (same user, name and instant) are interchangeable, so each gets an occurrence number o and
-    a sort key `epoch_us(t) * slots + o`; step k takes the earliest key at or after (t{k-1}, u + 1), u being the
-    step-k-named events the chain has already taken at t{k-1} (the trailing steps at that instant, which took
-    occurrences 1 … u; step 1 stands for occurrence 1). A chain never needs more occurrences than it has steps,
-    so `slots` is the power of two above the step count: a BIGINT key for any date from year 1 on while the
-    funnel has fewer than 128 steps, a HUGEINT beyond.
+    Identical events (same user, name and instant) are interchangeable, so each gets an occurrence number o;
+    step k takes the earliest (t, o) at or after (t{k-1}, u + 1), u being the step-k-named events the chain has
+    already taken at t{k-1} (the trailing steps at that instant, which took occurrences 1 … u). The lookup is
+    `next_at_or_after`, a window MIN over the merged stream (no ASOF join).
 
-    Reads `a1 (uk, t1, …)` and `ev (uk, t, event)`, which the caller defines; the funnel's semantics.
+    Reads `a1 (uk, t1, *carry)` and `ev (uk, t, event)`, which the caller defines; the funnel's semantics.
     """
-    slots = 1 << len(steps).bit_length()
-    us = "epoch_us({})" if slots <= TIE_SLOTS else "epoch_us({})::HUGEINT"
     ctes = []
     for k in range(2, len(steps) + 1):
-        taken = [f"(a.t{j} = a.t{k - 1})::INT" for j in range(1, k) if steps[j - 1] == steps[k - 1]]
+        prior = ["uk", *carry, *(f"t{j}" for j in range(1, k))]
+        taken = [flag(f"t{j} = t{k - 1}") for j in range(1, k) if steps[j - 1] == steps[k - 1]]
         used = " + ".join(taken) if taken else "0"
         ctes.append(
-            f"a{k} AS (SELECT a.*, CASE WHEN s.t <= a.t1 + {within} THEN s.t END AS t{k} FROM a{k - 1} a "
-            f"ASOF LEFT JOIN (SELECT uk, t, {us.format('t')} * {slots} + least(row_number() OVER "
-            f"(PARTITION BY uk, t), {slots - 1}) AS o FROM ev WHERE event = {literal(steps[k - 1])}) s "
-            f"ON a.uk = s.uk AND {us.format(f'a.t{k - 1}')} * {slots} + {used} + 1 <= s.o)"
+            f"s{k} AS (SELECT uk, t, ROW_NUMBER() OVER (PARTITION BY uk, t) AS o FROM ev "
+            f"WHERE event = {literal(steps[k - 1])})"
+        )
+        ctes += next_at_or_after(f"m{k}", f"a{k - 1}", prior, (f"t{k - 1}", f"{used} + 1"), f"s{k}", f"x{k}")
+        ctes.append(
+            f"a{k} AS (SELECT {', '.join(prior)}, CASE WHEN x{k} <= t1 + {within} THEN x{k} END AS t{k} "
+            f"FROM m{k})"
         )
     return ctes
 
 
 def _targets_sql(ds: Dataset, spec: WorkflowSpec, period: Window, roles: bool) -> str:
-    """The workflow's target users: of its roles, created by as_of and not deactivated by then."""
+    """The workflow's target users (uk, account_id): of its roles, created by as_of and not deactivated by then."""
     end = f"TIMESTAMP '{period.end:%Y-%m-%d %H:%M:%S}'"
     if not ds.has("users"):
         return (
-            f"SELECT DISTINCT hash(user_id) AS uk, account_id FROM {ds.view('events')} "
+            f"SELECT DISTINCT user_id AS uk, account_id FROM {relation(ds, 'events')} "
             f"WHERE {period.sql()} AND account_id IS NOT NULL"
         )
     cols = ds.columns("users")
@@ -271,7 +282,7 @@ def _targets_sql(ds: Dataset, spec: WorkflowSpec, period: Window, roles: bool) -
     if "created_at" in cols:
         where.append(f"(created_at IS NULL OR created_at < {end})")
     return (
-        f"SELECT DISTINCT hash(user_id) AS uk, account_id FROM {ds.view('users')} WHERE {' AND '.join(where)}"
+        f"SELECT DISTINCT user_id AS uk, account_id FROM {relation(ds, 'users')} WHERE {' AND '.join(where)}"
     )
 
 

@@ -1,0 +1,198 @@
+"""The one boundary where event-level SQL meets an engine: portable SQL in, the engine's dialect out (SQLGlot).
+
+The event-level reductions (the funnel, workflows, …) are written once in a portable subset: DuckDB's spelling,
+restricted to what SQLGlot translates to every target — window functions, CASE, CAST, GROUPING SETS, intervals
+and timestamp literals; no ASOF join, no FILTER clause, no struct or list values, no DuckDB-only functions. They
+read only from named relations (the events view and its neighbours) and return small per-account (or
+per-breakdown) tables, so only those small tables travel back from the engine.
+
+An engine is three things: its dialect name, a way to run SQL and fetch rows as dicts, and the names of the
+relations the reductions read (`Engine`). DuckDB (the embedded workspace) is one; another engine plugs in the
+same three.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import sqlglot
+from customer_health.tools.base.errors import InputError
+
+# The portable subset is written in DuckDB's spelling; SQLGlot reads it as that and writes the target.
+PORTABLE = "duckdb"
+DIALECTS = ("duckdb", "postgres", "spark", "snowflake", "bigquery", "trino")
+
+
+@lru_cache(maxsize=512)
+def transpile(sql: str, dialect: str) -> str:
+    """The portable SQL written in `dialect` (one of DIALECTS)."""
+    if dialect not in DIALECTS:
+        raise InputError(f"no SQL dialect is named '{dialect}'.", column="engine", options=list(DIALECTS))
+    return sqlglot.transpile(sql, read=PORTABLE, write=dialect)[0]
+
+
+@dataclass(frozen=True)
+class Engine:
+    """Where the reductions run: a dialect, a function running SQL in it (rows as dicts), relation names.
+
+    `query` (when given) runs SQL and returns (column names, rows as tuples), so an empty result still names its
+    columns; `con` is the embedded DuckDB connection when the engine is that connection itself (then a reduction
+    can be inlined into an account-level query instead of travelling as rows)."""
+
+    dialect: str
+    run: Callable[[str], list[dict]]
+    relations: Mapping[str, str] = field(default_factory=dict)
+    query: Callable[[str], tuple[list[str], list[tuple]]] | None = None
+    con: Any = None
+
+    def fetch(self, portable_sql: str) -> list[dict]:
+        """Run one reduction written in the portable subset; only its (small) result comes back."""
+        return self.run(transpile(portable_sql, self.dialect))
+
+    def rows(self, portable_sql: str) -> tuple[list[str], list[tuple]]:
+        """`fetch` as (column names, rows), the names known even when no row comes back."""
+        sql = transpile(portable_sql, self.dialect)
+        if self.query is not None:
+            return self.query(sql)
+        got = self.run(sql)
+        return (list(got[0]) if got else []), [tuple(r.values()) for r in got]
+
+
+def engine_from_query(dialect: str, query, relations: Mapping[str, str] | None = None, con=None) -> Engine:
+    """An engine from one function running SQL and returning (column names, rows as tuples)."""
+
+    def run(sql: str) -> list[dict]:
+        names, rows = query(sql)
+        return [dict(zip(names, row, strict=True)) for row in rows]
+
+    return Engine(dialect, run, dict(relations or {}), query, con)
+
+
+def duckdb_engine(con, relations: Mapping[str, str] | None = None) -> Engine:
+    """The embedded DuckDB workspace as an engine."""
+
+    def query(sql: str) -> tuple[list[str], list[tuple]]:
+        cur = con.execute(sql)
+        return [d[0] for d in cur.description], cur.fetchall()
+
+    return engine_from_query("duckdb", query, relations, con)
+
+
+def engine_of(ds) -> Engine:
+    """The engine a dataset's event-level reductions run on: its own (`ds.engine`), or its DuckDB connection."""
+    return getattr(ds, "engine", None) or duckdb_engine(ds.con)
+
+
+def relation(ds, kind: str) -> str:
+    """The name a reduction reads `kind` under on the dataset's engine (the workspace view when the engine does
+    not name it)."""
+    return engine_of(ds).relations.get(kind) or ds.view(kind)
+
+
+def reduced_frame(con, engine: Engine, portable_sql: str, name: str, types: Mapping[str, str]):
+    """The rows of one reduction as a pandas frame of `con`, with the dtypes the embedded DuckDB gives (`reduced`)."""
+    return con.execute(f"SELECT * FROM {reduced(con, engine, portable_sql, name, types)} AS r").df()
+
+
+def event_counts(ds) -> list[tuple[str, int]]:
+    """Every event name with its number of rows, most frequent first (ties by name), counted on the dataset's
+    engine and ordered here, so the order is the same on every engine whatever its collation."""
+    rows = engine_of(ds).fetch(f"SELECT event, COUNT(*) AS n FROM {relation(ds, 'events')} GROUP BY event")
+    named = ((r["event"], int(r["n"])) for r in rows if r["event"] is not None)
+    return sorted(named, key=lambda r: (-r[1], r[0]))
+
+
+# DuckDB column types → how a fetched value is normalised and stored (remote drivers return Decimal, str, …)
+_ARROW = {
+    "BIGINT": ("int64", int),
+    "INTEGER": ("int32", int),
+    "DOUBLE": ("float64", float),
+    "VARCHAR": ("string", str),
+    "BOOLEAN": ("bool_", bool),
+    "TIMESTAMP": ("timestamp_us", None),
+    "DATE": ("date32", None),
+}
+
+
+def reduced(con, engine: Engine, portable_sql: str, name: str, types: Mapping[str, str]) -> str:
+    """A subquery of DuckDB connection `con` holding the rows of one reduction. On the workspace's own engine the
+    reduction is inlined as it is (nothing travels); on another engine its rows are fetched, registered in `con`
+    as `name` and read with `types` (column → DuckDB type, every column the reduction returns: the types the
+    inlined form has), so the account-level SQL around it is the same on every engine."""
+    if engine.con is con:
+        return f"({transpile(portable_sql, 'duckdb')})"
+    cast = ", ".join(f"CAST({c} AS {t}) AS {c}" for c, t in types.items())
+    import pyarrow as pa
+
+    names, rows = engine.rows(portable_sql)
+    by_name = {n.lower(): i for i, n in enumerate(names)}
+    arrays = []
+    for col, typ in types.items():
+        arrow, convert = _ARROW[typ]
+        i = by_name[col.lower()]
+        values = [r[i] for r in rows]
+        if convert is not None:
+            values = [None if v is None else convert(v) for v in values]
+        arrays.append(
+            pa.array(values, type=getattr(pa, arrow)() if arrow != "timestamp_us" else pa.timestamp("us"))
+        )
+    con.register(name, pa.table(arrays, names=list(types)))
+    return f"(SELECT {cast} FROM {name})"
+
+
+def flag(condition: str) -> str:
+    """1 when `condition` holds, else 0 (portable: no boolean-to-integer casts)."""
+    return f"CASE WHEN {condition} THEN 1 ELSE 0 END"
+
+
+def count_if(condition: str) -> str:
+    """Rows where `condition` holds (portable: no FILTER clause)."""
+    return f"COUNT(CASE WHEN {condition} THEN 1 END)"
+
+
+def next_at_or_after(
+    name: str,
+    probes: str,
+    columns: list[str],
+    at: tuple[str, str],
+    targets: str,
+    out: str,
+) -> list[str]:
+    """CTEs ending in `name`: every row of relation `probes` (its `columns`, keyed by `uk`), with `out` the time
+    of the earliest row of `targets (uk, t, o)` at or after the probe's position `at` = (time, occurrence) in
+    (t, o) order for the same uk; NULL when none follows. The portable form of an ASOF join: probes and targets
+    are put in one stream per uk, probes first on equal positions, and each probe takes the smallest target time
+    from itself onward (a window MIN over ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING). A probe whose
+    time is NULL finds nothing.
+    """
+    rest = [c for c in columns if c != "uk"]
+    empty = ", ".join(f"NULL AS {c}" for c in rest)
+    keep = ", ".join(rest)
+    return [
+        f"{name}_u AS (SELECT uk, {keep}, {at[0]} AS p_t, {at[1]} AS p_o, 0 AS p_kind FROM {probes} "
+        f"UNION ALL SELECT uk, {empty}, t AS p_t, o AS p_o, 1 AS p_kind FROM {targets})",
+        f"{name} AS (SELECT uk, {keep}, CASE WHEN p_t IS NOT NULL THEN p_next END AS {out} FROM (SELECT *, "
+        f"MIN(CASE WHEN p_kind = 1 THEN p_t END) OVER (PARTITION BY uk ORDER BY p_t, p_o, p_kind ROWS BETWEEN "
+        f"CURRENT ROW AND UNBOUNDED FOLLOWING) AS p_next FROM {name}_u) AS p WHERE p_kind = 0)",
+    ]
+
+
+__all__ = [
+    "DIALECTS",
+    "PORTABLE",
+    "Engine",
+    "count_if",
+    "duckdb_engine",
+    "engine_from_query",
+    "engine_of",
+    "event_counts",
+    "flag",
+    "next_at_or_after",
+    "reduced",
+    "reduced_frame",
+    "relation",
+    "transpile",
+]
