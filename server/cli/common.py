@@ -1,4 +1,5 @@
-"""What every data command shares: the PATH… arguments, the allowed roots, loading through the workspace."""
+"""What every data command shares: the PATH… arguments, the allowed roots, loading through the workspace, and the
+one place where a command's text meets the terminal."""
 
 from __future__ import annotations
 
@@ -6,7 +7,19 @@ import argparse
 import sys
 from datetime import date
 
+from customer_health.server.render.output import terminal_safe_stdout
 from customer_health.tools.data.workspace import AllowedRoots, Workspace, read_mapping_file
+
+EXIT_UNGROUNDED = 3  # draft and check: a claim of the draft fails the grounding check
+TEXT_FORMATS = ("table", "text")
+
+
+def terminal_output(args: argparse.Namespace):
+    """Run a command inside this: its text output (table or text format) reaches standard output without the escape
+    sequences and control characters that names in the data may carry; JSON and CSV are written as they are, and
+    `serve` keeps standard output for the MCP protocol."""
+    text = getattr(args, "format", "table") in TEXT_FORMATS and getattr(args, "command", None) != "serve"
+    return terminal_safe_stdout(text)
 
 
 def on_terminal() -> bool:
@@ -31,10 +44,11 @@ def roots_of(args: argparse.Namespace) -> AllowedRoots:
     return AllowedRoots.from_env(getattr(args, "allow", None) or [])
 
 
-def workspace_and_load(args: argparse.Namespace, paths: list[str]):
-    """Open the workspace and load `paths` (ingested once, cached by content); the caller closes it."""
+def workspace_and_load(args: argparse.Namespace, paths: list[str], remember: bool = False):
+    """Open the workspace and load `paths` (ingested once, cached by content); the caller closes it. With
+    `remember`, the load becomes the workspace's current dataset, which a new MCP server picks up."""
     roots = roots_of(args)
-    mapping = read_mapping_file(roots.resolve(args.map)) if getattr(args, "map", None) else None
+    mapping = read_mapping_file(roots.resolve(args.map, folder=False)) if getattr(args, "map", None) else None
     ws = Workspace(progress_bar=on_terminal() and getattr(args, "format", "table") == "table")
     try:
         result = ws.load(
@@ -44,10 +58,13 @@ def workspace_and_load(args: argparse.Namespace, paths: list[str]):
             config=getattr(args, "config", None),
             today=date.today(),
             progress=progress_printer(),
+            remember=remember,
         )
     except BaseException:
         ws.close()
         raise
+    for note in result.workspace_notes:  # a damaged workspace set aside and rebuilt: said, not silent
+        print(f"customer-health: note: {note}", file=sys.stderr)
     return ws, result
 
 
@@ -64,7 +81,12 @@ def data_parser(
     )
     p.add_argument("--config", metavar="FILE", help="customer-health.yaml with the product semantics.")
     p.add_argument("--allow", metavar="DIR", action="append", help="Also allow reading under DIR.")
-    p.add_argument("--format", choices=list(formats), default=formats[0])
+    p.add_argument(
+        "--format",
+        choices=list(formats),
+        default=formats[0],
+        help=f"Output format: {', '.join(formats)} (default: {formats[0]}).",
+    )
     return p
 
 

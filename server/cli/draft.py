@@ -9,16 +9,19 @@ import re
 import sys
 from pathlib import Path
 
-from customer_health.server.cli.common import workspace_and_load
+from customer_health.server.cli.common import EXIT_UNGROUNDED, workspace_and_load
+from customer_health.server.drafting.check import check_against, report_lines
+from customer_health.server.drafting.citations import STYLES, facts_document, mark_blocks, show_citations
 from customer_health.server.drafting.claude import DraftError, draft_with_claude
 from customer_health.server.drafting.prompts import (
+    FACT_LIST_HEADING,
     RuleText,
     render_prompt,
     render_template_draft,
     rules_element,
 )
+from customer_health.server.render.output import terminal_text
 from customer_health.tools.base.errors import InputError
-from customer_health.tools.narrative.grounding import check_draft
 
 KINDS = {
     "qbr": ("qbr_narrative", "account"),
@@ -27,9 +30,9 @@ KINDS = {
     "summary": ("account_summary", "account"),
     "diagnosis": ("adoption_diagnosis", "account"),
 }
-EXIT_UNGROUNDED = 3
 HTTP_CLIENT = None  # tests put a fake transport here; None means the SDK's own client
 _RULE_BLOCK = re.compile(r'<rules name="[^"]+" title="[^"]*">.*?</rules>\n*', re.S)
+_FACT_LIST = re.compile(re.escape(FACT_LIST_HEADING) + r"\n.*?</data>", re.S)
 
 
 def add_parser(sub, data_parser) -> None:
@@ -49,7 +52,25 @@ def add_parser(sub, data_parser) -> None:
         "--model", metavar="NAME", help="Claude model (default: CUSTOMER_HEALTH_MODEL or the built-in)."
     )
     p.add_argument("--out", metavar="FILE", help="Write the draft here instead of to standard output.")
-    p.add_argument("--as-of", metavar="DATE")
+    p.add_argument(
+        "--as-of",
+        metavar="DATE",
+        help="Compute the facts as of this day, YYYY-MM-DD (default: the latest date in the data).",
+    )
+    p.add_argument(
+        "--citations",
+        choices=STYLES,
+        default="footnotes",
+        help="How the draft shows the fact behind each figure: footnotes (default; markdown [^n] with the fact "
+        "ids listed at the end), inline [f:<id>] markers, or none. The check reads all three the same way.",
+    )
+    p.add_argument(
+        "--strict",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="Fail (exit 3) on figures that cite no fact, as well as on wrong ones (default); --no-strict fails "
+        "only wrong, misattributed or unsupported claims.",
+    )
     p.add_argument(
         "--profile",
         metavar="NAME|FILE",
@@ -71,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
         ws.close()
     key = os.environ.get("ANTHROPIC_API_KEY")
     if key:
-        text, source = _with_claude(rendered, key, args.model), "claude"
+        text, source = _with_claude(rendered, key, args.model, _title(args.kind, argument)), "claude"
     else:
         text, source = render_template_draft(args.kind, rendered.facts), "template"
         outputs.mkdir(parents=True, exist_ok=True)
@@ -82,7 +103,8 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
 
-    report = check_draft(text, rendered.facts, account_names=names)
+    report = check_against(text, rendered.facts, names, strict=args.strict)
+    text = show_citations(text, rendered.facts, args.citations)
     if args.out:
         Path(args.out).write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
     if args.format == "json":
@@ -93,6 +115,7 @@ def run(args: argparse.Namespace) -> int:
                 {
                     "kind": args.kind,
                     "source": source,
+                    "citations": args.citations,
                     "draft": text,
                     "grounding": report.model_dump(mode="json"),
                 },
@@ -103,22 +126,30 @@ def run(args: argparse.Namespace) -> int:
         )
     elif not args.out:
         print(text)
-    print(f"Grounding check: {report.summary}", file=sys.stderr)
-    for claim in report.unsupported[:20]:
-        print(f"  unsupported {claim.kind} '{claim.text}' in: {claim.sentence}", file=sys.stderr)
+    print(terminal_text("\n".join(report_lines(report))), file=sys.stderr)
     return 0 if report.passed else EXIT_UNGROUNDED
 
 
-def _with_claude(rendered, key: str, model: str | None) -> str:
-    """Rules in a cached system block, the task and the facts in the user message."""
+def _with_claude(rendered, key: str, model: str | None, title: str) -> str:
+    """Rules in a cached system block; the facts as a custom-content document with citations on (one block per
+    fact) and the task in the user message. The text returned carries a `[f:<id>]` marker after every figure the
+    API's citations (or the model's own markers) tie to a fact."""
     system = _rules_text(rendered.rule_texts)
+    document, ids = facts_document(rendered.facts, title)
     prompt = _RULE_BLOCK.sub("", rendered.text).replace(
         "The following rules documents are part of this task",
         "The rules documents in the system prompt are part of this task",
     )
+    prompt = _FACT_LIST.sub(
+        "The fact list is the document attached to this message, one block per fact as '<id>: <value> <unit> "
+        "(<subject>)': cite the blocks behind every figure (or write the fact id as [f:<id>]).\n</data>",
+        prompt,
+    )
     kwargs = {"model": model} if model else {}
     try:
-        draft = draft_with_claude(system, prompt, api_key=key, http_client=HTTP_CLIENT, **kwargs)
+        draft = draft_with_claude(
+            system, prompt, api_key=key, http_client=HTTP_CLIENT, documents=[document], **kwargs
+        )
     except DraftError as exc:
         raise InputError(str(exc)) from None
     if draft.stop_reason == "max_tokens":
@@ -127,7 +158,11 @@ def _with_claude(rendered, key: str, model: str | None) -> str:
             "it ends mid-way.",
             file=sys.stderr,
         )
-    return draft.text
+    return mark_blocks(draft.blocks, ids) if draft.blocks else draft.text
+
+
+def _title(kind: str, argument: str | None) -> str:
+    return f"Facts of the {kind} narrative" + (f" for {argument}" if argument else "")
 
 
 def _rules_text(rules: list[RuleText]) -> str:

@@ -10,11 +10,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from importlib import metadata
 from pathlib import Path
 
 from customer_health.server.analyses import ANALYSES, AS_OF, BY_NAME, DASHBOARD_TOP, PROFILE, Analysis, Inputs
-from customer_health.server.cli import draft
-from customer_health.server.cli.common import data_parser, load_more, workspace_and_load
+from customer_health.server.cli import check, draft
+from customer_health.server.cli.common import data_parser, load_more, terminal_output, workspace_and_load
 from customer_health.server.dashboard.build import write_dashboard
 from customer_health.server.render import rows
 from customer_health.server.render import text as render
@@ -24,6 +25,15 @@ from customer_health.tools.data.workspace import example_dir
 from customer_health.tools.reports.pipeline import analyze
 
 EXIT_BAD_INPUT = 2
+DISTRIBUTION = "customer-health-analyst"
+
+
+def version() -> str:
+    """The installed distribution's version: pyproject.toml is the one place it is written."""
+    try:
+        return metadata.version(DISTRIBUTION)
+    except metadata.PackageNotFoundError:  # running from a source tree that was never installed
+        return "unknown (not installed)"
 
 
 def run_analysis(analysis: Analysis, args: argparse.Namespace) -> int:
@@ -44,7 +54,7 @@ def run_analysis(analysis: Analysis, args: argparse.Namespace) -> int:
 
 
 def cmd_load(args: argparse.Namespace) -> int:
-    ws, result = workspace_and_load(args, args.paths)
+    ws, result = workspace_and_load(args, args.paths, remember=True)
     ws.close()
     print(to_json(result) if args.format == "json" else render.render_load(result))
     return 0
@@ -147,6 +157,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="customer-health", description="Customer-health analytics from the exports you already have."
     )
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {version()}", help="Print the version and exit."
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     demo = sub.add_parser("demo", help="Run the main job on the bundled example data.")
@@ -181,9 +194,15 @@ def build_parser() -> argparse.ArgumentParser:
     report.set_defaults(func=cmd_report)
 
     draft.add_parser(sub, data_parser)
+    check.add_parser(sub, data_parser)
 
     serve = sub.add_parser("serve", help="Run the MCP server (stdio for Claude Code, or streamable HTTP).")
-    serve.add_argument("--transport", choices=["stdio", "http"], default="stdio")
+    serve.add_argument(
+        "--transport",
+        choices=["stdio", "http"],
+        default="stdio",
+        help="stdio for Claude Code and Claude Desktop (default), http for streamable HTTP.",
+    )
     serve.add_argument("--host", default="127.0.0.1", help="HTTP only; loopback unless you choose otherwise.")
     serve.add_argument("--port", type=int, default=8765, metavar="N", help="HTTP only.")
     serve.add_argument("--allow", metavar="DIR", action="append", help="Also allow loading files under DIR.")
@@ -201,7 +220,8 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # argparse has printed the usage and the error (exit 2) or the help (exit 0)
         return int(exc.code or 0)
     try:
-        return args.func(args)
+        with terminal_output(args):
+            return args.func(args)
     except InputError as exc:
         print(f"customer-health: error: {exc.message}", file=sys.stderr)
         return EXIT_BAD_INPUT

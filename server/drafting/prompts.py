@@ -4,6 +4,10 @@ A prompt embeds the rules it relies on (by name, from `rules/`), the facts fence
 those numbers, mark anything unsupported. A template draft is the deterministic narrative the same facts give without
 a language model. Both are data files validated on load: `StrictUndefined` turns a missing variable into an error and
 each prompt template has a context model that forbids unknown fields.
+
+Text from the data is data: a template draft receives its facts with every string escaped for markdown (an account
+named `<script>` or `[x](y)` reads literally wherever the template puts it), and jinja never evaluates a value, so a
+name such as `{{ 77 }}` is printed as written.
 """
 
 from __future__ import annotations
@@ -14,15 +18,19 @@ from datetime import date
 from functools import lru_cache
 from typing import Literal
 
+from customer_health.server.drafting.citations import fact_list_text
+from customer_health.server.render.output import markdown_text
 from customer_health.tools.base.errors import InputError
 from customer_health.tools.base.formats import change, percent
 from customer_health.tools.health.profiles import Profile
 from customer_health.tools.narrative.facts import KINDS, build_facts
 from customer_health.tools.narrative.facts_common import FactKind, Facts, Money, Share
+from customer_health.tools.narrative.grounding import cite_draft
 from customer_health.tools.risk.rules import rules_document, rules_names
 from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny
 
 UNSUPPORTED = "[unsupported]"
+FACT_LIST_HEADING = "Fact list (id: value unit (subject)) — the ids to cite:"
 _DRAFT_FOLDER = "drafts"
 
 
@@ -144,8 +152,12 @@ class PromptContext(BaseModel):
 
     as_of: date
     marker: str = UNSUPPORTED
+    fact_list_heading: str = FACT_LIST_HEADING
     rules: list[RuleText]
     facts_json: str
+    fact_ids: str = Field(
+        description="The citable facts, one per line `<id>: <value> <unit> (<subject>)`, fenced like the JSON."
+    )
 
 
 class QbrContext(PromptContext):
@@ -211,7 +223,13 @@ def render_prompt(
         extra = {"period_label": facts.period.label, "period_complete": facts.period.complete}
     elif spec.kind == "diagnosis":
         extra = {"scope": facts.scope}
-    context = CONTEXTS[name](as_of=facts.as_of, rules=rules, facts_json=fence_json(facts), **extra)
+    context = CONTEXTS[name](
+        as_of=facts.as_of,
+        rules=rules,
+        facts_json=fence_json(facts),
+        fact_ids=_fenced(fact_list_text(facts)),
+        **extra,
+    )
     text = render_template(f"{name}.md.j2", context)
     return RenderedPrompt(name=name, text=text, rules=[r.name for r in rules], rule_texts=rules, facts=facts)
 
@@ -231,7 +249,26 @@ def render_template_draft(kind: str, facts: Facts) -> str:
             column="kind",
             fix="Build the facts with the same kind.",
         )
-    return render_template(f"{_DRAFT_FOLDER}/{kind}.md.j2", DraftContext(kind=kind, f=facts))
+    escaped = markdown_facts(
+        facts
+    )  # the same fact ids; names as the draft writes them, so none is read as figures
+    text = render_template(f"{_DRAFT_FOLDER}/{kind}.md.j2", DraftContext(kind=kind, f=escaped))
+    return cite_draft(text, escaped)  # every figure cites the fact it was rendered from: [f:<id>]
+
+
+def markdown_facts(value):
+    """A copy of `value` (a facts model and everything in it) whose strings are escaped for markdown; numbers, dates
+    and mapping keys are left as they are."""
+    if isinstance(value, str):
+        return markdown_text(value)
+    if isinstance(value, BaseModel):
+        fields = {name: markdown_facts(getattr(value, name)) for name in type(value).model_fields}
+        return value.model_copy(update=fields)
+    if isinstance(value, list | tuple):
+        return type(value)(markdown_facts(v) for v in value)
+    if isinstance(value, dict):
+        return {k: markdown_facts(v) for k, v in value.items()}
+    return value
 
 
 def render_template(template: str, context: BaseModel) -> str:
@@ -242,7 +279,11 @@ def render_template(template: str, context: BaseModel) -> str:
 
 def fence_json(facts: BaseModel) -> str:
     """The facts as JSON that cannot close its <data> fence: <, > and & are written as JSON unicode escapes."""
-    text = json.dumps(facts.model_dump(mode="json"), indent=1, ensure_ascii=False)
+    return _fenced(json.dumps(facts.model_dump(mode="json"), indent=1, ensure_ascii=False))
+
+
+def _fenced(text: str) -> str:
+    """`text` that cannot close a <data> fence: <, > and & written as JSON unicode escapes."""
     return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
 
 

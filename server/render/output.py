@@ -1,12 +1,17 @@
-"""Writing results as JSON or CSV for scripts; CSV cells that a spreadsheet would run as formulas are defused."""
+"""Writing results where they are read: JSON or CSV for scripts (CSV cells that a spreadsheet would run as formulas
+are defused), text for a terminal (escape sequences and control characters from the data removed) and values from the
+data inside markdown (escaped so that they read literally)."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
-from collections.abc import Iterable
-from typing import Any
+import re
+import sys
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any, TextIO
 
 from pydantic import BaseModel
 
@@ -50,3 +55,77 @@ def to_csv(rows: Iterable[dict[str, Any]]) -> str:
 def to_json(result: BaseModel | dict) -> str:
     data = result.model_dump(mode="json") if isinstance(result, BaseModel) else result
     return json.dumps(data, indent=2, ensure_ascii=False, default=str)
+
+
+# --- text from the data, made safe for where it is shown -----------------------------------------------------------
+# ESC sequences (CSI `ESC [ … final`, OSC/DCS/APC/PM/SOS strings ended by BEL or ESC \, two-character escapes), then
+# any other C0 or C1 control and DEL; newline and tab are layout and stay.
+_ESCAPES = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]"
+    r"|\x1b[\]PX^_][^\x07\x1b]*(?:\x07|\x1b\\)?"
+    r"|\x1b[ -/]*[0-~]"
+    r"|\x9b[0-?]*[ -/]*[@-~]"
+)
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def terminal_text(text: str) -> str:
+    """`text` with terminal escape sequences and control characters removed (newlines and tabs kept), so a name in
+    the data cannot move the cursor, recolour or retitle the terminal it is printed on."""
+    return _CONTROLS.sub("", _ESCAPES.sub("", text))
+
+
+_MD_SPECIAL = re.compile(r"[\\`*\[\]<>|~]|&(?=#?\w+;)|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
+_MD_BLOCK_START = re.compile(r"^(\s*)(?:([#>+=-])|(\d+)([.)]))")
+_MD_ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")
+
+
+def markdown_text(text: str) -> str:
+    """One value from the data, to be read literally inside markdown: HTML tags, links, images, code spans,
+    emphasis and table pipes are backslash-escaped, a leading `#`, `>`, `-`, `+`, `=` or `1.` cannot start a block,
+    and control characters and line breaks go (a line break would end the list item or table row it sits in)."""
+    flat = " ".join(terminal_text(text).splitlines()).replace("\t", " ")
+    escaped = _MD_SPECIAL.sub(lambda m: "\\" + m.group(0), flat)
+    return _MD_BLOCK_START.sub(_escape_block_start, escaped)
+
+
+def _escape_block_start(m: re.Match) -> str:
+    indent, marker, digits, dot = m.groups()
+    return indent + ("\\" + marker if marker else digits + "\\" + dot)
+
+
+def markdown_plain(text: str) -> str:
+    """Markdown as a reader sees it: every backslash escape of ASCII punctuation undone (`\\[x\\]` reads `[x]`)."""
+    return _MD_ESCAPED.sub(r"\1", text)
+
+
+class _TerminalStream:
+    """A text stream that passes everything through `terminal_text` on its way to `stream`."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return self._stream.write(terminal_text(text))
+
+    def writelines(self, lines: Iterable[str]) -> None:
+        for line in lines:
+            self.write(line)
+
+    def __getattr__(self, name: str) -> Any:  # flush, isatty, encoding, buffer … of the real stream
+        return getattr(self._stream, name)
+
+
+@contextmanager
+def terminal_safe_stdout(enabled: bool = True) -> Iterator[None]:
+    """While inside, text written to standard output is stripped of escape sequences and control characters: the
+    one boundary where a command's text meets the terminal. JSON and CSV output are written outside it, unchanged."""
+    if not enabled:
+        yield
+        return
+    original = sys.stdout
+    sys.stdout = _TerminalStream(original)
+    try:
+        yield
+    finally:
+        sys.stdout = original

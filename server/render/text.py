@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from customer_health.server.render.output import terminal_text
 from customer_health.tools.base.formats import change, money, percent
 from customer_health.tools.data.description import lifecycle_sentence
 from customer_health.tools.data.workspace import LoadResult
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]], right: Sequence[int] = ()) -> str:
-    """A fixed-width text table; columns listed in `right` are right-aligned."""
-    cells = [[str(h) for h in headers]] + [["" if v is None else str(v) for v in r] for r in rows]
+    """A fixed-width text table; columns listed in `right` are right-aligned. Cells are measured as the terminal shows
+    them: without the escape sequences and control characters a name from the data may carry."""
+    cells = [[str(h) for h in headers]] + [
+        ["" if v is None else terminal_text(str(v)) for v in r] for r in rows
+    ]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
     lines = []
     for n, r in enumerate(cells):

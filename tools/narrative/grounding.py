@@ -1,68 +1,70 @@
-"""The grounding check: every figure, date and account name in a drafted narrative must be found in the facts the
-draft was given — within the rounding the draft shows, and across units (0.42 ↔ 42%, 1,200,000 ↔ $1.2M).
+"""The grounding check by meaning: every figure, date and account name in a draft must be a fact of its pack — the
+fact it cites, or, uncited, a fact whose unit fits how the sentence uses the figure and whose subject fits the
+sentence (this account, this period).
 
-What counts as a claim: numbers (1,234 · 61.4 · 1.2k · 2.5x), percentages (42%, 42 percent, 5 pp), amounts ($1.2M,
-€45k, £12,000), dates (2026-03-03, March 3, 2026, 3/3/2026 in either order), months (Mar 2026, 2026-03), quarters
-(Q3 2026, 2026-Q3), years, and account names (any of `account_names` or a `name` in the facts, matched with their
-case as written). A month, quarter or year is supported when a fact date falls in it or a fact period lies in it.
+Citations. A fact's id is its path in the pack (see `fact_list`): `health.score`, `seats.present_users`,
+`signals.0.evidence#2` for the second figure written inside a string fact. A draft cites a figure by writing the
+marker `[f:<id>]` right after it — `48.8 [f:health.score]`, `-51% [f:trend.month_over_month.core_actions]` — and
+several ids may share one marker (`[f:a, b]`: the figure is one of them). `citations(text)` lists the ids a draft
+cites; `strip_citations(text)` gives the text a reader sees, without the markers. `cite_draft` adds markers to a
+template draft, each figure to the fact it was rendered from.
 
-What does not: list markers and heading numbers, digits inside identifiers (ACC-0073, Q3 alone, B2B), ordinals
-(3rd), the score's scale ("out of 100"), and numbers spelt in words — "two of the accounts" is phrasing far more
-often than a figure, and the rules ask the writer to put every figure in digits. A claim in a sentence the writer
-marks `[unsupported]` is listed but does not fail the check. The check proves a value is present, not what it means.
+Verdicts, one per claim:
+- supported: a cited figure equals its fact, within the rounding the draft shows and across units (0.42 ↔ 42%,
+  $1.2M ↔ 1,200,000); an account name found in the facts.
+- uncited: an uncited figure that matches an evidence fact of a fitting unit and subject. It is reported all the
+  same: it fails the check in strict mode.
+- wrong_value (with the value the facts hold), wrong_unit (the number exists, counting something else: "50 people"
+  against a score of 50, "50%" against it), other_subject (another account's or another period's figure, or another
+  account's name), unknown_citation (the id is not in the pack), unsupported (nothing in the facts says it).
+
+`passed` fails on every verdict but supported and uncited, and on uncited too when `strict` (the template drafts
+cite every figure and are checked strictly; a draft written elsewhere is checked leniently unless asked). A claim in a
+sentence the writer marks `[unsupported]` is listed but fails nothing.
+
+Units of a figure in the sentence: `$`, `€`, `£` or "ARR"/"dollars" → money; `%`, "percent", "pp" → a ratio or
+percentage; "people", "users", "seats", a persona → people; "accounts", "actions", "tickets" → counts; "NPS" → an
+NPS fact only; "score", "health", "points" → a score; "days", "weeks", "months" → those. Thresholds and constants of
+the rules (`trend.critical_decline`, persona targets, tier floors) support a figure only when cited.
+
+What the check cannot prove: that the words around a correctly cited figure describe it (a swap of both the figure
+and its citation to another true fact reads as supported), causal claims, and figures spelt in words.
 """
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
-import math
-import numbers
 import re
 from collections.abc import Iterable
-from datetime import date, datetime
-from decimal import Decimal
-from typing import Any, Literal, NamedTuple
+from datetime import date
+from typing import Any, Literal
 
+from customer_health.tools.narrative.claims import CITATION, MARKER, Found, Kind, extract, sentences, unit_cue
+from customer_health.tools.narrative.fact_list import Fact, flatten
 from pydantic import BaseModel, Field
 
-MARKER = "[unsupported]"
-Kind = Literal["number", "percent", "money", "date", "account"]
-_MONTH_NAMES = [
-    ("jan", "january"),
-    ("feb", "february"),
-    ("mar", "march"),
-    ("apr", "april"),
-    ("may",),
-    ("jun", "june"),
-    ("jul", "july"),
-    ("aug", "august"),
-    ("sep", "sept", "september"),
-    ("oct", "october"),
-    ("nov", "november"),
-    ("dec", "december"),
+Verdict = Literal[
+    "supported", "uncited", "wrong_value", "wrong_unit", "other_subject", "unknown_citation", "unsupported"
 ]
-_MONTHS = {m: i + 1 for i, names in enumerate(_MONTH_NAMES) for m in names}
-_MONTH = (
-    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|"
-    r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+FAILING: frozenset[str] = frozenset(
+    {"wrong_value", "wrong_unit", "other_subject", "unknown_citation", "unsupported"}
 )
-_NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
-_SCALE = {"k": 1e3, "thousand": 1e3, "m": 1e6, "mm": 1e6, "million": 1e6, "bn": 1e9, "b": 1e9, "billion": 1e9}
-_TIME = r"(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
-_PATTERNS: list[tuple[str, re.Pattern]] = [  # longest first: a span of the text is claimed once
-    ("iso", re.compile(rf"\b(\d{{4}})-(\d{{2}})-(\d{{2}}){_TIME}(?!\w)")),
-    ("slash", re.compile(r"\b(\d{1,2})/(\d{1,2})/(\d{4})\b")),
-    ("quarter", re.compile(r"\b(?:(\d{4})-?Q([1-4])|Q([1-4])\s+(\d{4}))\b", re.I)),
-    ("month_day", re.compile(rf"\b({_MONTH})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b", re.I)),
-    ("day_month", re.compile(rf"\b(\d{{1,2}})\s+({_MONTH})\.?,?\s+(\d{{4}})\b", re.I)),
-    ("month_year", re.compile(rf"\b({_MONTH})\.?,?\s+(\d{{4}})\b", re.I)),
-    ("year_month", re.compile(r"\b(\d{4})-(0[1-9]|1[0-2])\b")),
-    ("money", re.compile(rf"([-−+]?)([$€£])\s?({_NUM})\s?(k|mm|m|bn|b|thousand|million|billion)?\b", re.I)),
-    ("percent", re.compile(rf"([-−+]?)({_NUM})\s?(%|percentage points?\b|percent\b|pp\b|pts?\b)", re.I)),
-    ("number", re.compile(rf"([-−+]?)({_NUM})(?:\s?(k|thousand|million|bn|billion)\b)?", re.I)),
-]
-_LETTER = re.compile(r"[A-Za-z_]")
+_ANY_NUMBER = {"people", "count", "ratio", "percent", "score", "nps", "days", "weeks", "months", "number"}
+_FITS: dict[str | None, set[str]] = {
+    "money": {"money"},
+    "percent": {"ratio", "percent", "number"},
+    "nps": {"nps"},
+    "score": {"score"},
+    "people": {"people", "count", "number"},
+    "count": {"count", "people", "number"},
+    "days": {"days", "number"},
+    "weeks": {"weeks", "number"},
+    "months": {"months", "count", "number"},
+    None: _ANY_NUMBER,
+}
+_PREVIOUS_CUE = re.compile(
+    r"\b(?:before|earlier|previous(?:ly)?|prior|ago|was|were|from|against|had|last (?:quarter|year|period))\b",
+    re.I,
+)
 
 
 class Claim(BaseModel):
@@ -72,54 +74,339 @@ class Claim(BaseModel):
         description="What it means: a number in base units (a percentage as a ratio), or an ISO date/period."
     )
     sentence: str
-    supported: bool
+    supported: bool = Field(description="A fact says it (cited, or uncited with a fitting unit and subject).")
     declared: bool = Field(False, description="The sentence is marked [unsupported] by the writer.")
-    matched: str | None = Field(None, description="The path of the fact that supports it.")
+    matched: str | None = Field(None, description="The id (path) of the fact that supports it.")
+    verdict: Verdict = "supported"
+    cited: list[str] = Field(default_factory=list, description="The fact ids its citation marker names.")
+    unit: str | None = Field(
+        None, description="What the sentence says the figure counts (None: nothing says)."
+    )
+    expected: str | None = Field(
+        None, description="For wrong_value/other_subject: what the cited fact holds."
+    )
+    note: str | None = None
 
 
 class GroundingReport(BaseModel):
-    passed: bool = Field(description="No claim is unsupported (declared ones aside).")
+    passed: bool = Field(
+        description="No claim fails (declared ones aside); in strict mode no figure is uncited."
+    )
     claims: list[Claim]
-    unsupported: list[Claim]
+    unsupported: list[Claim] = Field(description="The claims that fail the check, in the draft's order.")
     summary: str
+    strict: bool = False
+    counts: dict[str, int] = Field(default_factory=dict, description="Claims per verdict.")
 
 
-def check_draft(text: str, facts: Any, *, account_names: Iterable[str] = ()) -> GroundingReport:
-    """Extract the figures, dates and account names of `text` and match each to `facts` (any nested model/dict)."""
-    index = _FactIndex(facts)
-    names = sorted({n for n in account_names if n and len(n) > 2} | index.names, key=len, reverse=True)
+def citations(text: str) -> list[str]:
+    """The fact ids a draft cites, in order of appearance (repeats kept)."""
+    return [i for m in CITATION.finditer(text) for i in _ids(m.group(1))]
+
+
+def strip_citations(text: str) -> str:
+    """The draft as a reader sees it: every `[f:…]` marker and the space before it removed."""
+    return re.sub(r"[ \t]*" + CITATION.pattern, "", text)
+
+
+def check_draft(
+    text: str, facts: Any, *, account_names: Iterable[str] = (), strict: bool = False
+) -> GroundingReport:
+    """Extract the figures, dates and account names of `text` and judge each against the facts pack `facts` (any
+    nested model/dict/dataclass); `strict` also fails figures that cite nothing."""
+    index = _Index(facts, account_names)
     claims: list[Claim] = []
-    for sentence in _sentences(text):
+    lines: dict[int, set[str]] = {}
+    parsed = [(s, n, index.named(s)) for s, n in sentences(text)]
+    for _, n, named in parsed:
+        lines.setdefault(n, set()).update(named)
+    for sentence, line, named in parsed:
         declared = MARKER in sentence
-        clean = sentence.replace(MARKER, " ")
-        for name in names:
-            if name not in clean:  # the plain test first: drafts are checked against 10,000+ names
-                continue
-            pattern = re.compile(rf"(?<!\w){re.escape(name)}(?!\w)")
-            if pattern.search(clean):
-                path = index.find_text(name)
-                claims.append(_claim(name, "account", name, sentence, declared, path))
-                clean = pattern.sub(lambda m: " " * len(m.group(0)), clean)
-        for found in _extract(clean):
+        clean = sentence.replace(MARKER, " " * len(MARKER))
+        accounts = named or lines[line]
+        for name in index.names_in(clean):
+            verdict = "supported" if index.find_text(name) else "other_subject"
+            note = None if verdict == "supported" else "an account name the facts do not hold"
             claims.append(
-                _claim(found.shown, found.kind, found.value, sentence, declared, found.check(index))
+                Claim(
+                    text=name,
+                    kind="account",
+                    value=name,
+                    sentence=sentence,
+                    supported=verdict == "supported",
+                    declared=declared,
+                    matched=index.find_text(name),
+                    verdict=verdict,
+                    note=note,
+                )  # fmt: skip
             )
-    unsupported = [c for c in claims if not c.supported and not c.declared]
+        blanked = index.blank_names(clean)
+        for found in extract(blanked):
+            claims.append(index.judge(found, blanked, sentence, declared, accounts))
+    failing = [
+        c for c in claims if not c.declared and (c.verdict in FAILING or (strict and c.verdict == "uncited"))
+    ]
+    counts: dict[str, int] = {}
+    for c in claims:
+        counts[c.verdict] = counts.get(c.verdict, 0) + 1
     return GroundingReport(
-        passed=not unsupported, claims=claims, unsupported=unsupported, summary=_summary(claims, unsupported)
+        passed=not failing,
+        claims=claims,
+        unsupported=failing,
+        summary=_summary(claims, failing, strict),
+        strict=strict,
+        counts=counts,
     )
 
 
-def _claim(text: str, kind: Kind, value, sentence: str, declared: bool, path: str | None) -> Claim:
-    return Claim(
-        text=text,
-        kind=kind,
-        value=value,
-        sentence=sentence,
-        supported=path is not None,
-        declared=declared,
-        matched=path,
+def cite_draft(text: str, facts: Any, *, account_names: Iterable[str] = ()) -> str:
+    """`text` with a `[f:<id>]` marker after each figure that a fact of `facts` gives (fitting unit and subject
+    first; a threshold when nothing else does) — for template drafts, whose every figure was rendered from a fact."""
+    index = _Index(facts, account_names)
+    out = []
+    for line in text.splitlines(keepends=True):
+        blanked = index.blank_names(_blank_markup(line))
+        named = index.named(line) or {index.default}
+        inserts = []
+        for found in extract(blanked):
+            if CITATION.match(line[found.end :].lstrip()):
+                continue
+            fact = index.source(found, blanked, named)
+            if fact is not None:
+                inserts.append((found.end, f" [f:{fact.id}]"))
+        for at, marker in reversed(inserts):
+            line = line[:at] + marker + line[at:]
+        out.append(line)
+    return "".join(out)
+
+
+# --- the facts side ----------------------------------------------------------------------------------------------
+class _Index:
+    def __init__(self, facts: Any, account_names: Iterable[str]) -> None:
+        self.facts = flatten(facts)
+        self.by_id: dict[str, list[Fact]] = {}
+        for f in self.facts:
+            self.by_id.setdefault(f.id, []).append(f)
+            if "#" in f.id:
+                self.by_id.setdefault(f.id.split("#")[0], []).append(f)
+        self.numbers = [f for f in self.facts if isinstance(f.value, float)]
+        self.dates = [f for f in self.facts if f.unit in ("date", "period")]
+        self.texts = [f for f in self.facts if f.unit == "text"]
+        self.default = next((f.subject.account for f in self.facts if f.id.startswith("account.")), None)
+        in_facts = {str(f.value) for f in self.texts if f.id.split(".")[-1] == "name"}
+        self.outside = {n for n in account_names if n and len(n) > 2} - in_facts
+        self.all_names = sorted(in_facts | self.outside, key=len, reverse=True)
+        self.accounts = {f.subject.account for f in self.facts if f.subject.account}
+
+    def names_in(self, sentence: str) -> list[str]:
+        found, rest = [], sentence
+        for name in self.all_names:
+            if name in rest:  # the plain test first: drafts are checked against 10,000+ names
+                pattern = re.compile(rf"(?<!\w){re.escape(name)}(?!\w)")
+                if pattern.search(rest):
+                    found.append(name)
+                    rest = pattern.sub(lambda m: " " * len(m.group(0)), rest)
+        return found
+
+    def blank_names(self, sentence: str) -> str:
+        for name in self.names_in(sentence):
+            sentence = re.sub(rf"(?<!\w){re.escape(name)}(?!\w)", lambda m: " " * len(m.group(0)), sentence)
+        return sentence
+
+    def named(self, sentence: str) -> set[str]:
+        """The accounts a sentence is about: the names (and ids) of the pack's accounts it writes."""
+        return {a for a in self.accounts if a in sentence} | {n for n in self.names_in(sentence)}
+
+    def find_text(self, text: str) -> str | None:
+        return next((f.id for f in self.texts if text in str(f.value)), None)
+
+    def resolve(self, cid: str) -> list[Fact]:
+        cid = re.sub(r"\.(?:ratio|percent|amount|display)$", "", cid)
+        return self.by_id.get(cid, [])
+
+    def judge(self, found: Found, blanked: str, sentence: str, declared: bool, accounts: set[str]) -> Claim:
+        unit = _claim_unit(found, blanked)
+        found = found._replace(kind="money") if unit == "money" else found
+        cited = _cited_after(sentence, found)
+        claim = Claim(
+            text=found.shown, kind=found.kind, value=found.value, sentence=sentence, supported=False,
+            declared=declared, unit=unit, cited=cited, verdict="unsupported",
+        )  # fmt: skip
+        if cited:
+            return self._judge_cited(claim, found, unit, cited)
+        previous_ok = bool(_PREVIOUS_CUE.search(sentence))
+        allowed = accounts or {self.default}
+
+        def fits_subject(f: Fact) -> bool:
+            return (f.subject.account is None or f.subject.account in allowed) and (
+                f.subject.period == "current" or previous_ok
+            )
+
+        matches = [f for f in self._candidates(found) if f.role == "evidence"]
+        fitting = [f for f in matches if _fits(found, unit, f)]
+        good = [f for f in fitting if fits_subject(f)]
+        if good:
+            return _set(claim, "uncited", good[0], supported=True)
+        if fitting:
+            f = fitting[0]
+            who = "the previous period's" if f.subject.period == "previous" else f"{f.subject.account}'s"
+            return _set(claim, "other_subject", f, note=f"{who} figure ({f.id}), not this sentence's")
+        loose = matches or [f for f in self._candidates(found, loose=True) if f.role == "evidence"]
+        if loose:
+            f = loose[0]
+            return _set(
+                claim, "wrong_unit", f, note=f"the number is {f.id}, which counts {f.unit}, not {unit}"
+            )
+        threshold = next(iter(self._candidates(found, loose=True)), None)
+        if threshold is not None:
+            claim.note = f"equals {threshold.id}, a threshold of the rules, not evidence; cite it if meant"
+        return claim
+
+    def _judge_cited(self, claim: Claim, found: Found, unit: str | None, cited: list[str]) -> Claim:
+        facts = [f for cid in cited for f in self.resolve(cid)]
+        if not facts:
+            claim.verdict, claim.note = "unknown_citation", f"no fact has the id {', '.join(cited)}"
+            return claim
+        good = [f for f in facts if _matches(found, f) and _fits(found, unit, f)]
+        if good:
+            return _set(claim, "supported", good[0], supported=True)
+        values = [f for f in facts if f.unit not in ("text",)]
+        if found.kind != "date" and any(_matches(found, f, loose=True) for f in values):
+            f = next(f for f in values if _matches(found, f, loose=True))
+            return _set(claim, "wrong_unit", f, note=f"{f.id} counts {f.unit}, not {unit}")
+        first = values[0] if values else facts[0]
+        claim.expected = _show(found, first)
+        metrics = {f.subject.metric for f in facts}
+        other = next(
+            (
+                f
+                for f in self._candidates(found, loose=True)
+                if f.subject.metric in metrics and f not in facts
+            ),
+            None,
+        )
+        if other is not None:
+            claim.verdict, claim.matched = "other_subject", other.id
+            claim.note = f"that is {other.id}; the cited fact holds {claim.expected}"
+        else:
+            claim.verdict, claim.note = "wrong_value", f"the cited fact holds {claim.expected}"
+        return claim
+
+    def _candidates(self, found: Found, loose: bool = False) -> list[Fact]:
+        pool = self.dates if found.kind == "date" else self.numbers
+        out = [f for f in pool if _matches(found, f, loose)]
+        if (
+            found.kind == "date" and not out and len(str(found.value)) == 4
+        ):  # a bare year may be a plain number
+            year = Found("number", found.shown, float(found.value), float(found.value))
+            out = [f for f in self.numbers if _matches(year, f)]
+        return out
+
+    def source(self, found: Found, blanked: str, named: set[str | None]) -> Fact | None:
+        """The fact a template figure was rendered from: fitting unit and subject, evidence first."""
+        unit = _claim_unit(found, blanked)
+        found = found._replace(kind="money") if unit == "money" else found
+        matches = self._candidates(found)
+        fitting = [f for f in matches if _fits(found, unit, f)]
+        words = {w.rstrip("s") for w in re.findall(r"[a-z]+", blanked.lower())}
+
+        def overlap(f: Fact) -> int:  # the words of its id and labels that the line writes
+            return len(
+                {w.rstrip("s") for w in re.findall(r"[a-z]+", " ".join([f.id, *f.about]).lower())} & words
+            )
+
+        ranked = sorted(
+            fitting,
+            key=lambda f: (
+                f.subject.account not in named and f.subject.account is not None,
+                f.unit != _OWN_UNIT.get(unit, unit),
+                -overlap(f),
+                "#" in f.id,
+                f.role != "evidence",
+                _distance(found, f),
+            ),
+        )
+        return ranked[0] if ranked else None
+
+
+_OWN_UNIT = {"percent": "ratio"}
+
+
+def _distance(found: Found, fact: Fact) -> float:
+    """How far the fact is from the figure as written (sign included), in the figure's units."""
+    if not isinstance(fact.value, float):
+        return 0.0
+    value = fact.value * 100 if found.kind == "percent" and fact.unit in ("ratio", "number") else fact.value
+    return abs(value - found.number)
+
+
+def _set(claim: Claim, verdict: str, fact: Fact, supported: bool = False, note: str | None = None) -> Claim:
+    claim.verdict, claim.matched, claim.supported, claim.note = verdict, fact.id, supported, note
+    return claim
+
+
+def _fits(found: Found, unit: str | None, fact: Fact) -> bool:
+    """Whether the fact counts what the sentence says the figure counts; '0.42 of seats' is a share of them."""
+    if found.kind == "date":
+        return True
+    share = (
+        found.kind == "number" and 0 < abs(found.number) < 1 and found.decimals > 0 and fact.unit == "ratio"
     )
+    return fact.unit in _FITS[unit] or share
+
+
+def _claim_unit(found: Found, blanked: str) -> str | None:
+    if found.kind in ("money", "percent"):
+        return found.kind
+    if found.kind == "date":
+        return "date"
+    return unit_cue(blanked, found)
+
+
+def _cited_after(sentence: str, found: Found) -> list[str]:
+    m = CITATION.match(sentence[found.end :].lstrip())
+    return _ids(m.group(1)) if m else []
+
+
+def _ids(group: str) -> list[str]:
+    return [re.sub(r"^f:", "", i.strip()) for i in re.split(r"[,;]", group) if i.strip()]
+
+
+def _matches(found: Found, fact: Fact, loose: bool = False) -> bool:
+    """Whether `found`, as written, is `fact` within the rounding shown (a percentage against a ratio × 100)."""
+    if found.kind == "date":
+        if fact.unit not in ("date", "period"):
+            return False
+        start, _, end = str(fact.value).partition("/")
+        a, b = date.fromisoformat(start), date.fromisoformat(end or start)
+        return any(lo <= a and b <= hi for lo, hi in found.periods)
+    if not isinstance(fact.value, float) or (found.kind == "money") != (fact.unit == "money") and not loose:
+        return False
+    value = fact.value
+    candidates = [value]
+    if found.kind == "percent":
+        candidates = {"ratio": [value * 100], "number": [value * 100], "percent": [value]}.get(fact.unit, [])
+        candidates += [value] if loose else []
+    tol = 0.5 * 10 ** (-found.decimals) * found.scale + 1e-9 * max(1.0, abs(found.number))
+    return any(abs(c - found.number) <= tol or abs(abs(c) - found.number) <= tol for c in candidates)
+
+
+def _show(found: Found, fact: Fact) -> str:
+    if fact.text:
+        return fact.text
+    if not isinstance(fact.value, float):
+        return str(fact.value)
+    value = fact.value * 100 if found.kind == "percent" and fact.unit in ("ratio", "number") else fact.value
+    shown = f"{value / found.scale:,.{found.decimals}f}"
+    return f"{shown}%" if found.kind == "percent" else shown
+
+
+def _blank_markup(line: str) -> str:
+    """`line` with what the sentence reader drops (list markers, emphasis, the score's scale) turned to spaces, so
+    that positions still index the line."""
+    line = re.sub(r"^\s*(?:[-*+>]|#+|\d+[.)])\s+", lambda m: " " * len(m.group(0)), line)
+    line = re.sub(r"[*`]", " ", line)
+    return re.sub(r"(?:out of 100|/\s?100)\b", lambda m: " " * len(m.group(0)), line)
 
 
 _KIND_WORDS = {
@@ -131,210 +418,20 @@ _KIND_WORDS = {
 }
 
 
-def _summary(claims: list[Claim], unsupported: list[Claim]) -> str:
+def _summary(claims: list[Claim], failing: list[Claim], strict: bool) -> str:
     if not claims:
         return "No figures, dates or account names found to check; nothing unsupported."
     counts = [(sum(c.kind == k for c in claims), w) for k, w in _KIND_WORDS.items()]
     parts = ", ".join(f"{n} {w}{'s' if n != 1 else ''}" for n, w in counts if n)
-    summary = (
-        f"{len(claims)} claim(s) checked ({parts}): {len(claims) - len(unsupported)} supported by the facts"
-    )
+    summary = f"{len(claims)} claim(s) checked ({parts}): {len(claims) - len(failing)} supported by the facts"
+    uncited = sum(c.verdict == "uncited" for c in claims)
+    summary += f" ({uncited} without a citation)" if uncited and not strict else ""
     declared = sum(c.declared and not c.supported for c in claims)
     summary += f", {declared} marked [unsupported] by the writer" if declared else ""
-    if not unsupported:
+    if not failing:
         return summary + "; nothing unsupported."
-    first = unsupported[0]
-    return summary + f", {len(unsupported)} unsupported. First: '{first.text}' in \"{first.sentence[:120]}\"."
-
-
-# --- the facts side ----------------------------------------------------------------------------------------------
-class _FactIndex:
-    """Every number, date, period and string in the facts, with its path; the figures inside strings count too."""
-
-    def __init__(self, facts: Any) -> None:
-        self.numbers: list[tuple[float, str]] = []
-        self.dates: list[tuple[date, str]] = []
-        self.periods: list[tuple[date, date, str]] = []
-        self.strings: list[tuple[str, str]] = []
-        self.names: set[str] = set()
-        self._walk(facts, "")
-
-    def _walk(self, value: Any, path: str) -> None:
-        if isinstance(value, BaseModel):
-            value = value.model_dump(mode="json")
-        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
-            value = dataclasses.asdict(value)
-        if isinstance(value, dict):
-            for k, v in value.items():
-                if k == "name" and isinstance(v, str):
-                    self.names.add(v)
-                self._walk(v, f"{path}.{k}" if path else str(k))
-        elif isinstance(value, list | tuple | set | frozenset):
-            for i, v in enumerate(value):
-                self._walk(v, f"{path}[{i}]")
-        elif isinstance(value, bool) or value is None:
-            return
-        elif isinstance(value, numbers.Real | Decimal):  # numpy and Decimal values too
-            if math.isfinite(float(value)):
-                self.numbers.append((float(value), path))
-        elif isinstance(value, date):
-            self.dates.append((value.date() if isinstance(value, datetime) else value, path))
-        elif isinstance(value, str):
-            self._string(value, path)
-
-    def _string(self, value: str, path: str) -> None:
-        self.strings.append((value, path))
-        for found in _extract(value):
-            if found.kind != "date":
-                self.numbers.append((float(found.value), path))  # a percentage as its ratio
-            elif len(found.periods) == 1:  # a slash date's two readings prove neither
-                start, end = found.periods[0]
-                if start == end:
-                    self.dates.append((start, path))
-                else:
-                    self.periods.append((start, end, path))
-
-    def find_number(
-        self, value: float, decimals: int, scale: float = 1.0, percent: bool = False
-    ) -> str | None:
-        tol = 0.5 * 10 ** (-decimals) * scale + 1e-9 * max(1.0, abs(value))
-        for fact, path in self.numbers:
-            candidates = [fact, abs(fact)]
-            if percent:
-                candidates += [fact * 100, abs(fact) * 100]
-            if any(abs(c - value) <= tol for c in candidates):
-                return path
-        return None
-
-    def find_dates(self, start: date, end: date) -> str | None:
-        """A fact date in [start, end], or a fact period lying inside it."""
-        for d, path in self.dates:
-            if start <= d <= end:
-                return path
-        for a, b, path in self.periods:
-            if start <= a and b <= end:
-                return path
-        return None
-
-    def find_text(self, text: str) -> str | None:
-        for s, path in self.strings:
-            if text in s:
-                return path
-        return None
-
-
-# --- the draft side ----------------------------------------------------------------------------------------------
-class _Found(NamedTuple):
-    kind: Kind
-    shown: str
-    value: float | str  # what the claim reports
-    number: float = 0.0  # what is matched: base units, percentage points for a percentage
-    decimals: int = 0
-    scale: float = 1.0
-    periods: tuple[tuple[date, date], ...] = ()  # a date's readings as [start, end] intervals
-
-    def check(self, index: _FactIndex) -> str | None:
-        if self.kind != "date":
-            return index.find_number(self.number, self.decimals, self.scale, percent=self.kind == "percent")
-        for start, end in self.periods:
-            path = index.find_dates(start, end)
-            if path:
-                return path
-        if len(self.value) == 4:  # a bare year may also be a plain number in the facts
-            return index.find_number(float(self.value), 0)
-        return None
-
-
-def _sentences(text: str) -> list[str]:
-    out = []
-    for line in text.splitlines():
-        line = re.sub(r"^\s*(?:[-*+>]|#+|\d+[.)])\s+", "", line)  # list markers and headings are structure
-        line = re.sub(r"[*_`]", "", line)
-        line = re.sub(r"\s*(?:out of 100|/\s?100)\b", " ", line).strip()  # the score's scale, not a claim
-        if line:
-            out += [s.strip() for s in re.split(r"(?<=[.!?])\s+(?=[A-Z(\"'])", line) if s.strip()]
-    return out
-
-
-def _extract(sentence: str) -> list[_Found]:
-    """Every claim in `sentence`, in order; longer patterns first, and a span is claimed once."""
-    taken = [False] * len(sentence)
-    found = []
-    for name, pattern in _PATTERNS:
-        for m in pattern.finditer(sentence):
-            a, b = m.span()
-            if any(taken[a:b]) or _inside_identifier(sentence, a, b):
-                continue
-            item = _read(name, m)
-            if item is None:
-                continue
-            taken[a:b] = [True] * (b - a)
-            found.append((a, item))
-    return [item for _, item in sorted(found, key=lambda x: x[0])]
-
-
-def _inside_identifier(s: str, a: int, b: int) -> bool:
-    before = s[a - 1] if a > 0 else " "
-    after = s[b] if b < len(s) else " "
-    if after in "xX" and not (s[b + 1 : b + 2].isalnum()):  # 2.5x: a multiple, a claim
-        after = " "
-    if _LETTER.match(before) or (after.isalpha() and not s[a:b].rstrip().endswith(("%", "k", "K", "M"))):
-        return True
-    return before == "-" and a >= 2 and s[a - 2].isalnum()  # ACC-0073, covid-19
-
-
-def _read(name: str, m: re.Match) -> _Found | None:
-    g, shown = m.groups(), m.group(0).strip()
-    try:
-        if name == "iso":
-            d = date(int(g[0]), int(g[1]), int(g[2]))
-            return _Found("date", shown, d.isoformat(), periods=((d, d),))
-        if name == "slash":  # 3/4/2026 is March 4 or 3 April: either reading may be the fact
-            readings = []
-            for month, day in ((g[0], g[1]), (g[1], g[0])):
-                with contextlib.suppress(ValueError):
-                    readings.append(date(int(g[2]), int(month), int(day)))
-            readings = sorted(set(readings))
-            if not readings:
-                return None
-            return _Found("date", shown, readings[0].isoformat(), periods=tuple((d, d) for d in readings))
-        if name in ("month_day", "day_month"):
-            mon, day = (g[0], g[1]) if name == "month_day" else (g[1], g[0])
-            d = date(int(g[2]), _MONTHS[mon.lower()], int(day))
-            return _Found("date", shown, d.isoformat(), periods=((d, d),))
-        if name in ("month_year", "year_month"):
-            year, month = (
-                (int(g[1]), _MONTHS[g[0].lower()]) if name == "month_year" else (int(g[0]), int(g[1]))
-            )
-            period = (date(year, month, 1), _month_end(year, month))
-            return _Found("date", shown, f"{year}-{month:02d}", periods=(period,))
-        if name == "quarter":
-            year, q = (int(g[0]), int(g[1])) if g[0] else (int(g[3]), int(g[2]))
-            period = (date(year, 3 * q - 2, 1), _month_end(year, 3 * q))
-            return _Found("date", shown, f"{year}-Q{q}", periods=(period,))
-    except (ValueError, KeyError):
-        return None
-    sign = -1.0 if g[0] in ("-", "−") else 1.0
-    if name == "money":
-        number, decimals = _number(g[2])
-        scale = _SCALE.get((g[3] or "").lower(), 1.0)
-        return _Found("money", shown, sign * number * scale, sign * number * scale, decimals, scale)
-    if name == "percent":
-        number, decimals = _number(g[1])
-        return _Found("percent", shown, sign * number / 100, sign * number, decimals)
-    number, decimals = _number(g[1])
-    scale = _SCALE.get((g[2] or "").lower(), 1.0)
-    if scale == 1.0 and decimals == 0 and 1900 <= number <= 2100 and "," not in g[1]:  # a year on its own
-        year = int(number)
-        return _Found("date", shown, str(year), periods=((date(year, 1, 1), date(year, 12, 31)),))
-    return _Found("number", shown, sign * number * scale, sign * number * scale, decimals, scale)
-
-
-def _number(text: str) -> tuple[float, int]:
-    digits = text.replace(",", "")
-    return float(digits), len(digits.split(".")[1]) if "." in digits else 0
-
-
-def _month_end(year: int, month: int) -> date:
-    first_of_next = date(year + month // 12, month % 12 + 1, 1)
-    return date.fromordinal(first_of_next.toordinal() - 1)
+    first = failing[0]
+    why = first.verdict.replace("_", " ") + (f": {first.note}" if first.note else "")
+    return summary + (
+        f", {len(failing)} failing. First: '{first.text}' ({why}) in \"{first.sentence[:120]}\"."
+    )

@@ -1,13 +1,14 @@
-"""Every template draft of the example passes the grounding check, and an invented figure in one fails it."""
+"""Every template draft of the example passes the grounding check on the path `draft`, `check` and MCP share, and an
+invented figure in one fails it."""
 
 from __future__ import annotations
 
 import shutil
 
 import pytest
+from customer_health.server.drafting.check import check_against
 from customer_health.server.drafting.prompts import PROMPTS, render_prompt, render_template_draft
 from customer_health.tools.data.workspace import AllowedRoots, Workspace, example_dir
-from customer_health.tools.narrative.grounding import check_draft
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +32,7 @@ def test_every_template_draft_of_the_example_is_grounded(sample, name, argument)
     ds, names = sample
     rendered = render_prompt(ds, name, argument)
     draft = render_template_draft(PROMPTS[name].kind, rendered.facts)
-    report = check_draft(draft, rendered.facts, account_names=names)
+    report = check_against(draft, rendered.facts, names)
     assert report.passed, [(c.text, c.sentence) for c in report.unsupported]
     assert len(report.claims) >= 10
 
@@ -48,7 +49,7 @@ def test_an_invented_figure_in_a_real_draft_fails_with_its_sentence(sample, inve
     ds, names = sample
     rendered = render_prompt(ds, "qbr_narrative", "ACC-0073")
     draft = render_template_draft("qbr", rendered.facts) + "\n" + invented + "\n"
-    report = check_draft(draft, rendered.facts, account_names=names)
+    report = check_against(draft, rendered.facts, names)
     assert not report.passed
     assert {c.sentence for c in report.unsupported} == {invented}
 
@@ -57,5 +58,5 @@ def test_another_accounts_name_in_a_real_draft_fails(sample):
     ds, names = sample
     rendered = render_prompt(ds, "account_summary", "ACC-0073")
     draft = render_template_draft("summary", rendered.facts).replace("Willow Transport", "Cedar Academy", 1)
-    report = check_draft(draft, rendered.facts, account_names=names)
+    report = check_against(draft, rendered.facts, names)
     assert not report.passed and report.unsupported[0].text == "Cedar Academy"
