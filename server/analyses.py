@@ -22,8 +22,9 @@ from customer_health.tools.data.dataset import Dataset
 from customer_health.tools.data.workspace import AllowedRoots, example_dir
 from customer_health.tools.health.fit import FitResult, fit_health_profile
 from customer_health.tools.health.score import HealthScores
-from customer_health.tools.health.validation import Validation, outcomes_frame, validate_health_model
+from customer_health.tools.health.validation import outcomes_frame
 from customer_health.tools.reports.account import AccountCard, account_card
+from customer_health.tools.reports.evidence import ValidationReport, validate_with_priorities
 from customer_health.tools.reports.pipeline import analyze
 from customer_health.tools.reports.portfolio import Portfolio, portfolio_summary
 from customer_health.tools.risk.priority import Priority, filter_accounts
@@ -285,9 +286,9 @@ def _validate(
     profile: str | None,
     fp_cost: float,
     fn_cost: float,
-) -> Validation:
+) -> ValidationReport:
     frame = outcomes_frame(inputs.load(outcomes), outcomes) if outcomes else None
-    return validate_health_model(
+    return validate_with_priorities(
         inputs.ds,
         cutoff=cutoff,
         horizon_days=horizon_days,
@@ -521,7 +522,7 @@ ANALYSES: tuple[Analysis, ...] = (
             Param("fn_cost", float, "Cost of a missed churn", default=5.0, gt=0, metavar="X"),
         ),
         run=_validate,
-        model=Validation,
+        model=ValidationReport,
         text=render_health.render_validation,
         table=rows.validation_rows,
     ),

@@ -72,7 +72,7 @@ def write_dashboard(
     analysis = analyze(ds, as_of=as_of, profile=profile)
     scores, risk = analysis.scores, analysis.risk
     day = scores.as_of
-    portfolio = portfolio_summary(ds, as_of=as_of, scores=scores, top_n=top_n)
+    portfolio = portfolio_summary(ds, as_of=as_of, scores=scores, profile=analysis.profile, top_n=top_n)
     customers = {a.account_id for a in scores.accounts if a.status == "customer"}
     sem = _semantics(ds)
     caveats = [*portfolio.caveats, *risk.caveats]

@@ -124,10 +124,10 @@ def kpis(p: Portfolio, risk: RiskSignals) -> list[Kpi]:
         ),
         Kpi(
             key="at_risk_arr",
-            label=f"At-risk ARR (health < {AT_RISK})",
+            label=f"At-risk ARR (health < {_at_risk_value(p):g})",
             text=money(p.at_risk_arr),
             value=_v(p.at_risk_arr),
-            detail=f"{percent(p.at_risk_share, 1)} of ARR",
+            detail=f"{percent(p.at_risk_share, 1)} of ARR; {_line_source(p)}",
         ),
         Kpi(
             key="renewals_90",
@@ -218,10 +218,10 @@ def risk_sections(p: Portfolio, risk: RiskSignals, top_n: int) -> list[Section]:
     red = p.top_red_accounts
     at_risk = Section(
         key="at_risk",
-        title=f"At-risk accounts (health below {AT_RISK})",
-        lead=f"{red.count} customers, {money(red.arr)} ARR."
+        title=f"At-risk accounts (health below {_at_risk_value(p):g})",
+        lead=f"{red.count} customers, {money(red.arr)} ARR. {p.at_risk_line.basis if p.at_risk_line else ''}".strip()
         if red.count
-        else f"No customer scores below {AT_RISK}.",
+        else f"No customer scores below {_at_risk_value(p):g}.",
         tables=[
             table(
                 "at_risk",
@@ -298,3 +298,13 @@ def renewal_section(p: Portfolio, risk: RiskSignals) -> Section:
             )
         ],
     )
+
+
+def _at_risk_value(p: Portfolio) -> float:
+    return p.at_risk_line.value if p.at_risk_line else AT_RISK
+
+
+def _line_source(p: Portfolio) -> str:
+    if p.at_risk_line and p.at_risk_line.source == "backtest":
+        return "line from the renewal backtest"
+    return "line from the seed's bands (no outcomes to test it)"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from customer_health.server.render.text import head, limit_rows, table
 from customer_health.tools.base.formats import change, money, percent
+from customer_health.tools.reports.portfolio import AT_RISK
 
 
 def _hours(value: float | None) -> str:
@@ -94,9 +95,11 @@ def render_portfolio(result) -> str:
         f"Retention ({result.period.start} to {result.period.end}, from {k.source}): GRR {percent(k.grr)}, "
         f"NRR {percent(k.nrr)}, logo retention {percent(k.logo_retention)}, expansion {percent(k.expansion_rate)}."
     )
+    line = result.at_risk_line
     lines.append(
-        f"{result.customers} customers, ARR {money(result.total_arr)}; at risk (health < 50): "
-        f"{money(result.at_risk_arr)} ({percent(result.at_risk_share)})."
+        f"{result.customers} customers, ARR {money(result.total_arr)}; at risk (health < "
+        f"{line.value if line else AT_RISK:g}): {money(result.at_risk_arr)} ({percent(result.at_risk_share)})."
+        + (f" {line.basis}" if line else "")
     )
     lines += ["", "Health distribution:"]
     lines.append(
@@ -204,6 +207,27 @@ def render_validation(result) -> str:
         + ", ".join(f"{c} {w:g}" for c, w in result.suggested_weights.items())
         + f" (current: {', '.join(f'{c} {w:g}' for c, w in result.weight_fit.current_weights.items())}).",
     ]
+    if getattr(result, "priorities", None):
+        b = result.priorities
+        lines += ["", f"Call-list priority on each backtest date ({percent(b.base_rate)} lost overall):"]
+        lines.append(
+            table(
+                ["PRIORITY", "RENEWALS", "SHARE", "LOST", "CHURN RATE", "PRECISION ≥", "RECALL ≥"],
+                [
+                    (
+                        lv.priority,
+                        lv.renewals,
+                        percent(lv.share),
+                        lv.lost,
+                        percent(lv.churn_rate),
+                        percent(lv.precision_at_or_above),
+                        percent(lv.recall_at_or_above),
+                    )
+                    for lv in b.levels
+                ],
+                right=[1, 2, 3, 4, 5, 6],
+            )
+        )
     return "\n".join(lines).rstrip()
 
 

@@ -58,6 +58,7 @@ CATALOGUE: dict[str, MetricInfo] = {
         "first core action on pace with retained accounts of the same age", "share"
     ),
 }
+WINDOW_DAYS = 30  # the event metrics' blocks: the last 30 days, and the 30 before for trends
 INFO_ONLY = ("tenure_days", "segment", "name", "arr", "csm_owner", "renewal_date", "use_case")
 
 
@@ -125,6 +126,7 @@ def _account_metrics(
         start = start.astype("datetime64[us]").fillna(first.astype("datetime64[us]"))
     out["tenure_days"] = (pd.Timestamp(as_of) - start.dt.normalize()).dt.days
     out["tenure_months"] = out["tenure_days"] / 30.44
+    per_window_of_life(out)
     if milestones is not None:
         since = ds.events_first_day()
         for name, column in (("activation_pace", "activated_at"), ("first_value_pace", "first_core_at")):
@@ -142,6 +144,22 @@ def _account_metrics(
     if ds.has("revenue"):
         _revenue_metrics(ds, as_of, out)
     return out.replace([np.inf, -np.inf], np.nan)
+
+
+def per_window_of_life(out: pd.DataFrame) -> None:
+    """Counts over the last 30 days become rates per 30 days of the account's life, so an account ten days old is
+    not read as a third as active; trends, which compare the last 30 days with the 30 before, are left out until
+    the account has lived through both (a count against part of a window would read as growth)."""
+    import pandas as pd
+
+    alive = pd.to_numeric(out["tenure_days"], errors="coerce") + 1
+    young = (alive >= 1) & (alive < WINDOW_DAYS)
+    for name in ("core_actions_per_seat", "logins_30d"):
+        if name in out:
+            out.loc[young, name] = out.loc[young, name] * WINDOW_DAYS / alive[young]
+    for name in ("core_trend", "present_trend"):
+        if name in out:
+            out.loc[alive < 2 * WINDOW_DAYS, name] = float("nan")
 
 
 def on_pace(

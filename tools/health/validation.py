@@ -12,6 +12,7 @@ cutoff `horizon_days` earlier. The caveats name the source and the rule.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Literal, NamedTuple
@@ -38,7 +39,7 @@ from customer_health.tools.health.profiles import (
     preset,
 )
 from customer_health.tools.health.score import score_frame
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -180,6 +181,11 @@ class Validation(Envelope):
     accounts: list[EvaluatedAccount] = Field(description="Riskiest first.")
     total_rows: int
     truncated: bool
+    _evaluated: list[tuple[str, date, bool]] = PrivateAttr(default_factory=list)
+
+    def evaluated_rows(self) -> list[tuple[str, date, bool]]:
+        """Every evaluated renewal as (account id, as-of date, lost), not only the listed ones."""
+        return list(self._evaluated)
 
 
 def outcomes_frame(ds: Dataset, source: str) -> pd.DataFrame:
@@ -210,6 +216,13 @@ def validate_health_model(
     (`horizon_days` is then unused). `outcomes_path_frame` (account_id, outcome, date) replaces the data's outcomes.
     """
     bounds.check("horizon_days", horizon_days, bounds.HORIZON_DAYS)
+    for name, cost in (("fp_cost", fp_cost), ("fn_cost", fn_cost)):
+        if not (isinstance(cost, int | float) and math.isfinite(cost) and cost > 0):
+            raise InputError(
+                f"{name} must be a positive, finite number (got {cost!r}).",
+                column=name,
+                fix="Give the relative cost of each mistake, e.g. fp_cost 1 and fn_cost 5.",
+            )
     prof = profile if isinstance(profile, Profile) else load_profile(profile)
     source = _outcomes(ds, outcomes_path_frame)
     caveats = list(source.caveats)
@@ -235,6 +248,7 @@ def validate_health_model(
     context = dict(positive_class=positive_class, positive_outcomes=list(LOST[positive_class]), skipped=skips)
     context.update(horizon_days=horizon_days, cutoff=day)
     result = _result(rows, lost, prof, fp_cost, fn_cost, context)
+    result._evaluated = [(r.account_id, r.as_of, bool(x)) for r, x in zip(rows, lost, strict=True)]
     caveats += _compare(ds, rows, lost, prof, result)
     result.caveats = caveats + _caveats(result, sum(map(len, skipped.values())))
     result.summary = _summary(result, lost.mean())
@@ -256,6 +270,18 @@ def outcome_plan(
         )
     plan, skipped = _plan(ds, source.frame, None, horizon_days, source.skipped)
     return plan, skipped, list(source.caveats)
+
+
+def dated_outcomes(ds: Dataset, day: date) -> tuple[bool, pd.DataFrame | None]:
+    """Whether a backtest as of `day` can use the outcomes without reading the future, and the frame to pass as
+    `outcomes_path_frame`: the outcomes decided on or before `day`, or None to use the data's own when they are
+    undated flags read at the end of the data (usable only when `day` is that end or later)."""
+    import pandas as pd
+
+    source = _outcomes(ds, None)
+    if source.flags_only:
+        return source.end is not None and day >= source.end, None
+    return True, source.frame[source.frame["date"] <= pd.Timestamp(day)].reset_index(drop=True)
 
 
 def _outcomes(ds: Dataset, given: pd.DataFrame | None) -> OutcomeSource:

@@ -19,8 +19,9 @@ from customer_health.tools.base.numbers import ratio, rnd
 from customer_health.tools.data.accounts import account_source_sql
 from customer_health.tools.data.dataset import Dataset, resolve_as_of
 from customer_health.tools.data.lifecycle import lifecycle, stage_counts
-from customer_health.tools.health.profiles import Profile
+from customer_health.tools.health.profiles import Profile, load_profile
 from customer_health.tools.health.score import HealthScores
+from customer_health.tools.reports.evidence import AtRiskLine, at_risk_line
 from customer_health.tools.reports.pipeline import analyze
 from pydantic import BaseModel, Field
 
@@ -121,10 +122,13 @@ class Portfolio(Envelope):
     )
     total_arr: float
     health_distribution: list[TierShare]
-    at_risk_arr: float | None = Field(description=f"ARR of customers with health < {AT_RISK}.")
+    at_risk_line: AtRiskLine | None = Field(
+        None, description="Where at risk starts: the backtest's threshold when outcomes allow, else the band."
+    )
+    at_risk_arr: float | None = Field(description="ARR of customers scoring below the at-risk line.")
     at_risk_share: float | None
     renewals: dict[str, AccountList] = Field(description=f"next_60, next_90: health < {RENEWAL_RISK}.")
-    top_red_accounts: AccountList = Field(description="At-risk and critical customers.")
+    top_red_accounts: AccountList = Field(description="Customers scoring below the at-risk line.")
     by_segment: Breakdown
     by_owner: Breakdown
 
@@ -143,7 +147,8 @@ def portfolio_summary(
 ) -> Portfolio:
     """Board-level KPIs as of a date: retention over the period, health by ARR, at-risk ARR and renewals due.
 
-    Scores are the analysis pipeline's with `profile` unless `scores` (which must share the as-of date) are passed.
+    Scores are the analysis pipeline's with `profile` unless `scores` (which must share the as-of date) are passed;
+    pass the profile with them too, for the at-risk line (see evidence.at_risk_line).
     """
     bounds.check("period_months", period_months, bounds.PERIOD_MONTHS)
     bounds.check("top_n", top_n, bounds.TOP_N)
@@ -151,13 +156,16 @@ def portfolio_summary(
     if scores and as_of is not None and resolve_as_of(ds, as_of) != day:
         raise InputError(f"the scores are as of {day}, not {as_of}.", column="as_of", fix="Leave as_of out.")
     if scores is None and (ds.has("accounts") or ds.has("events")):
-        scores = analyze(ds, as_of=day, profile=profile).scores
+        analysis = analyze(ds, as_of=day, profile=profile)
+        scores, profile = analysis.scores, analysis.profile
     caveats = [] if scores else ["No accounts or events: no health, at-risk ARR or renewals."]
     arr = _arr_on(ds, day) if scores else {}
     kpis, period = _retention(ds, day, period_months, arr, caveats)
     book = _book(ds, scores, day, caveats)
     total = float(book["arr"].sum())
-    at_risk = book[book["health_score"] < AT_RISK]
+    line = _line(ds, day, profile, scores) if scores else None
+    below = book["health_score"] < (line.value if line else AT_RISK)
+    at_risk = book[below]
     result = Portfolio(
         as_of=day,
         period=period,
@@ -166,17 +174,30 @@ def portfolio_summary(
         lifecycle=stage_counts(lifecycle(ds, day)) if (ds.has("accounts") or ds.has("events")) else {},
         total_arr=_money_value(total),
         health_distribution=[_tier(book[book["tier"] == t], t, total) for t in TIERS],
+        at_risk_line=line,
         at_risk_arr=_money_value(at_risk["arr"].sum()) if scores else None,
         at_risk_share=ratio(float(at_risk["arr"].sum()), total),
         renewals={f"next_{d}": _renewals(book, d, top_n) for d in (60, 90)},
-        top_red_accounts=_accounts(book[book["tier"].isin(("at_risk", "critical"))], top_n),
-        by_segment=_breakdown(book, "segment", top_n, caveats),
-        by_owner=_breakdown(book, "csm_owner", top_n, caveats),
+        top_red_accounts=_accounts(at_risk, top_n),
+        by_segment=_breakdown(book, below, "segment", top_n, caveats),
+        by_owner=_breakdown(book, below, "csm_owner", top_n, caveats),
         caveats=caveats + (scores.caveats if scores else []),
     )
     soon = int(at_risk["days_to_renewal"].between(0, 90).sum())
     result.summary = _summary(result, soon if book["renewal_date"].notna().any() else None)
     return result
+
+
+def _line(ds: Dataset, day: date, profile: Profile | str | None, scores: HealthScores) -> AtRiskLine:
+    """The at-risk line for the scores' profile; when scores come without it and their profile's name is not a
+    preset, the seed's band (the backtest would test another profile)."""
+    if profile is None:
+        try:
+            profile = load_profile(scores.profile)
+        except InputError:
+            basis = f"At-risk line {AT_RISK}: the seed's band (the scores' profile {scores.profile} was not given)."
+            return AtRiskLine(value=AT_RISK, source="profile", basis=basis)
+    return at_risk_line(ds, day, profile)
 
 
 def _arr_on(ds: Dataset, day: date) -> dict[str, float]:
@@ -224,7 +245,9 @@ def _renewals(book: pd.DataFrame, days: int, top_n: int) -> AccountList:
     return _accounts(book[due], top_n)
 
 
-def _breakdown(book: pd.DataFrame, column: str, top_n: int, caveats: list[str]) -> Breakdown:
+def _breakdown(
+    book: pd.DataFrame, below: pd.Series, column: str, top_n: int, caveats: list[str]
+) -> Breakdown:
     if book[column].isna().all():
         if len(book):
             caveats.append(f"No {column} in the accounts: the breakdown by {column} is empty.")
@@ -235,7 +258,7 @@ def _breakdown(book: pd.DataFrame, column: str, top_n: int, caveats: list[str]) 
             accounts=len(g),
             arr=_money_value(g["arr"].sum()),
             mean_health=rnd(g["health_score"].mean(), 1),
-            at_risk_arr=_money_value(g.loc[g["health_score"] < AT_RISK, "arr"].sum()),
+            at_risk_arr=_money_value(g.loc[below[g.index], "arr"].sum()),
             tiers={t: int((g["tier"] == t).sum()) for t in TIERS},
         )
         for name, g in book.groupby(book[column].fillna("(none)").astype(str), sort=True)
@@ -389,12 +412,13 @@ def _summary(p: Portfolio, soon: int | None) -> str:
     elif k.logo_retention is not None:
         out[0] += f"; logo retention {percent(k.logo_retention)} (from {k.source})"
     out[0] += f" over {p.period.months} months." if k.logo_retention is not None else "."
+    line = p.at_risk_line.value if p.at_risk_line else AT_RISK
     if p.at_risk_arr:
         renewing = f", {soon} of them renewing within 90 days" if soon is not None else ""
         amount = f"{money(p.at_risk_arr)} ({percent(p.at_risk_share)})"
-        out.append(f"{amount} sits in accounts scoring below {AT_RISK}{renewing}.")
+        out.append(f"{amount} sits in accounts scoring below the at-risk line of {line:g}{renewing}.")
     elif p.customers:
-        out.append(f"No customer scores below {AT_RISK}.")
+        out.append(f"No customer scores below the at-risk line of {line:g}.")
     if due.count:
         accounts = f"{due.count} account{'s' * (due.count != 1)}"
         out.append(f"{accounts} with health below {RENEWAL_RISK} renew within 90 days ({money(due.arr)}).")

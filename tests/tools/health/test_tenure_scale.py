@@ -72,3 +72,57 @@ def test_new_accounts_that_churned_score_below_new_accounts_that_were_kept(backt
     assert new.loc[new["lost"], "health_score"].mean() < new.loc[~new["lost"], "health_score"].mean()
     assert roc_auc_score(~new["lost"], new["health_score"]) > 0.5
     assert np.isfinite(new["health_score"]).all()
+
+
+def _subscription_business(folder, n: int = 30, seed: int = 3):
+    """A subscription business like a public churn simulator's: a billing export and account-level events (no users,
+    no seats). Half the accounts started 45 days before the end, half 400 days before; both halves draw their daily
+    event rates from one distribution, so the only difference between them is age."""
+    rng = np.random.default_rng(seed)
+    end = pd.Timestamp("2026-06-30")
+    folder.mkdir(parents=True)
+    subs, events = [], []
+    for i in range(2 * n):
+        acct, age = f"C{i:03d}", 45 if i < n else 400
+        start = end - pd.Timedelta(days=age)
+        subs.append(
+            {
+                "id": f"sub_{i}",
+                "Customer ID": acct,
+                "Plan": "monthly",
+                "Quantity": 1,
+                "Interval": "month",
+                "Amount": 100.0,
+                "Status": "active",
+                "Start (UTC)": f"{start:%Y-%m-%d} 00:00",
+                "Current Period Start (UTC)": f"{end - pd.Timedelta(days=20):%Y-%m-%d} 00:00",
+                "Current Period End (UTC)": f"{end + pd.Timedelta(days=10):%Y-%m-%d} 00:00",
+            }
+        )
+        rate = rng.gamma(2.0, 1.5)
+        for day in pd.date_range(max(start, end - pd.Timedelta(days=120)), end, freq="D"):
+            for _ in range(rng.poisson(rate)):
+                kind = rng.choice(["post", "like", "message", "share"], p=[0.2, 0.5, 0.2, 0.1])
+                stamp = day + pd.Timedelta(minutes=int(rng.integers(0, 1440)))
+                events.append(
+                    {"account_id": acct, "event_time": f"{stamp:%Y-%m-%d %H:%M:%S}", "event_type": kind}
+                )
+    pd.DataFrame(subs).to_csv(folder / "subscriptions.csv", index=False)
+    pd.DataFrame(events).to_csv(folder / "events.csv", index=False)
+    return folder, end.date(), n
+
+
+def test_a_new_account_scores_no_higher_than_an_established_one_that_behaves_the_same(tmp_path):
+    # The finding: accounts under 90 days were scored on a lenient onboarding formula that put them about 13 points
+    # above established accounts while they churned more often. Here both halves behave alike, so one scale
+    # leaves them alike: new accounts score within a few points of (and not above) the established ones.
+    folder, end, n = _subscription_business(tmp_path / "data")
+    from customer_health.tools.health.score import score_accounts
+
+    with Workspace(tmp_path / "ws") as ws:
+        ds = ws.dataset(ws.load([folder], roots=AllowedRoots([tmp_path.resolve()])))
+        scores = {a.account_id: a.health_score for a in score_accounts(ds, as_of=end).accounts}
+    new = np.mean([scores[f"C{i:03d}"] for i in range(n)])
+    established = np.mean([scores[f"C{i:03d}"] for i in range(n, 2 * n)])
+    assert len(scores) == 2 * n
+    assert new <= established + 1 and established - new < 8

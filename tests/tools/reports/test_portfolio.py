@@ -278,19 +278,24 @@ def test_breakdowns_by_segment_and_owner(book):
 
 
 def test_the_summary_tells_the_board_the_numbers(book):
-    assert book.summary == (
-        "9 customers, $505,000 ARR as of 2026-03-31; logo retention 86% (from outcomes) over 12 months. "
-        "$200,000 (40%) sits in accounts scoring below 50, 2 of them renewing within 90 days. "  # B1 and B3
-        "4 accounts with health below 60 renew within 90 days ($235,000). "
-        "Largest red account: Aspen ($120,000 ARR, health 40; "
-        "biggest drag: features used: 40 vs 55 Enterprise median)."
+    assert (
+        book.summary
+        == (
+            "9 customers, $505,000 ARR as of 2026-03-31; logo retention 86% (from outcomes) over 12 months. "
+            "$200,000 (40%) sits in accounts scoring below the at-risk line of 50, 2 of them renewing within 90 days. "  # B1 and B3
+            "4 accounts with health below 60 renew within 90 days ($235,000). "
+            "Largest red account: Aspen ($120,000 ARR, health 40; "
+            "biggest drag: features used: 40 vs 55 Enterprise median)."
+        )
     )
 
 
 def test_scores_passed_in_give_the_same_portfolio_and_must_share_the_as_of(load):
     ds = load({"accounts": BOOK, "outcomes": OUTCOMES})
     scores = score_accounts(ds, as_of=AS_OF, profile=PROFILE)
-    assert portfolio_summary(ds, scores=scores) == portfolio_summary(ds, as_of=AS_OF, profile=PROFILE)
+    assert portfolio_summary(ds, scores=scores, profile=PROFILE) == portfolio_summary(
+        ds, as_of=AS_OF, profile=PROFILE
+    )
     with pytest.raises(InputError, match="as of 2026-03-31, not 2026-02-28"):
         portfolio_summary(ds, scores=scores, as_of="2026-02-28")
     with pytest.raises(InputError, match="period_months"):
