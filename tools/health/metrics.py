@@ -148,8 +148,8 @@ def _account_metrics(
 
 def per_window_of_life(out: pd.DataFrame) -> None:
     """Counts over the last 30 days become rates per 30 days of the account's life, so an account ten days old is
-    not read as a third as active; trends, which compare the last 30 days with the 30 before, are left out until
-    the account has lived through both (a count against part of a window would read as growth)."""
+    not read as a third as active; the core-action trend (the last 30 days against the 30 before) compares rates
+    per day when the account lived only part of the earlier window: (now ÷ 30) ÷ (before ÷ days lived) − 1."""
     import pandas as pd
 
     alive = pd.to_numeric(out["tenure_days"], errors="coerce") + 1
@@ -157,9 +157,10 @@ def per_window_of_life(out: pd.DataFrame) -> None:
     for name in ("core_actions_per_seat", "logins_30d"):
         if name in out:
             out.loc[young, name] = out.loc[young, name] * WINDOW_DAYS / alive[young]
-    for name in ("core_trend", "present_trend"):
-        if name in out:
-            out.loc[alive < 2 * WINDOW_DAYS, name] = float("nan")
+    if "core_trend" in out:
+        part = (alive > WINDOW_DAYS) & (alive < 2 * WINDOW_DAYS)
+        lived = alive[part] - WINDOW_DAYS
+        out.loc[part, "core_trend"] = (out.loc[part, "core_trend"] + 1) * lived / WINDOW_DAYS - 1
 
 
 def on_pace(

@@ -126,3 +126,23 @@ def test_a_new_account_scores_no_higher_than_an_established_one_that_behaves_the
     established = np.mean([scores[f"C{i:03d}"] for i in range(n, 2 * n)])
     assert len(scores) == 2 * n
     assert new <= established + 1 and established - new < 8
+
+
+def test_counts_become_rates_per_30_days_of_life_and_the_trend_compares_rates_per_day():
+    from customer_health.tools.health.metrics import per_window_of_life
+
+    frame = pd.DataFrame(
+        {
+            "tenure_days": [9, 44, 100, np.nan],
+            "core_actions_per_seat": [2.0, 2.0, 2.0, 2.0],
+            "logins_30d": [4.0, 4.0, 4.0, 4.0],
+            "core_trend": [np.nan, 0.5, 0.5, 0.5],
+        }
+    )
+    per_window_of_life(frame)
+    # 10 days lived: 2 core actions per seat and 4 logins in 10 days are 6 and 12 per 30 days.
+    assert frame["core_actions_per_seat"].tolist()[:3] == [6.0, 2.0, 2.0]
+    assert frame["logins_30d"].tolist()[:3] == [12.0, 4.0, 4.0]
+    # 45 days lived: +50% raw means 1.5 × the earlier count, which covered 15 days, not 30: (1.5 / 30) ÷ (1 / 15) − 1.
+    assert frame["core_trend"].tolist()[1:3] == [pytest.approx(-0.25), 0.5]
+    assert frame.iloc[3].tolist()[1:] == [2.0, 4.0, 0.5]  # no start date: left as counted
