@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 DEFAULT_MODEL = "claude-sonnet-5-5"
 
@@ -22,6 +22,11 @@ class Draft(BaseModel):
     output_tokens: int
     cache_creation_input_tokens: int | None = None
     cache_read_input_tokens: int | None = None
+    blocks: list[tuple[str, list[tuple[int, int, int]]]] = Field(
+        default_factory=list,
+        description="Each text block with its document citations as (document_index, start_block_index, "
+        "end_block_index), content-block locations only.",
+    )
 
 
 class DraftError(Exception):
@@ -42,8 +47,10 @@ def draft_with_claude(
     timeout: float = 60.0,
     max_retries: int = 2,
     max_tokens: int = 4000,
+    documents: list[dict] | None = None,
 ) -> Draft:
-    """One Messages API call; `http_client` (an httpx2.Client) lets tests replay recorded responses."""
+    """One Messages API call; `documents` (document blocks, e.g. the facts with citations enabled) go before the
+    prompt in the user message; `http_client` (an httpx2.Client) lets tests replay recorded responses."""
     import anthropic
 
     model = model or default_model()
@@ -58,11 +65,12 @@ def draft_with_claude(
             model=model,
             max_tokens=max_tokens,
             system=[{"type": "text", "text": system_rules, "cache_control": {"type": "ephemeral"}}],
-            messages=[{"role": "user", "content": prompt}],
+            messages=[{"role": "user", "content": _content(prompt, documents)}],
         )
     except anthropic.APIError as exc:
         raise DraftError(_explain(exc, anthropic, model, timeout, max_retries)) from None
-    text = "".join(block.text for block in message.content if getattr(block, "type", None) == "text")
+    texts = [block for block in message.content if getattr(block, "type", None) == "text"]
+    text = "".join(block.text for block in texts)
     usage = message.usage
     return Draft(
         text=text,
@@ -72,7 +80,22 @@ def draft_with_claude(
         output_tokens=usage.output_tokens,
         cache_creation_input_tokens=getattr(usage, "cache_creation_input_tokens", None),
         cache_read_input_tokens=getattr(usage, "cache_read_input_tokens", None),
+        blocks=[(block.text, _locations(block)) for block in texts],
     )
+
+
+def _content(prompt: str, documents: list[dict] | None):
+    if not documents:
+        return prompt
+    return [*documents, {"type": "text", "text": prompt}]
+
+
+def _locations(block) -> list[tuple[int, int, int]]:
+    return [
+        (c.document_index, c.start_block_index, c.end_block_index)
+        for c in getattr(block, "citations", None) or []
+        if getattr(c, "type", None) == "content_block_location"
+    ]
 
 
 def _explain(exc, anthropic, model: str, timeout: float, max_retries: int) -> str:

@@ -146,6 +146,7 @@ class PreviousPeriod(Strict):
     grr: Share | None
     nrr: Share | None
     logo_retention: Share | None
+    at_risk_below: float | None = Field(None, description="The at-risk line as of the previous period's end.")
     at_risk_arr: Money | None
     at_risk_share: Share | None
 
@@ -158,13 +159,22 @@ class BoardFacts(Facts):
     retention: RetentionFacts
     tier_floors: dict[str, float] = Field(description="Lowest score of each tier; critical is below at_risk.")
     health_distribution: list[TierFacts]
-    at_risk_below: int = AT_RISK
+    at_risk_below: float = Field(
+        AT_RISK,
+        description="The at-risk line: the renewal backtest's threshold when outcomes allow, else the band.",
+    )
+    at_risk_line_source: str = Field(
+        "profile", description="backtest or profile (the seed's band, untested)."
+    )
+    at_risk_line_basis: str = Field(
+        "", description="Where the line comes from, with its precision and recall."
+    )
     at_risk_arr: Money | None
     at_risk_share: Share | None
     renewal_health_below: int = RENEWAL_RISK
     renewals_next_60_days: AccountListFacts
     renewals_next_90_days: AccountListFacts
-    red_accounts: AccountListFacts = Field(description="At-risk and critical customers, largest ARR first.")
+    red_accounts: AccountListFacts = Field(description="Customers below the at-risk line, largest ARR first.")
     by_segment: list[SegmentFacts]
     risk: RiskSummary
     benchmarks: Benchmarks = Field(default_factory=Benchmarks)
@@ -227,7 +237,7 @@ def board_facts(
             caveats.append(f"The data ends on {end}: {label} is shown to date, not complete.")
     analysis = analyze(ds, as_of=end, profile=profile)
     scores = analysis.scores
-    now = portfolio_summary(ds, scores=scores, period_months=months, top_n=TOP_N)
+    now = portfolio_summary(ds, scores=scores, profile=analysis.profile, period_months=months, top_n=TOP_N)
     facts_period = PeriodFacts(
         label=label,
         kind=kind,
@@ -260,6 +270,7 @@ def board_facts(
             )
             for t in now.health_distribution
         ],  # fmt: skip
+        **_line(now),
         at_risk_arr=money(now.at_risk_arr),
         at_risk_share=share(now.at_risk_share),
         renewals_next_60_days=_list(now.renewals["next_60"], 60),
@@ -333,7 +344,7 @@ def _previous(
         caveats.append(f"The data starts on {earliest or 'an unknown date'}: no comparison with {label}.")
         return ref, None
     scores = analyze(ds, as_of=end, profile=profile).scores
-    p = portfolio_summary(ds, scores=scores, period_months=length, top_n=1)
+    p = portfolio_summary(ds, scores=scores, profile=profile, period_months=length, top_n=1)
     if p.period.months != p.period.requested_months:
         caveats.append(f"The revenue history does not cover {label}: no comparison with it.")
         return ref, None
@@ -346,9 +357,18 @@ def _previous(
         grr=share(k.grr),
         nrr=share(k.nrr),
         logo_retention=share(k.logo_retention),
+        at_risk_below=p.at_risk_line.value if p.at_risk_line else None,
         at_risk_arr=money(p.at_risk_arr),
         at_risk_share=share(p.at_risk_share),
     )
+
+
+def _line(p) -> dict:
+    """The portfolio's at-risk line as board facts (the profile's band when the portfolio has no scores)."""
+    line = p.at_risk_line
+    if line is None:
+        return {}
+    return {"at_risk_below": line.value, "at_risk_line_source": line.source, "at_risk_line_basis": line.basis}
 
 
 def _shift(first: date, months: int) -> date:

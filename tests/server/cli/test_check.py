@@ -31,7 +31,22 @@ def here(folder, work_in):
 def drafted(here, capsys):
     """The template summary of A1 as `draft` wrote it, and the grounding report `draft` gave it."""
     assert (
-        main(["draft", "summary", "mini", "--account", "A1", "--out", "summary.md", "--format", "json"]) == 0
+        main(
+            [
+                "draft",
+                "summary",
+                "mini",
+                "--account",
+                "A1",
+                "--out",
+                "summary.md",
+                "--format",
+                "json",
+                "--citations",
+                "inline",
+            ]
+        )
+        == 0
     )
     report = json.loads(capsys.readouterr().out)["grounding"]
     return here / "summary.md", report
@@ -39,7 +54,8 @@ def drafted(here, capsys):
 
 def test_a_draft_that_passes_exits_0_with_the_report_draft_gave_it(drafted, capsys):
     path, drafted_report = drafted
-    assert main(["check", str(path), "--kind", "summary", "--account", "A1", "mini", "--json"]) == 0
+    args = ["check", str(path), "--kind", "summary", "--account", "A1", "mini", "--json", "--strict"]
+    assert main(args) == 0  # strict, as `draft` checks by default
     report = json.loads(capsys.readouterr().out)
     assert report == drafted_report and report["passed"]
     assert GroundingReport.model_validate(report).claims  # the MCP tool's result model, field for field

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import httpx2
 import pytest
@@ -71,10 +72,15 @@ def test_with_a_key_claude_drafts_with_the_rules_cached_and_an_invented_figure_e
     request = seen[0]
     assert request["system"][0]["cache_control"] == {"type": "ephemeral"}
     assert '<rules name="narrative-voice" title="Narrative voice">' in request["system"][0]["text"]
-    user = request["messages"][0]["content"]
+    document, task = request["messages"][0]["content"]
+    user = task["text"]
     assert (
         "<data>" in user and "ACC-0073" in user and "<rules name=" not in user
     )  # rules only in the system block
+    assert "[f:<id>]" in user and "Fact list" not in user  # the fact list travels as the document
+    assert document["type"] == "document" and document["citations"] == {"enabled": True}
+    blocks = [b["text"] for b in document["source"]["content"]]
+    assert "health.score: 48.8 score (Willow Transport)" in blocks
 
 
 def test_with_a_key_a_faithful_draft_exits_0(sample, capsys, monkeypatch):
@@ -126,7 +132,7 @@ def _scores(ws_home, account: str, *profiles: str | None) -> list[float]:
 def test_a_template_draft_with_a_profile_states_that_profiles_score(sample, capsys):
     mine, enterprise = _scores(sample / "ws-check", "ACC-0073", "self_serve", None)
     assert mine != enterprise
-    args = ["draft", "qbr", "sample", "--account", "ACC-0073", "--format", "json"]
+    args = ["draft", "qbr", "sample", "--account", "ACC-0073", "--format", "json", "--citations", "none"]
     assert main([*args, "--profile", "self_serve"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["source"] == "template" and out["grounding"]["passed"]
@@ -163,4 +169,74 @@ def test_claudes_system_block_holds_the_prompts_own_rules_without_front_matter(s
     )  # risk-signals and playbooks among them, cut the same way
     assert claude == mcp
     assert "\n---\n" not in system and "severity:" not in system and "condition:" not in system
-    assert "<rules name=" not in seen[0]["messages"][0]["content"]
+    assert "<rules name=" not in seen[0]["messages"][0]["content"][1]["text"]
+
+
+RECORDED = Path(__file__).resolve().parents[2] / "data" / "anthropic"
+
+
+def _replay(name: str, seen: list):
+    body = (RECORDED / name).read_bytes()
+
+    def handler(request):
+        seen.append(json.loads(request.content))
+        return httpx2.Response(200, content=body, headers={"content-type": "application/json"})
+
+    return httpx2.Client(transport=httpx2.MockTransport(handler))
+
+
+def test_claudes_document_citations_become_footnotes_and_a_faithful_recorded_draft_passes_strict(
+    sample, capsys, monkeypatch
+):
+    seen: list = []
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test")
+    monkeypatch.setattr(draft_cli, "HTTP_CLIENT", _replay("citations_summary.json", seen))
+    assert main(["draft", "summary", "sample", "--account", "ACC-0073", "--out", "summary.md"]) == 0
+    err = capsys.readouterr().err
+    assert "12 supported by the facts; nothing unsupported" in err
+    text = (sample / "summary.md").read_text()
+    assert "216[^1] of its 427[^1] purchased seats" in text and "only 31[^2] of them" in text
+    assert "[^2]: `seats.adopted_users` — 31 people (Willow Transport)" in text
+    # the recorded citations point at blocks 36, 5 and 34: the document's blocks are the facts in that order
+    blocks = [b["text"] for b in seen[0]["messages"][0]["content"][0]["source"]["content"]]
+    assert [blocks[i].split(":")[0] for i in (36, 5, 34)] == [
+        "seats.present_users",
+        "account.seats_purchased",
+        "seats.window_days",
+    ]
+    check = ["check", "summary.md", "--kind", "summary", "--account", "ACC-0073", "sample", "--strict"]
+    assert main(check) == 0  # the footnotes read back as citations: strict passes on the saved file
+
+
+def test_a_wrong_figure_in_a_cited_block_of_a_recorded_draft_is_caught_with_the_right_value(
+    sample, capsys, monkeypatch
+):
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test")
+    monkeypatch.setattr(draft_cli, "HTTP_CLIENT", _replay("citations_wrong_figure.json", []))
+    args = [
+        "draft",
+        "summary",
+        "sample",
+        "--account",
+        "ACC-0073",
+        "--format",
+        "json",
+        "--citations",
+        "inline",
+    ]
+    assert main(args) == draft_cli.EXIT_UNGROUNDED
+    out = json.loads(capsys.readouterr().out)
+    assert "only 13 [f:seats.adopted_users] of them" in out["draft"]
+    failing = out["grounding"]["unsupported"]
+    assert [(c["text"], c["verdict"], c["expected"]) for c in failing] == [("13", "wrong_value", "31")]
+
+
+def test_draft_is_strict_by_default_and_no_strict_fails_only_wrong_claims(sample, capsys, monkeypatch):
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test")
+    says = "Willow Transport renews on 2026-12-11, 102 days away."  # true, but cites nothing
+    monkeypatch.setattr(draft_cli, "HTTP_CLIENT", _claude_says(says, []))
+    args = ["draft", "summary", "sample", "--account", "ACC-0073"]
+    assert main(args) == draft_cli.EXIT_UNGROUNDED
+    assert "uncited" in capsys.readouterr().err
+    assert main([*args, "--no-strict"]) == 0
+    assert "2 without a citation" in capsys.readouterr().err

@@ -4,9 +4,11 @@ invented figure in one fails it."""
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
 from customer_health.server.drafting.check import check_against
+from customer_health.server.drafting.citations import show_citations
 from customer_health.server.drafting.prompts import PROMPTS, render_prompt, render_template_draft
 from customer_health.tools.data.workspace import AllowedRoots, Workspace, example_dir
 
@@ -32,9 +34,30 @@ def test_every_template_draft_of_the_example_is_grounded(sample, name, argument)
     ds, names = sample
     rendered = render_prompt(ds, name, argument)
     draft = render_template_draft(PROMPTS[name].kind, rendered.facts)
-    report = check_against(draft, rendered.facts, names)
-    assert report.passed, [(c.text, c.sentence) for c in report.unsupported]
-    assert len(report.claims) >= 10
+    for style in ("inline", "footnotes"):  # strict, as `draft` checks: every figure cites its fact
+        shown = show_citations(draft, rendered.facts, style)
+        report = check_against(shown, rendered.facts, names, strict=True)
+        assert report.passed, (style, [(c.text, c.verdict, c.sentence) for c in report.unsupported])
+        assert len(report.claims) >= 10 and report.counts.get("supported") == len(report.claims)
+
+
+@pytest.fixture(scope="module")
+def fixture_book(tmp_path_factory):
+    data = Path(__file__).resolve().parents[2] / "data"
+    with Workspace(tmp_path_factory.mktemp("fixture") / "ws") as ws:
+        yield ws.dataset(ws.load([data / "facts"], roots=AllowedRoots([data])))
+
+
+@pytest.mark.parametrize(
+    ("name", "argument"),
+    [(n, a) for n, a in CASES if a is None]
+    + [(n, a) for n, spec in PROMPTS.items() if spec.required for a in ("A1", "A2")],
+)
+def test_every_template_draft_of_the_test_fixture_passes_the_strict_check(fixture_book, name, argument):
+    rendered = render_prompt(fixture_book, name, argument)
+    draft = render_template_draft(PROMPTS[name].kind, rendered.facts)
+    report = check_against(draft, rendered.facts, fixture_book.account_names(), strict=True)
+    assert report.passed, [(c.text, c.verdict, c.sentence) for c in report.unsupported]
 
 
 @pytest.mark.parametrize(
