@@ -15,8 +15,9 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING
 
+from customer_health.tools.base.dialects import count_if, engine_of, flag, reduced, relation
 from customer_health.tools.base.numbers import DECIMALS, rounded
-from customer_health.tools.base.sql import change_sql, in_list, literal, window
+from customer_health.tools.base.sql import change_sql, literal, window
 from customer_health.tools.data.accounts import account_source_sql
 from customer_health.tools.data.dataset import Dataset
 from customer_health.tools.data.semantics import ResolvedSemantics
@@ -85,24 +86,26 @@ def _query(ds: Dataset, latest: date, dates: list[date], sem: ResolvedSemantics)
     import pandas as pd
 
     core = sem.core_features
-    ev = ds.view("events")
-    weight = "coalesce(count, 1)" if "count" in ds.columns("events") else "1"
+    engine = engine_of(ds)
+    relations = {k: relation(ds, k) for k in ("events", "users") if ds.has(k)}
     # each date's own 30 days are block j counted back from the latest date; the 30 before it are block j + 1
     blocks = {d: (latest - d).days // 30 for d in dates}
     ends = {d: window(d, 1).end for d in dates}
-    people = _people_sql(ds, ends, blocks)
-    # a core feature is named by its position in the core list: a small integer to group on, and the order in
-    # which depth adds up the features' shares (as feature_adoption does)
-    feature = f"list_position([{in_list(core)[1:-1]}], event)" if core else "NULL::INTEGER"
-    activation = (
-        f"min(timestamp) FILTER (WHERE event = {literal(sem.activation)})"
-        if sem.activation
-        else "NULL::TIMESTAMP"
+    flags = _flags(ds)
+    sql = event_metrics_sql(
+        latest,
+        {blocks[d]: ends[d] for d in dates},
+        core,
+        sem.activation,
+        "count" in ds.columns("events"),
+        [f for f, _ in flags],
+        relations,
     )
-    ever = ", ".join(
-        f"max(timestamp) FILTER (WHERE timestamp < TIMESTAMP '{ends[d]}') AS last_{j}"
-        for d, j in blocks.items()
-    )
+    con = ds.con
+    windowed = reduced(con, engine, sql["windowed"], "_em_windowed", WINDOWED_TYPES)
+    ever_types = EVER_TYPES | {f"last_{j}": "TIMESTAMP" for j in blocks.values()}
+    ever = reduced(con, engine, sql["ever"], "_em_ever", ever_types)
+    people = _people_sql(ds, ends, blocks, flags)
     pick = {  # the value of the row's own date
         "last": "CASE d.j " + " ".join(f"WHEN {j} THEN last_{j}" for j in blocks.values()) + " END",
         "end": "CASE d.j "
@@ -110,33 +113,15 @@ def _query(ds: Dataset, latest: date, dates: list[date], sem: ResolvedSemantics)
         + " END",
     }
     dates_sql = ", ".join(f"({j})" for j in blocks.values())
-    rows = ds.con.execute(
+    rows = con.execute(
         f"""
         WITH acc AS ({account_source_sql(ds, ("seats_purchased",), latest, everyone=True)}),
-        -- one row per account × user × 30-day block × core feature (its position in the core list; NULL: the
-        -- user's other events)
-        base AS MATERIALIZED (
-            SELECT account_id, user_id,
-                   date_diff('day', CAST(timestamp AS DATE), DATE '{latest}') // 30 AS k,
-                   {feature} AS feature, sum({weight}) AS n
-            FROM {ev} WHERE {window(latest, 30 * (max(blocks.values()) + 2)).sql()} GROUP BY ALL),
-        per_user AS (
-            SELECT account_id, user_id, k, bool_or(feature IS NOT NULL) AS adopted,
-                   sum(n) FILTER (WHERE feature IS NOT NULL) AS core_n
-            FROM base GROUP BY ALL),
-        usage AS (
-            SELECT account_id, k, count(*) AS p, count(*) FILTER (WHERE adopted) AS a,
-                   coalesce(sum(core_n), 0) AS c, max(core_n) AS top1
-            FROM per_user WHERE account_id IS NOT NULL GROUP BY ALL),
-        features AS (  -- base holds each user once per account, block and feature: count(*) counts users
-            SELECT account_id, k, list(users ORDER BY feature) AS feature_users
-            FROM (SELECT account_id, k, feature, count(*) AS users FROM base
-                  WHERE feature IS NOT NULL AND account_id IS NOT NULL GROUP BY ALL)
-            GROUP BY ALL),
-        ever AS (
-            SELECT account_id, min(timestamp) AS first_activity, {activation} AS activated_at,
-                   min(timestamp) FILTER (WHERE {feature} IS NOT NULL) AS first_core_at, {ever}
-            FROM {ev} WHERE account_id IS NOT NULL GROUP BY 1),
+        w AS MATERIALIZED {windowed},
+        usage AS (SELECT account_id, k, p, a, c, top1 FROM w WHERE part = 'u'),
+        features AS (  -- per account, block and core feature: its users, in the core list's order
+            SELECT account_id, k, list(p ORDER BY feature) AS feature_users FROM w WHERE part = 'f' GROUP BY ALL),
+        active AS (SELECT user_id, k FROM w WHERE part = 'x'),
+        ever AS {ever},
         d AS (SELECT * FROM (VALUES {dates_sql}) v(j))
         {people["cte"]}
         SELECT d.j, acc.account_id, acc.seats_purchased,
@@ -183,6 +168,98 @@ def _query(ds: Dataset, latest: date, dates: list[date], sem: ResolvedSemantics)
     return out
 
 
+# the column types of the two reductions, as the account-level assembly reads them on every engine
+WINDOWED_TYPES = {
+    "part": "VARCHAR",
+    "account_id": "VARCHAR",
+    "user_id": "VARCHAR",
+    "k": "BIGINT",
+    "feature": "INTEGER",
+    "p": "BIGINT",
+    "a": "BIGINT",
+    "c": "DOUBLE",
+    "top1": "DOUBLE",
+}
+EVER_TYPES = {
+    "account_id": "VARCHAR",
+    "first_activity": "TIMESTAMP",
+    "activated_at": "TIMESTAMP",
+    "first_core_at": "TIMESTAMP",
+}
+
+
+def event_metrics_sql(
+    latest: date,
+    ends: dict[int, object],
+    core: list[str],
+    activation: str | None,
+    counted: bool,
+    flags: list[str],
+    relations: dict[str, str],
+) -> dict[str, str]:
+    """The score's event-level reductions, in the portable subset (`dialects`), from the 30-day blocks counted
+    back from `latest` (block j of each date ends at `ends[j]`).
+
+    "windowed" scans the blocks the dates need once (their own and the one before) and returns, by `part`:
+    'u' — per account × block k: present users p, adopted users a, core actions c and the top user's core
+    actions top1; 'f' — per account × block × core feature (its 1-based position in `core`): its users (in p);
+    'x' — the blocks each user flagged in one of the users-table `flags` columns was active in.
+    "ever" scans all events once: per account, the first event, the first activation event, the first core
+    event and, for each block j, the last event before `ends[j]` (last_j).
+    `counted`: the events carry a count column (NULL counts 1)."""
+    events = relations["events"]
+    weight = "COALESCE(count, 1)" if counted else "1"
+    # a core feature is named by its position in the core list: a small integer to group on, and the order in
+    # which depth adds up the features' shares (as feature_adoption does)
+    if core:
+        feature = (
+            "CASE " + " ".join(f"WHEN event = {literal(e)} THEN {i}" for i, e in enumerate(core, 1)) + " END"
+        )
+    else:
+        feature = "CAST(NULL AS INTEGER)"
+    k = f"DATE_DIFF('day', CAST(timestamp AS DATE), DATE '{latest}') // 30"
+    span = window(latest, 30 * (max(ends) + 2)).sql()
+    none = "CAST(NULL AS BIGINT)"
+    parts = [
+        f"SELECT 'u' AS part, CAST(account_id AS VARCHAR) AS account_id, CAST(NULL AS VARCHAR) AS user_id, k, CAST(NULL AS INTEGER) AS feature, "
+        f"COUNT(*) AS p, {count_if('adopted = 1')} AS a, COALESCE(SUM(core_n), 0) AS c, MAX(core_n) AS top1 "
+        "FROM per_user WHERE account_id IS NOT NULL GROUP BY account_id, k",
+        # base holds each user once per account, block and feature: COUNT(*) counts users
+        f"SELECT 'f' AS part, CAST(account_id AS VARCHAR) AS account_id, CAST(NULL AS VARCHAR) AS user_id, k, feature, COUNT(*) AS p, {none} AS a, "
+        f"{none} AS c, {none} AS top1 FROM base WHERE feature IS NOT NULL AND account_id IS NOT NULL "
+        "GROUP BY account_id, k, feature",
+    ]
+    if flags:
+        anyone = " OR ".join(f"{f} = TRUE" for f in flags)
+        parts.append(
+            f"SELECT DISTINCT 'x' AS part, CAST(NULL AS VARCHAR) AS account_id, CAST(user_id AS VARCHAR) AS user_id, k, "
+            f"CAST(NULL AS INTEGER) AS feature, {none} AS p, {none} AS a, {none} AS c, {none} AS top1 FROM base "
+            f"WHERE user_id IN (SELECT user_id FROM {relations['users']} WHERE {anyone})"
+        )
+    windowed = (
+        f"WITH base AS (SELECT account_id, user_id, {k} AS k, {feature} AS feature, SUM({weight}) AS n "
+        f"FROM {events} WHERE {span} GROUP BY account_id, user_id, {k}, {feature}), "
+        f"per_user AS (SELECT account_id, user_id, k, MAX({flag('feature IS NOT NULL')}) AS adopted, "
+        "SUM(CASE WHEN feature IS NOT NULL THEN n END) AS core_n FROM base GROUP BY account_id, user_id, k) "
+        + " UNION ALL ".join(parts)
+    )
+    activated = (
+        f"MIN(CASE WHEN event = {literal(activation)} THEN timestamp END)"
+        if activation
+        else "CAST(NULL AS TIMESTAMP)"
+    )
+    last = ", ".join(
+        f"MAX(CASE WHEN timestamp < TIMESTAMP '{end}' THEN timestamp END) AS last_{j}"
+        for j, end in ends.items()
+    )
+    ever = (
+        f"SELECT CAST(account_id AS VARCHAR) AS account_id, MIN(timestamp) AS first_activity, {activated} AS activated_at, "
+        f"MIN(CASE WHEN {feature} IS NOT NULL THEN timestamp END) AS first_core_at, {last} "
+        f"FROM {events} WHERE account_id IS NOT NULL GROUP BY account_id"
+    )
+    return {"windowed": windowed, "ever": ever}
+
+
 def _adoption(frame: pd.DataFrame, n_core: int) -> tuple[list, list, list]:
     """Breadth, depth and top-user share, rounded exactly as `feature_adoption` rounds them (`rounded` is `rnd`
     over an array); depth adds the features' shares in the core list's order, as a per-account sum would."""
@@ -207,15 +284,21 @@ def _adoption(frame: pd.DataFrame, n_core: int) -> tuple[list, list, list]:
     return rounded(used / n_core), depth.tolist(), top1
 
 
-def _people_sql(ds: Dataset, ends: dict, blocks: dict) -> dict[str, str]:
-    """Champion and sponsor activity in each date's 30 days (1/0; NULL when nobody is flagged), as a CTE over
-    `per_user`: a flagged user counts as active with any event in the window, unless deactivated by then."""
+def _flags(ds: Dataset) -> list[tuple[str, str]]:
+    """The users-table flags present (column, metric): champions and executive sponsors."""
     cols = set(ds.columns("users")) if ds.has("users") else set()
-    flags = [
+    return [
         (f, m)
         for f, m in (("is_champion", "champion_active"), ("is_exec_sponsor", "sponsor_active"))
         if f in cols
     ]
+
+
+def _people_sql(ds: Dataset, ends: dict, blocks: dict, flags: list[tuple[str, str]]) -> dict[str, str]:
+    """Champion and sponsor activity in each date's 30 days (1/0; NULL when nobody is flagged), as a CTE over
+    `active` (the blocks each flagged user was active in): a flagged user counts as active with any event in the
+    window, unless deactivated by then."""
+    cols = set(ds.columns("users")) if ds.has("users") else set()
     if not flags:
         return {
             "cte": "",
@@ -231,7 +314,7 @@ def _people_sql(ds: Dataset, ends: dict, blocks: dict) -> dict[str, str]:
     aggs = ", ".join(f"max({state}) FILTER (WHERE u.{f}) AS {m}" for f, m in flags)
     cte = f""", people AS (
             SELECT u.account_id, d.j, {aggs} FROM {ds.view("users")} u CROSS JOIN d
-            LEFT JOIN (SELECT DISTINCT user_id, k FROM per_user) b ON b.user_id = u.user_id AND b.k = d.j
+            LEFT JOIN active b ON b.user_id = u.user_id AND b.k = d.j
             GROUP BY ALL)"""
     have = {m for _, m in flags}
     columns = ", ".join(

@@ -254,7 +254,7 @@ def next_step_ctes(steps: list[str], within: str, carry: tuple[str, ...] = ()) -
         taken = [flag(f"t{j} = t{k - 1}") for j in range(1, k) if steps[j - 1] == steps[k - 1]]
         used = " + ".join(taken) if taken else "0"
         ctes.append(
-            f"s{k} AS (SELECT uk, t, ROW_NUMBER() OVER (PARTITION BY uk, t) AS o FROM ev "
+            f"s{k} AS (SELECT uk, t, ROW_NUMBER() OVER (PARTITION BY uk, t ORDER BY t) AS o FROM ev "
             f"WHERE event = {literal(steps[k - 1])})"
         )
         ctes += next_at_or_after(f"m{k}", f"a{k - 1}", prior, (f"t{k - 1}", f"{used} + 1"), f"s{k}", f"x{k}")

@@ -17,7 +17,15 @@ from types import SimpleNamespace
 import duckdb
 import pytest
 import sqlglot
-from customer_health.tools.base.dialects import DIALECTS, duckdb_engine, next_at_or_after, transpile
+from customer_health.tools.base.dialects import (
+    DIALECTS,
+    duckdb_engine,
+    engine_from_query,
+    event_counts,
+    next_at_or_after,
+    reduced,
+    transpile,
+)
 from customer_health.tools.base.errors import InputError
 from customer_health.tools.base.sql import window
 from customer_health.tools.data.config import WorkflowSpec
@@ -101,6 +109,34 @@ def test_the_duckdb_engine_runs_portable_sql_and_returns_rows_as_dicts():
     con = duckdb.connect()
     rows = duckdb_engine(con).fetch("SELECT COUNT(CASE WHEN x > 1 THEN 1 END) AS n FROM range(5) AS r(x)")
     assert rows == [{"n": 3}]  # 2, 3, 4
+
+
+def test_a_reduction_on_another_engine_arrives_as_typed_rows_even_when_empty():
+    here, there = duckdb.connect(), duckdb.connect()  # `there` stands in for a remote engine
+    there.execute("CREATE TABLE ev (account_id VARCHAR, n BIGINT)")
+    remote = engine_from_query("postgres", lambda sql: _rows_of(there, sql))
+    types = {"account_id": "VARCHAR", "n": "BIGINT"}
+    sql = "SELECT account_id, COUNT(*) AS n FROM ev GROUP BY account_id"
+    empty = reduced(here, remote, sql, "_r", types)
+    assert here.execute(f"DESCRIBE SELECT * FROM {empty}").fetchall()[1][:2] == ("n", "BIGINT")
+    assert here.execute(f"SELECT count(*) FROM {empty}").fetchall() == [(0,)]
+    there.execute("INSERT INTO ev VALUES ('a', 1), ('a', 2), ('b', 3)")
+    got = here.execute(f"SELECT * FROM {reduced(here, remote, sql, '_r', types)} ORDER BY 1").fetchall()
+    assert got == [("a", 2), ("b", 1)]
+    # on the workspace's own engine the reduction is inlined: nothing is registered
+    assert "FROM ev" in reduced(there, duckdb_engine(there), sql, "_r", types)
+
+
+def test_event_names_are_ranked_by_count_then_name_whatever_the_engine_returns():
+    con = duckdb.connect()
+    con.execute("CREATE TABLE events AS SELECT * FROM (VALUES ('b'), ('a'), ('c'), ('c'), (NULL)) v(event)")
+    ds = SimpleNamespace(engine=duckdb_engine(con, {"events": "events"}), con=con)
+    assert event_counts(ds) == [("c", 2), ("a", 1), ("b", 1)]
+
+
+def _rows_of(con, sql):
+    cur = con.execute(sql)
+    return [d[0] for d in cur.description], cur.fetchall()
 
 
 def test_next_at_or_after_takes_the_earliest_target_from_the_probe_on_and_ties_go_to_the_target():

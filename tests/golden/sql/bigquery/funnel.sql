@@ -26,7 +26,7 @@ WITH ev AS (
   SELECT
     uk,
     t,
-    ROW_NUMBER() OVER (PARTITION BY uk, t) AS o
+    ROW_NUMBER() OVER (PARTITION BY uk, t ORDER BY t NULLS LAST) AS o
   FROM ev
   WHERE
     event = 'import_data'
@@ -77,7 +77,7 @@ WITH ev AS (
   SELECT
     uk,
     t,
-    ROW_NUMBER() OVER (PARTITION BY uk, t) AS o
+    ROW_NUMBER() OVER (PARTITION BY uk, t ORDER BY t NULLS LAST) AS o
   FROM ev
   WHERE
     event = 'build_report'
@@ -132,7 +132,7 @@ WITH ev AS (
   SELECT
     uk,
     t,
-    ROW_NUMBER() OVER (PARTITION BY uk, t) AS o
+    ROW_NUMBER() OVER (PARTITION BY uk, t ORDER BY t NULLS LAST) AS o
   FROM ev
   WHERE
     event = 'build_report'

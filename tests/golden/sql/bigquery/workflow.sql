@@ -19,7 +19,7 @@ WITH ev AS (
   SELECT
     uk,
     t,
-    ROW_NUMBER() OVER (PARTITION BY uk, t) AS o
+    ROW_NUMBER() OVER (PARTITION BY uk, t ORDER BY t NULLS LAST) AS o
   FROM ev
   WHERE
     event = 'build_report'
@@ -66,7 +66,7 @@ WITH ev AS (
   SELECT
     uk,
     t,
-    ROW_NUMBER() OVER (PARTITION BY uk, t) AS o
+    ROW_NUMBER() OVER (PARTITION BY uk, t ORDER BY t NULLS LAST) AS o
   FROM ev
   WHERE
     event = 'share_report'
