@@ -12,17 +12,15 @@ import os
 import sys
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from customer_health.server.analyses import ANALYSES, AS_OF, BY_NAME, DASHBOARD_TOP, PROFILE, Analysis, Inputs
-from customer_health.server.cli import check, draft
 from customer_health.server.cli.common import data_parser, load_more, terminal_output, workspace_and_load
-from customer_health.server.dashboard.build import write_dashboard
-from customer_health.server.render import rows
-from customer_health.server.render import text as render
-from customer_health.server.render.output import to_csv, to_json
 from customer_health.tools.base.errors import InputError
-from customer_health.tools.data.workspace import example_dir
-from customer_health.tools.reports.pipeline import analyze
+
+if (
+    TYPE_CHECKING
+):  # the rest is imported by the command that needs it: `--version` starts without pandas or DuckDB
+    from customer_health.server.analyses import Analysis
 
 EXIT_BAD_INPUT = 2
 DISTRIBUTION = "customer-health-analyst"
@@ -38,6 +36,9 @@ def version() -> str:
 
 def run_analysis(analysis: Analysis, args: argparse.Namespace) -> int:
     """A data command: load the paths (cached), run the analysis, print it in the chosen format."""
+    from customer_health.server.analyses import Inputs
+    from customer_health.server.render.output import to_csv, to_json
+
     ws, loaded = workspace_and_load(args, args.paths)
     try:
         inputs = Inputs(ws.dataset(loaded), lambda path: load_more(ws, args, path))
@@ -54,6 +55,9 @@ def run_analysis(analysis: Analysis, args: argparse.Namespace) -> int:
 
 
 def cmd_load(args: argparse.Namespace) -> int:
+    from customer_health.server.render import text as render
+    from customer_health.server.render.output import to_json
+
     ws, result = workspace_and_load(args, args.paths, remember=True)
     ws.close()
     print(to_json(result) if args.format == "json" else render.render_load(result))
@@ -62,6 +66,11 @@ def cmd_load(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """The main job on the bundled example: load, score, portfolio, the accounts to call first, files written."""
+    from customer_health.server.analyses import BY_NAME, Inputs
+    from customer_health.server.dashboard.build import write_dashboard
+    from customer_health.tools.data.workspace import example_dir
+    from customer_health.tools.reports.pipeline import analyze
+
     sample = example_dir()
     print(f"Loading the bundled example portfolio from {sample}\n")
     args.map, args.config, args.allow, args.format = None, None, None, "table"
@@ -108,10 +117,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _defaults(name: str) -> dict:
+    from customer_health.server.analyses import BY_NAME
+
     return BY_NAME[name].arguments({}, "cli")
 
 
 def _write_demo_outputs(folder: Path, scores, risk, portfolio) -> list[Path]:
+    from customer_health.server.render import rows
+    from customer_health.server.render.output import to_csv, to_json
+
     folder.mkdir(parents=True, exist_ok=True)
     outputs = {
         "scores.csv": to_csv(rows.score_rows(scores)),
@@ -126,6 +140,9 @@ def _write_demo_outputs(folder: Path, scores, risk, portfolio) -> list[Path]:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """The executive dashboard: one self-contained HTML file and a PNG per chart."""
+    from customer_health.server.dashboard.build import write_dashboard
+    from customer_health.server.render.output import to_json
+
     ws, loaded = workspace_and_load(args, args.paths)
     try:
         out = Path(args.out) if args.out else ws.home / "outputs" / "report"
@@ -148,12 +165,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from customer_health.server.mcp.server import serve  # the MCP SDK is imported only by this command
 
     serve(
-        transport=args.transport, host=args.host, port=args.port, allow=args.allow or [], load=args.load or []
+        transport=args.transport,
+        host=args.host,
+        port=args.port,
+        allow=args.allow or [],
+        load=args.load or [],
+        allowed_hosts=args.allowed_host or [],
+        token_file=args.token_file,
     )
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from customer_health.server.analyses import ANALYSES, AS_OF, DASHBOARD_TOP, PROFILE
+    from customer_health.server.cli import check, draft
+
     parser = argparse.ArgumentParser(
         prog="customer-health", description="Customer-health analytics from the exports you already have."
     )
@@ -209,11 +235,27 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--load", metavar="PATH", action="append", help="Exports to make the current dataset on first use."
     )
+    serve.add_argument(
+        "--allowed-host",
+        metavar="HOST",
+        action="append",
+        help="HTTP only: a Host header to accept (a name, or name:port; repeatable). The bind host and localhost "
+        "are always accepted; any other Host or Origin is refused (DNS-rebinding protection).",
+    )
+    serve.add_argument(
+        "--token-file",
+        metavar="FILE",
+        help="HTTP only: the bearer token(s) clients must send, one a line (name:token to name its holder); "
+        "default CUSTOMER_HEALTH_TOKEN. Required unless --host is loopback.",
+    )
     serve.set_defaults(func=cmd_serve)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    if (sys.argv[1:] if argv is None else argv) == ["--version"]:  # answered without building every command
+        print(f"customer-health {version()}")
+        return 0
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

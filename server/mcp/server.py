@@ -4,7 +4,9 @@ narrative prompts. This package is the only one that imports `mcp`.
 
 Every tool returns its result model: the SDK advertises the model's schema and validates the structured content,
 which holds as many rows as fit 20,000 characters (server/mcp/view.py); the text copy is compact JSON. Errors a model
-can fix are raised as ordinary exceptions with the fix in the message. Nothing here writes to stdout.
+can fix are raised as ordinary exceptions with the fix in the message; a prompt cannot return an error result, so
+its mistakes are protocol errors (invalid params) whose message is the same fix. Folders the client offers as its
+roots are allowed alongside the configured ones. Nothing here writes to stdout.
 """
 
 from __future__ import annotations
@@ -12,27 +14,30 @@ from __future__ import annotations
 import inspect
 import logging
 import sys
+import warnings
 from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
 import anyio
 from customer_health.server.analyses import ANALYSES, AS_OF, DASHBOARD_TOP, PROFILE, Analysis, Inputs
 from customer_health.server.dashboard.build import write_dashboard
+from customer_health.server.drafting.check import check_narrative
 from customer_health.server.drafting.prompts import PROMPTS, render_prompt
-from customer_health.server.mcp.session import Session, capped
+from customer_health.server.mcp.session import Session, Sessions, capped
 from customer_health.server.mcp.view import compact, fit, view_model
 from customer_health.tools.base.errors import InputError
 from customer_health.tools.data.description import DatasetSummary, describe_load
-from customer_health.tools.narrative.facts import build_facts
 from customer_health.tools.narrative.grounding import GroundingReport
-from customer_health.tools.narrative.grounding import check_draft as check
 from customer_health.tools.risk.rules import rules_document
+from mcp import MCPError
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from mcp.server.mcpserver.utilities.types import Image
-from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from mcp.types import INVALID_PARAMS, CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
 
 log = logging.getLogger("customer_health.mcp")
@@ -59,6 +64,36 @@ Limit = Annotated[
 
 def session_of(ctx: Context) -> Session:
     return ctx.mcp_server.session_state
+
+
+async def prepared(ctx: Context, *, refresh_roots: bool = False) -> Session:
+    """The session, with the client's roots known before anything reads a file: asked at every load_data (the user
+    may have opened another folder) and before the remembered dataset is picked up."""
+    session = session_of(ctx)
+    if refresh_roots or session.restore_pending:
+        session.client_roots = await offered_roots(ctx)
+    return session
+
+
+async def offered_roots(ctx: Context) -> list[Path]:
+    """The local folders the client offers as its roots; none when it has no roots support or cannot be asked
+    (roots are deprecated in the 2026-07-28 protocol and need a back-channel, which some transports lack)."""
+    caps = ctx.client_capabilities
+    if caps is None or caps.roots is None:
+        return []
+    try:
+        with warnings.catch_warnings():  # roots are deprecated, yet today's clients (Claude Code) offer them
+            warnings.simplefilter("ignore")
+            listed = await ctx.session.list_roots()
+    except Exception as exc:  # a client that declines or cannot answer: carry on with the configured folders
+        log.info("client roots unavailable: %s", exc)
+        return []
+    folders = []
+    for root in listed.roots:
+        parts = urlsplit(str(root.uri))
+        if parts.scheme == "file" and parts.netloc in ("", "localhost"):
+            folders.append(Path(url2pathname(parts.path)))
+    return folders
 
 
 async def run(session: Session, fn: Callable[[], Any], key: tuple | None = None) -> Any:
@@ -95,7 +130,7 @@ def analysis_tool(analysis: Analysis) -> Callable[..., Any]:
     params = [p for p in analysis.params if "mcp" in p.faces]
 
     async def tool(ctx: Context, **given: Any) -> CallToolResult:
-        session = session_of(ctx)
+        session = await prepared(ctx)
         limit = given.pop("limit", None)
 
         def compute() -> dict[str, Any]:
@@ -148,8 +183,9 @@ async def load_data(
     ] = None,
     name: Annotated[str | None, Field(description="A name for the pasted table, e.g. 'accounts'.")] = None,
 ) -> view_model(DatasetSummary):
-    """Load exports and make them the current dataset: tables recognised, column mapping, quality report."""
-    session = session_of(ctx)
+    """Load exports and make them the current dataset: tables recognised, column mapping, quality report.
+    The workspace remembers it: the next session picks it up until another load replaces it."""
+    session = await prepared(ctx, refresh_roots=True)
     with readable_errors():
         if not paths and not csv_text:
             raise InputError("give the paths of your exports, or paste CSV text as csv_text.")
@@ -165,8 +201,9 @@ async def load_data(
 
 
 async def describe_dataset(ctx: Context) -> view_model(DatasetSummary):
-    """The current dataset: tables, rows, latest date, what the events mean, and its quality issues."""
-    session = session_of(ctx)
+    """The current dataset: tables, rows, latest date, what the events mean, its quality issues, and when and
+    from where it was loaded (restored: picked up from an earlier session)."""
+    session = await prepared(ctx)
     return answer(await run(session, lambda: describe(session)))
 
 
@@ -187,14 +224,23 @@ async def check_draft(
     period: Annotated[str | None, Field(description="The board period, e.g. 2026-Q3.")] = None,
     profile: PROFILE.annotation() = None,
     as_of: AS_OF.annotation() = None,
+    strict: Annotated[
+        bool,
+        Field(
+            description="Also fail figures that cite no fact with a [f:<id>] marker (template drafts cite every "
+            "figure; a draft written elsewhere may not, so the default only fails wrong or unsupported claims)."
+        ),
+    ] = False,
 ) -> view_model(GroundingReport):
-    """Check every number, date and account name in a draft against the facts of its narrative."""
-    session = session_of(ctx)
+    """Check every number, date and account name in a draft against the facts of its narrative, by meaning: a
+    figure citing a fact ([f:<id>]) must equal it; an uncited one must fit its sentence's unit and subject."""
+    session = await prepared(ctx)
 
     def compute():
         ds = session.dataset
-        facts = build_facts(ds, kind, period if kind == "board" else account_id, as_of=as_of, profile=profile)
-        report = check(text, facts, account_names=ds.account_names())
+        report = check_narrative(
+            ds, text, kind, account=account_id, period=period, as_of=as_of, profile=profile, strict=strict
+        )
         table = session.full_table("draft_claims", [c.model_dump(mode="json") for c in report.claims])
         return fit(report, ("claims",), extra=table)
 
@@ -212,7 +258,7 @@ async def render_dashboard(
     as_of: AS_OF.annotation() = None,
 ) -> list[TextContent | Image]:
     """Write the executive dashboard (one offline HTML file) and hand back its charts as PNG images."""
-    session = session_of(ctx)
+    session = await prepared(ctx)
 
     def compute():
         out = session.outputs / "dashboard"
@@ -262,42 +308,65 @@ def _register_resources(mcp: MCPServer, session: Session) -> None:
 
 
 def _register_prompts(mcp: MCPServer, session: Session) -> None:
-    """One prompt per entry of server/drafting/prompts.py; Claude Code passes single-token arguments."""
+    """One prompt per entry of server/drafting/prompts.py; Claude Code passes single-token arguments. A prompt has
+    no error result: a mistake (nothing loaded, an unknown or ambiguous account, a bad period, as_of or profile) is
+    an invalid-params error whose message is the tools' own — what to do, with the candidates."""
 
-    def render(name: str, argument: str | None, profile: str | None, as_of: str | None) -> str:
-        with session.lock, readable_errors():
-            return render_prompt(session.dataset, name, argument, as_of=as_of, profile=profile).text
+    async def render(
+        ctx: Context, name: str, argument: str | None, profile: str | None, as_of: str | None
+    ) -> str:
+        await prepared(ctx)
+        try:
+            return await run(
+                session,
+                lambda: render_prompt(session.dataset, name, argument, as_of=as_of, profile=profile).text,
+            )
+        except ToolError as exc:  # the tools' readable message, as the only kind of error a prompt can give
+            raise MCPError(code=INVALID_PARAMS, message=str(exc)) from None
 
     @mcp.prompt(description=PROMPTS["qbr_narrative"].description)
-    def qbr_narrative(account_id: str, profile: str | None = None, as_of: str | None = None) -> str:
-        return render("qbr_narrative", account_id, profile, as_of)
+    async def qbr_narrative(
+        ctx: Context, account_id: str, profile: str | None = None, as_of: str | None = None
+    ) -> str:
+        return await render(ctx, "qbr_narrative", account_id, profile, as_of)
 
     @mcp.prompt(description=PROMPTS["risk_document"].description)
-    def risk_document(account_id: str, profile: str | None = None, as_of: str | None = None) -> str:
-        return render("risk_document", account_id, profile, as_of)
+    async def risk_document(
+        ctx: Context, account_id: str, profile: str | None = None, as_of: str | None = None
+    ) -> str:
+        return await render(ctx, "risk_document", account_id, profile, as_of)
 
     @mcp.prompt(description=PROMPTS["board_summary"].description)
-    def board_summary(period: str | None = None, profile: str | None = None, as_of: str | None = None) -> str:
-        return render("board_summary", period, profile, as_of)
+    async def board_summary(
+        ctx: Context, period: str | None = None, profile: str | None = None, as_of: str | None = None
+    ) -> str:
+        return await render(ctx, "board_summary", period, profile, as_of)
 
     @mcp.prompt(description=PROMPTS["account_summary"].description)
-    def account_summary(account_id: str, profile: str | None = None, as_of: str | None = None) -> str:
-        return render("account_summary", account_id, profile, as_of)
+    async def account_summary(
+        ctx: Context, account_id: str, profile: str | None = None, as_of: str | None = None
+    ) -> str:
+        return await render(ctx, "account_summary", account_id, profile, as_of)
 
     @mcp.prompt(description=PROMPTS["adoption_diagnosis"].description)
-    def adoption_diagnosis(
-        account_id: str | None = None, profile: str | None = None, as_of: str | None = None
+    async def adoption_diagnosis(
+        ctx: Context, account_id: str | None = None, profile: str | None = None, as_of: str | None = None
     ) -> str:
-        return render("adoption_diagnosis", account_id, profile, as_of)
+        return await render(ctx, "adoption_diagnosis", account_id, profile, as_of)
 
 
 def build_server(
-    home: Path | None = None, allow: list[str] | tuple[str, ...] = (), preload: list[str] | tuple = ()
+    home: Path | None = None,
+    allow: list[str] | tuple[str, ...] = (),
+    preload: list[str] | tuple = (),
+    *,
+    sessions: Sessions | None = None,
 ) -> MCPServer:
     """A server with its own session (workspace under `home`, loads allowed under cwd and `allow`); `preload`
-    paths become the current dataset on the first call that needs one."""
+    paths become the current dataset on the first call that needs one. With `sessions` (HTTP), each MCP session
+    has a session of its own instead."""
     mcp = MCPServer(name="customer-health", instructions=INSTRUCTIONS)
-    session = Session(home, allow, preload)
+    session = sessions if sessions is not None else Session(home, allow, preload)
     mcp.session_state = session  # what the tools reach through their Context; tests and close() use it too
     for fn in HAND_WRITTEN:
         mcp.add_tool(fn, annotations=WRITES if fn is render_dashboard else READ_ONLY)
@@ -319,15 +388,33 @@ def serve(
     port: int = 8765,
     allow: list[str] = (),
     load: list[str] = (),
+    allowed_hosts: list[str] = (),
+    token_file: str | None = None,
 ) -> None:
-    """Serve over stdio (Claude Code) or streamable HTTP; logs go to stderr, never stdout."""
+    """Serve over stdio (Claude Code: one session) or streamable HTTP (a session per client, a bearer token off
+    loopback, allowed Host headers: server/mcp/http.py); logs go to stderr, never stdout."""
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="%(name)s: %(message)s")
+    if transport == "http":
+        from customer_health.server.mcp.http import run_http, team_tokens
+
+        tokens = team_tokens(
+            host, token_file
+        )  # refuses to start (InputError, exit 2) before anything listens
+        sessions = Sessions(allow=allow, preload=load)
+        try:
+            run_http(
+                build_server(sessions=sessions),
+                sessions,
+                host=host,
+                port=port,
+                tokens=tokens,
+                allowed_hosts=allowed_hosts,
+            )
+        finally:
+            sessions.close()
+        return
     server = build_server(allow=allow, preload=load)
     try:
-        if transport == "http":
-            log.warning("customer-health MCP server on http://%s:%d/mcp", host, port)
-            server.run(transport="streamable-http", host=host, port=port)
-        else:
-            server.run()
+        server.run()
     finally:
         server.session_state.close()

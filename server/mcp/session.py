@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-import shutil
 import threading
 import time
 from collections import OrderedDict
@@ -201,8 +200,9 @@ class Session:
 class Sessions:
     """One `Session` per MCP session, chosen by `current_key`; used where a `Session` is (attributes not its own
     are the current session's), so the tools need not know. Sessions share the workspace (one DuckDB file, so one
-    lock); one idle longer than `idle_seconds`, or the least recently used beyond `cap`, is forgotten with its
-    answers and output folder — its client's next call starts afresh (picking up the remembered dataset)."""
+    lock); one closed by its client, idle longer than `idle_seconds`, or the least recently used beyond `cap` is
+    forgotten with its answers (its tables stay on disk) — its client's next call starts afresh, picking up the
+    remembered dataset."""
 
     _OWN = frozenset({"lock", "_args", "_workspace", "_sessions", "_guard", "idle_seconds", "cap"})
 
@@ -224,7 +224,6 @@ class Sessions:
 
     def current(self) -> Session:
         key = current_key.get() or "local"
-        log.warning("DEBUG key %s", key)
         now = time.monotonic()
         with self._guard:
             entry = self._sessions.pop(key, None)
@@ -233,17 +232,19 @@ class Sessions:
             self._sessions[key] = (session, now)
             while len(self._sessions) - len(gone) > self.cap:
                 gone.append(next(k for k in self._sessions if k not in gone))
-            dropped = [self._sessions.pop(k)[0] for k in gone]
-        for old in dropped:
-            old.close()
-            shutil.rmtree(old.outputs, ignore_errors=True)
+            for k in gone:  # what they held leaves memory with them; their tables stay on disk
+                del self._sessions[k]
         return session
+
+    def forget(self, key: str) -> None:
+        """The MCP session `key` ended (its client closed it): its data goes now rather than when idle."""
+        with self._guard:
+            self._sessions.pop(key, None)
 
     def _new(self, key: str) -> Session:
         home, allow, preload = self._args
-        name = hashlib.sha256(key.encode()).hexdigest()[
-            :16
-        ]  # the session id itself is a credential: not in paths
+        # the session id is as good as a password while the session lasts: never in a path
+        name = hashlib.sha256(key.encode()).hexdigest()[:16]
         return Session(home, allow, preload, workspace=self._workspace, lock=self.lock, outputs_name=name)
 
     def __len__(self) -> int:
