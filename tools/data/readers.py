@@ -255,7 +255,7 @@ def _open_csv(con: duckdb.DuckDBPyConnection, path: Path, head: bytes, utf16: bo
 def _qualtrics_header_rows(text: str, delim: str) -> bool:
     """Whether rows 2 and 3 are Qualtrics' question texts and ImportIds: row 3's non-empty cells all `{"ImportId":…}`."""
     rows = []
-    for row in csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=delim):
+    for row in csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""), delimiter=delim):  # lone CRs too
         rows.append(row)
         if len(rows) == 3:
             break
@@ -305,7 +305,7 @@ def _footer(path: Path, delim: str, width: int) -> tuple[int, int] | None:
         text = raw.decode("utf-8", errors="replace")
         if text.count('"') % 2:
             break
-        fields = next(csv.reader([text], delimiter=delim), [])
+        fields = next(csv.reader(io.StringIO(text, newline=""), delimiter=delim), [])  # a lone CR inside
         filled = [f for f in fields if f.strip()]
         if not filled:
             run.append((i, True))
