@@ -323,10 +323,10 @@ workflows:
   reporting: [import_data, build_report, share_report]
 activation: share_report
 personas:
-  analyst: {roles: [analyst], weekly_active_target: 0.7}
-  operator: {roles: [operator], weekly_active_target: 0.7}
-  manager: {roles: [manager, admin], weekly_active_target: 0.5}
-  executive: {roles: [executive], weekly_active_target: 0.2}
+  analyst: {roles: [analyst], weekly_active_target: 0.7, steps: [import_data, build_report, share_report, create_dashboard]}
+  operator: {roles: [operator], weekly_active_target: 0.7, steps: [import_data, build_report, schedule_export]}
+  manager: {roles: [manager, admin], weekly_active_target: 0.5, steps: [build_report, share_report, create_dashboard]}
+  executive: {roles: [executive], weekly_active_target: 0.2, steps: [share_report]}
 """
 RECORD = np.dtype([("ts", "<i8"), ("user", "<i4"), ("account", "<i4"), ("event", "i1")])
 

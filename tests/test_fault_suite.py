@@ -231,3 +231,19 @@ def test_two_loads_at_once_on_one_workspace_both_finish_or_say_busy(work, tmp_pa
         assert_clean(code, err)
         assert code == 0 or "busy" in err
     assert loaded_tables("mini")["events"] == (13 + 100_000, True)
+
+
+def test_a_disk_filling_up_during_an_analysis_exits_2_with_the_fix(tmp_path, monkeypatch, capsys):
+    import duckdb
+    from customer_health.tools.reports import pipeline
+
+    def full(*_a, **_k):
+        raise duckdb.IOException("IO Error: Could not write file: No space left on device")
+
+    shutil.copytree(Path(__file__).parent / "data" / "mini", tmp_path / "mini")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CUSTOMER_HEALTH_HOME", str(tmp_path / "ws"))
+    monkeypatch.setattr(pipeline, "_analyze", full)
+    assert main(["score", "mini"]) == 2
+    err = capsys.readouterr().err
+    assert "disk holding the workspace filled up" in err and "internal error" not in err

@@ -56,3 +56,20 @@ def storage_fault(exc: BaseException) -> Fault | None:
 def first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return (text[0] if text else type(exc).__name__)[:300]
+
+
+_ADVICE: dict[str, str] = {
+    "full": "the disk holding the workspace filled up during the command. Fix: free some space, or set "
+    "CUSTOMER_HEALTH_HOME to a folder on a disk with room, then run it again.",
+    "read_only": "the workspace folder cannot be written to. Fix: make it writable, or set CUSTOMER_HEALTH_HOME to "
+    "a folder you can write to.",
+    "damaged": "the workspace file is damaged. Fix: move or delete workspace.duckdb in CUSTOMER_HEALTH_HOME (it only "
+    "caches the sources, which are read again) and run the command again.",
+    "busy": "the workspace is busy: another customer-health process has it open. Fix: retry when it has finished.",
+}
+
+
+def storage_advice(exc: BaseException) -> str | None:
+    """What to tell the user when a storage fault surfaces outside a load (during an analysis); None otherwise."""
+    fault = storage_fault(exc)
+    return None if fault is None else f"{_ADVICE[fault]} ({first_line(exc)})"
