@@ -6,9 +6,10 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import date
+from typing import TYPE_CHECKING
 
-from customer_health.server.render.output import terminal_safe_stdout
-from customer_health.tools.data.workspace import AllowedRoots, Workspace, read_mapping_file
+if TYPE_CHECKING:  # imported where used: a command that needs no data starts without pandas and DuckDB
+    from customer_health.tools.data.workspace import AllowedRoots, Workspace
 
 EXIT_UNGROUNDED = 3  # draft and check: a claim of the draft fails the grounding check
 TEXT_FORMATS = ("table", "text")
@@ -18,6 +19,8 @@ def terminal_output(args: argparse.Namespace):
     """Run a command inside this: its text output (table or text format) reaches standard output without the escape
     sequences and control characters that names in the data may carry; JSON and CSV are written as they are, and
     `serve` keeps standard output for the MCP protocol."""
+    from customer_health.server.render.output import terminal_safe_stdout
+
     text = getattr(args, "format", "table") in TEXT_FORMATS and getattr(args, "command", None) != "serve"
     return terminal_safe_stdout(text)
 
@@ -41,12 +44,16 @@ def progress_printer():
 
 
 def roots_of(args: argparse.Namespace) -> AllowedRoots:
+    from customer_health.tools.data.workspace import AllowedRoots
+
     return AllowedRoots.from_env(getattr(args, "allow", None) or [])
 
 
 def workspace_and_load(args: argparse.Namespace, paths: list[str], remember: bool = False):
     """Open the workspace and load `paths` (ingested once, cached by content); the caller closes it. With
     `remember`, the load becomes the workspace's current dataset, which a new MCP server picks up."""
+    from customer_health.tools.data.workspace import Workspace, read_mapping_file
+
     roots = roots_of(args)
     mapping = read_mapping_file(roots.resolve(args.map, folder=False)) if getattr(args, "map", None) else None
     ws = Workspace(progress_bar=on_terminal() and getattr(args, "format", "table") == "table")

@@ -275,6 +275,11 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # the last line of defence: a message, not a traceback
         if os.environ.get("CUSTOMER_HEALTH_DEBUG"):
             raise
+        from customer_health.tools.data.faults import storage_advice
+
+        if advice := storage_advice(exc):  # a disk filling up or a damaged block found mid-analysis
+            print(f"customer-health: error: {advice}", file=sys.stderr)
+            return EXIT_BAD_INPUT
         print(
             f"customer-health: internal error: {type(exc).__name__}: {exc}\n"
             "Please report it; set CUSTOMER_HEALTH_DEBUG=1 to see the details.",

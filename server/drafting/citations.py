@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
+from customer_health.server.render.output import markdown_text
 from customer_health.tools.narrative.claims import CITATION, extract
 from customer_health.tools.narrative.fact_list import Fact, flatten
 from customer_health.tools.narrative.grounding import strip_citations
@@ -112,7 +113,9 @@ def show_citations(text: str, facts: Any, style: str) -> str:
         shown = "; ".join(
             fact_line(values[i]).split(": ", 1)[1] if i in values else "not in the facts" for i in key
         )
-        lines.append(f"[^{n}]: {', '.join(f'`{i}`' for i in key)} — {shown}")
+        lines.append(
+            f"[^{n}]: {', '.join(f'`{i}`' for i in key)} — {markdown_text(shown, mid_line=True)}"
+        )  # names are data
     return body.rstrip("\n") + f"\n\n{_FOOTNOTES_HEADING}\n\n" + "\n".join(lines) + "\n"
 
 

@@ -80,13 +80,14 @@ _MD_BLOCK_START = re.compile(r"^(\s*)(?:([#>+=-])|(\d+)([.)]))")
 _MD_ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")
 
 
-def markdown_text(text: str) -> str:
+def markdown_text(text: str, *, mid_line: bool = False) -> str:
     """One value from the data, to be read literally inside markdown: HTML tags, links, images, code spans,
-    emphasis and table pipes are backslash-escaped, a leading `#`, `>`, `-`, `+`, `=` or `1.` cannot start a block,
-    and control characters and line breaks go (a line break would end the list item or table row it sits in)."""
+    emphasis and table pipes are backslash-escaped, a leading `#`, `>`, `-`, `+`, `=` or `1.` cannot start a block
+    (unless the caller puts it `mid_line`, after other text), and control characters and line breaks go (a line
+    break would end the list item or table row it sits in)."""
     flat = " ".join(terminal_text(text).splitlines()).replace("\t", " ")
     escaped = _MD_SPECIAL.sub(lambda m: "\\" + m.group(0), flat)
-    return _MD_BLOCK_START.sub(_escape_block_start, escaped)
+    return escaped if mid_line else _MD_BLOCK_START.sub(_escape_block_start, escaped)
 
 
 def _escape_block_start(m: re.Match) -> str:

@@ -16,6 +16,7 @@ from customer_health.tools.base.formats import percent
 from customer_health.tools.base.sql import quote
 from customer_health.tools.data.config import Persona, ProductSemantics, WorkflowTarget
 from customer_health.tools.data.dataset import Dataset
+from customer_health.tools.data.load_cache import reuse_semantics
 from pydantic import BaseModel, Field
 
 if TYPE_CHECKING:
@@ -279,8 +280,13 @@ def resolve_semantics(ds: Dataset, as_of_sql_end: str | None = None) -> Resolved
 
     Core features are inferred as the events used by the largest share of the most active half of accounts (by
     distinct users in the last 90 days) that are neither passive nor negative — 'what engaged customers do', not
-    what churners didn't.
+    what churners didn't. Kept with a workspace-built dataset (by its content-derived id and the config), so a later
+    process reuses it.
     """
+    return reuse_semantics(ds, as_of_sql_end, ResolvedSemantics, lambda: _resolve(ds, as_of_sql_end))
+
+
+def _resolve(ds: Dataset, as_of_sql_end: str | None) -> ResolvedSemantics:
     cfg = ds.semantics or ProductSemantics()
     sources: dict[str, str] = {}
     events = ds.view("events")

@@ -26,6 +26,7 @@ from customer_health.tools.data.dataset import Dataset, ScoredRun
 from customer_health.tools.data.faults import first_line, storage_fault
 from customer_health.tools.data.ingest import INGEST_VERSION, SourceTable, build_views, ingest_source
 from customer_health.tools.data.lifecycle import lifecycle, stage_counts
+from customer_health.tools.data.load_cache import attach, reuse_quality, reuse_stage_counts, reuse_views
 from customer_health.tools.data.paths import AllowedRoots, parse_yaml, read_settings
 from customer_health.tools.data.quality import QualityReport, dataset_quality, source_quality
 from customer_health.tools.data.readers import DATA_SUFFIXES, open_file
@@ -378,14 +379,27 @@ class Workspace:
                 fix="Point at exports of accounts, users, events, tickets, NPS, revenue or outcomes.",
             )
         dataset_id = hashlib.sha256("|".join(sorted(s.table for s in sources)).encode()).hexdigest()[:12]
-        views = build_views(con, f"ds_{dataset_id}", sources)
-        tables, issues = [], []
-        for st in sources:
-            tq, iss = source_quality(con, st, today)
-            tables.append(tq)
-            issues += iss
-        report = dataset_quality(
-            con, views, tables, issues, sources, today=today, skipped=skipped, semantics=semantics
+        views = reuse_views(con, dataset_id, lambda: build_views(con, f"ds_{dataset_id}", sources))
+
+        def measure() -> QualityReport:
+            tables, issues = [], []
+            for st in sources:
+                tq, iss = source_quality(con, st, today)
+                tables.append(tq)
+                issues += iss
+            return dataset_quality(
+                con, views, tables, issues, sources, today=today, skipped=skipped, semantics=semantics
+            )
+
+        # kept with the dataset (content-derived id), so a warm load does not profile the sources again
+        report = reuse_quality(
+            con,
+            dataset_id,
+            today=today,
+            skipped=skipped,
+            semantics=semantics,
+            model=QualityReport,
+            compute=measure,
         )
         con.execute(
             "INSERT OR REPLACE INTO datasets VALUES (?, now(), ?, ?, ?)",
@@ -407,8 +421,10 @@ class Workspace:
             sources=given,
         )
         ds = self.dataset(result)
-        if ds.latest_date is not None:
-            result.lifecycle = stage_counts(lifecycle(ds, ds.latest_date))
+        if (day := ds.latest_date) is not None:
+            result.lifecycle = reuse_stage_counts(
+                con, dataset_id, day, lambda: stage_counts(lifecycle(ds, day))
+            )
         if remember:
             self._record(asked.model_copy(update={"dataset_id": dataset_id, "loaded_at": result.loaded_at}))
         return result
@@ -480,14 +496,16 @@ class Workspace:
         if latest is None and q.loaded_on and not _dated(result.views):
             latest = date.fromisoformat(q.loaded_on)
             note = f"The data has no dates, so it is read as of the day it was loaded ({latest})."
-        return Dataset(
-            self.connect(),
-            result.dataset_id,
-            dict(result.views),
-            semantics,
-            latest,
-            history=self,
-            as_of_note=note,
+        return attach(
+            Dataset(
+                self.connect(),
+                result.dataset_id,
+                dict(result.views),
+                semantics,
+                latest,
+                history=self,
+                as_of_note=note,
+            )
         )
 
     def _expand(

@@ -113,7 +113,7 @@ def test_backticks_pipes_and_a_leading_hash_in_a_name_are_text_even_in_a_table(n
     assert main(["draft", "risk", "coded", "--account", "A1", "--format", "json"]) == 0
     out = json.loads(capsys.readouterr().out)
     html = _rendered(out["draft"])
-    assert "<code>" not in html and "<h1># Big" not in html
+    assert "<code>rm -rf</code>" not in html and "<h1># Big" not in html  # (fact ids in footnotes are code)
     assert "# Big `rm -rf` | Co" in html  # one piece of text: the pipe split no table cell
     assert out["grounding"]["passed"]
 

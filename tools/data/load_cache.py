@@ -1,0 +1,210 @@
+"""What a load computed, kept with the dataset in the workspace so the next process does not compute it again.
+
+A warm command (the sources unchanged since they were ingested) used to spend most of its time re-deriving what the
+data alone decides: the dataset's views (building them scans the tables for account names), the quality report, the
+accounts per lifecycle stage, and the event semantics (passive, negative and core events). Each is kept in a small
+workspace table under a key made of everything it depends on:
+
+- the dataset_id, derived from the content of the sources (and the mapping that applied), so an edited file makes a
+  new dataset and a new key;
+- the product config's content (customer-health.yaml, as parsed), so an edited config is read again;
+- for the quality report, the day it was judged on and the files a folder load passed over; for the stage counts,
+  the day; for the semantics, the end of the time range they were resolved over;
+- this module's format version, the ingest version and a stamp of the data layer's code (an upgrade or an edit
+  recomputes).
+
+Only datasets the workspace built use the store (`attach`); a Dataset over any other connection computes as before.
+A store that cannot be written (a read-only or full workspace) only costs the saving: the answer is still returned.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+from customer_health.tools.data.config import ProductSemantics
+from customer_health.tools.data.dataset import Dataset
+from customer_health.tools.data.ingest import INGEST_VERSION
+from pydantic import BaseModel
+
+if TYPE_CHECKING:
+    import duckdb
+
+LOAD_CACHE_VERSION = 1  # raise when what is kept, or how it is computed, changes
+_TABLE = "load_cache"
+_MEMO_KEY = ("load_cache",)
+Model = TypeVar("Model", bound=BaseModel)
+
+
+class LoadCache:
+    """The workspace table of kept answers: `kind` (views, quality, stages, semantics) and a key → the answer's JSON."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+        self._ready = False
+
+    def _ensure(self) -> None:
+        if not self._ready:
+            self.con.execute(
+                f"CREATE TABLE IF NOT EXISTS {_TABLE} (key VARCHAR PRIMARY KEY, dataset_id VARCHAR, kind VARCHAR, "
+                "value VARCHAR, stored_at TIMESTAMP)"
+            )
+            self._ready = True
+
+    def get(self, key: str, model: type[Model]) -> Model | None:
+        import duckdb
+
+        try:
+            self._ensure()
+            row = self.con.execute(f"SELECT value FROM {_TABLE} WHERE key = ?", [key]).fetchone()
+        except duckdb.Error:
+            return None
+        if row is None:
+            return None
+        try:
+            return model.model_validate_json(row[0])
+        except ValueError:  # kept by an incompatible version: as good as nothing kept
+            return None
+
+    def put(self, key: str, dataset_id: str, kind: str, value: BaseModel) -> None:
+        import duckdb
+
+        try:
+            self._ensure()
+            self.con.execute(
+                f"INSERT OR REPLACE INTO {_TABLE} VALUES (?, ?, ?, ?, now())",
+                [key, dataset_id, kind, value.model_dump_json()],
+            )
+        except (duckdb.Error, OSError):
+            pass  # not kept: the next process computes it again
+
+    def reuse(
+        self, kind: str, dataset_id: str, parts: dict, model: type[Model], compute: Callable[[], Model]
+    ):
+        """The kept answer for these key parts, or `compute()` kept for next time."""
+        key = cache_key(kind, dataset_id, parts)
+        found = self.get(key, model)
+        if found is None:
+            found = compute()
+            self.put(key, dataset_id, kind, found)
+        return found
+
+
+@functools.cache
+def code_stamp() -> str:
+    """The data layer's code as it stands (size and modification time of each module): an edit or an upgrade that
+    changes how a report or the semantics are worked out invalidates what was kept, without a version bump."""
+    stats = sorted(
+        (p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in Path(__file__).parent.rglob("*.py")
+    )
+    return hashlib.sha256(repr(stats).encode()).hexdigest()[:16]
+
+
+def cache_key(kind: str, dataset_id: str, parts: dict) -> str:
+    text = json.dumps(
+        {
+            "v": LOAD_CACHE_VERSION,
+            "ingest": INGEST_VERSION,
+            "code": code_stamp(),
+            "kind": kind,
+            "dataset": dataset_id,
+            **parts,
+        },
+        sort_keys=True,
+        default=str,
+    )
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def config_hash(semantics: ProductSemantics | None) -> str | None:
+    """The product config's content as parsed (not its path or modification time): None when there is none."""
+    if semantics is None:
+        return None
+    return hashlib.sha256(semantics.model_dump_json().encode()).hexdigest()
+
+
+def attach(ds: Dataset) -> Dataset:
+    """Let computations on this workspace-built dataset keep and reuse what they derive (see `store_of`)."""
+    ds.memo(_MEMO_KEY, lambda: LoadCache(ds.con))
+    return ds
+
+
+def store_of(ds: Dataset) -> LoadCache | None:
+    """The store of a dataset the workspace built, or None for any other dataset."""
+    store = ds.memo(_MEMO_KEY, lambda: None)
+    return store if isinstance(store, LoadCache) else None
+
+
+def reuse_quality(
+    con: duckdb.DuckDBPyConnection,
+    dataset_id: str,
+    *,
+    today: date | None,
+    skipped: list[str],
+    semantics: ProductSemantics | None,
+    model: type[Model],
+    compute: Callable[[], Model],
+):
+    """The dataset's quality report kept for this day, these passed-over files and this config, or `compute()`
+    (kept for next time)."""
+    parts = {"today": today, "skipped": skipped, "config": config_hash(semantics)}
+    return LoadCache(con).reuse("quality", dataset_id, parts, model, compute)
+
+
+class Views(BaseModel):
+    """The dataset's canonical views, kind → view name."""
+
+    views: dict[str, str]
+
+
+def reuse_views(
+    con: duckdb.DuckDBPyConnection, dataset_id: str, compute: Callable[[], dict[str, str]]
+) -> dict[str, str]:
+    """The dataset's views as an earlier load built them, when every one is still in the workspace; else
+    `compute()` (which builds them), kept for next time. Building them scans the tables (account names given in
+    place of ids are looked up), which a warm command need not repeat."""
+    store = LoadCache(con)
+    key = cache_key("views", dataset_id, {})
+    kept = store.get(key, Views)
+    if kept is not None:
+        names = list(kept.views.values())
+        found = con.execute(
+            "SELECT count(DISTINCT view_name) FROM duckdb_views() WHERE view_name IN (SELECT unnest(?))",
+            [names],
+        ).fetchone()[0]
+        if found == len(set(names)):
+            return dict(kept.views)
+    views = compute()
+    store.put(key, dataset_id, "views", Views(views=views))
+    return views
+
+
+class StageCounts(BaseModel):
+    """Accounts per lifecycle stage on a day, as a load reports them."""
+
+    counts: dict[str, int]
+
+
+def reuse_stage_counts(
+    con: duckdb.DuckDBPyConnection, dataset_id: str, day: date, compute: Callable[[], dict[str, int]]
+) -> dict[str, int]:
+    """The accounts per lifecycle stage on `day` kept for this dataset, or `compute()` (kept for next time)."""
+    kept = LoadCache(con).reuse(
+        "stages", dataset_id, {"day": day}, StageCounts, lambda: StageCounts(counts=compute())
+    )
+    return dict(kept.counts)
+
+
+def reuse_semantics(ds: Dataset, as_of_sql_end: str | None, model: type[Model], compute: Callable[[], Model]):
+    """The resolved semantics kept for this dataset, config and time range, or `compute()` (kept for next time
+    when the workspace built the dataset)."""
+    store = store_of(ds)
+    if store is None:
+        return compute()
+    parts = {"end": as_of_sql_end, "config": config_hash(ds.semantics)}
+    return store.reuse("semantics", ds.dataset_id, parts, model, compute)
