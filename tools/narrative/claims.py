@@ -192,6 +192,21 @@ _BEFORE_WORDS = {"nps": r"nps", "score": r"health|scores?|scored|scoring", "mone
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*|\d[\d,.]*|[^\sA-Za-z\d]")
 
 
+_SPAN_COUNT = re.compile(r"a|an|one|two|three|four|six|twelve|thirty|ninety|the|that|this|last|previous")
+_SPAN_UNIT = re.compile(r"(day|week|month|quarter|year)s?")
+_SPAN_WHEN = re.compile(r"earlier|ago|before|later|prior|previously|back")
+
+
+def _time_phrase(words: list[str]) -> bool:
+    """'a month earlier', 'thirty days before', 'the quarter before': when, not what the figure counts."""
+    return (
+        len(words) == 3
+        and bool(_SPAN_COUNT.fullmatch(words[0]))
+        and bool(_SPAN_UNIT.fullmatch(words[1]))
+        and bool(_SPAN_WHEN.fullmatch(words[2]))
+    )
+
+
 def unit_cue(sentence: str, found: Found) -> str | None:
     """What the words around a figure say it counts: the noun after it ('21 people', '2 of 5 seats', '30 days'),
     else a cue before it ('NPS rose to 62', 'scores 48.8', 'ARR is 12 thousand'); None when nothing says."""
@@ -204,8 +219,8 @@ def unit_cue(sentence: str, found: Found) -> str | None:
         if w == "of" and i + 1 < len(words) and words[i + 1][0].isdigit():
             i += 2  # '2 of 5 seats': the noun after the total counts both
             continue
-        if w[0].isdigit() or w in ".;:!?(→":
-            break
+        if w[0].isdigit() or w in ".;:!?(→" or _time_phrase(words[i : i + 3]):
+            break  # '61.9 a month earlier': a time phrase follows the figure, not its unit
         for unit, pattern in _AFTER_WORDS.items():
             if re.fullmatch(pattern, w):
                 return unit

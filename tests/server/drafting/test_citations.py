@@ -110,11 +110,14 @@ def test_a_fact_line_writes_a_figure_inside_a_sentence_as_the_sentence_writes_it
     assert [fact_line(f) for f in citable(facts)] == ["caveats.0#1: 34% ratio (Acme)"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="tools/narrative/claims.unit_cue reads 'a month earlier' after a figure as its unit (months); found "
-    "replaying model drafts — remove this marker when claims.py treats time phrases as time, not units",
-)
 def test_a_score_followed_by_a_month_earlier_is_still_a_score():
     text = "Acme scores 48.8 [f:health.score], down from 61.9 [f:health.previous_score] a month earlier.\n"
     assert check_against(text, FACTS, ["Acme"], strict=True).passed
+
+
+@pytest.mark.parametrize("when", ["thirty days before", "the quarter before", "a week ago"])
+def test_a_time_phrase_after_a_figure_is_not_its_unit(when):
+    text = f"Acme scores 48.8 [f:health.score], down from 61.9 [f:health.previous_score] {when}.\n"
+    assert check_against(text, FACTS, ["Acme"], strict=True).passed
+    wrong = f"Acme scores 48.8 [f:health.score], down from 61.9 people [f:health.previous_score] {when}.\n"
+    assert not check_against(wrong, FACTS, ["Acme"], strict=True).passed  # a unit right after it still counts
