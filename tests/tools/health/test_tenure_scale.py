@@ -112,10 +112,10 @@ def _subscription_business(folder, n: int = 30, seed: int = 3):
     return folder, end.date(), n
 
 
-def test_a_new_account_scores_no_higher_than_an_established_one_that_behaves_the_same(tmp_path):
+def test_a_new_account_scores_like_an_established_one_that_behaves_the_same(tmp_path):
     # The finding: accounts under 90 days were scored on a lenient onboarding formula that put them about 13 points
-    # above established accounts while they churned more often. Here both halves behave alike, so one scale
-    # leaves them alike: new accounts score within a few points of (and not above) the established ones.
+    # above established accounts while they churned more often (here: 82 against 63). Both halves behave alike, so
+    # one scale leaves them alike: the means within a few points (tenure and activation pace may move them a little).
     folder, end, n = _subscription_business(tmp_path / "data")
     from customer_health.tools.health.score import score_accounts
 
@@ -125,7 +125,7 @@ def test_a_new_account_scores_no_higher_than_an_established_one_that_behaves_the
     new = np.mean([scores[f"C{i:03d}"] for i in range(n)])
     established = np.mean([scores[f"C{i:03d}"] for i in range(n, 2 * n)])
     assert len(scores) == 2 * n
-    assert new <= established + 1 and established - new < 8
+    assert abs(new - established) < 4
 
 
 def test_counts_become_rates_per_30_days_of_life_and_the_trend_compares_rates_per_day():
