@@ -73,6 +73,10 @@ class Found(NamedTuple):
     end: int = 0
 
 
+# emphasis and code marks; an underscore inside a word (import_data, Acme_Corp) is part of the word
+_EMPHASIS = re.compile(r"[*`]|(?<!\w)_+|_+(?!\w)")
+
+
 def sentences(text: str) -> list[tuple[str, int]]:
     """The draft's sentences with the number of the line each comes from; markdown emphasis and the score's scale
     are taken out, citation markers are kept whole."""
@@ -81,7 +85,7 @@ def sentences(text: str) -> list[tuple[str, int]]:
         line = re.sub(r"^\s*(?:[-*+>]|#+|\d+[.)])\s+", "", line)  # list markers and headings are structure
         parts = CITATION.split(line)  # odd parts are the ids inside markers
         line = "".join(
-            f"[f:{p}]" if i % 2 else re.sub(r"\s*(?:out of 100|/\s?100)\b", " ", re.sub(r"[*_`]", "", p))
+            f"[f:{p}]" if i % 2 else re.sub(r"\s*(?:out of 100|/\s?100)\b", " ", _EMPHASIS.sub("", p))
             for i, p in enumerate(parts)
         ).strip()
         if line:

@@ -255,3 +255,10 @@ def test_a_recorded_model_draft_replayed_through_the_fake_transport_raises_no_fa
     }
     report = check_draft(text, facts)
     assert report.passed and report.counts == {"supported": 1, "uncited": 3}
+
+
+def test_an_underscore_inside_a_word_stays_while_emphasis_goes():
+    from customer_health.tools.narrative.claims import sentences
+
+    text = "**Seats.** import_data most widely, _very_ __bold__ at Acme_Corp, `code`.\n"
+    assert sentences(text) == [("Seats. import_data most widely, very bold at Acme_Corp, code.", 0)]
