@@ -56,6 +56,8 @@ def describe_load(loaded: LoadResult) -> DatasetSummary:
         summary += f" {lifecycle_sentence(loaded.lifecycle, q.latest_date)}"
     if loaded.restore_note:
         summary += f" {loaded.restore_note}"
+    for note in loaded.workspace_notes:  # a damaged workspace set aside and rebuilt: said, not silent
+        summary += f" {note}"
     return DatasetSummary(
         summary=summary,
         dataset_id=loaded.dataset_id,

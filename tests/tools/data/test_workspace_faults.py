@@ -257,3 +257,14 @@ def test_a_workspace_held_by_another_process_is_busy_with_a_retry_fix(tmp_path, 
     assert "busy" in err.value.message and "Retry" in err.value.message
     result, _ = _load(home, mini)  # the holder is gone: the workspace is whole
     assert all(t.cached for t in result.tables)
+
+
+def test_the_dataset_summary_the_mcp_tools_return_says_the_workspace_was_rebuilt(tmp_path, mini):
+    from customer_health.tools.data.description import describe_load
+
+    home = tmp_path / "ws"
+    _load(home, mini)
+    _damage_garbage(home / "workspace.duckdb")
+    again, _ = _load(home, mini)
+    (note,) = again.workspace_notes
+    assert describe_load(again).summary.endswith(note)
