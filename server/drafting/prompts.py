@@ -13,7 +13,9 @@ name such as `{{ 77 }}` is printed as written.
 from __future__ import annotations
 
 import json
+import math
 import re
+from contextvars import ContextVar
 from datetime import date
 from functools import lru_cache
 from typing import Literal
@@ -252,8 +254,87 @@ def render_template_draft(kind: str, facts: Facts) -> str:
     escaped = markdown_facts(
         facts
     )  # the same fact ids; names as the draft writes them, so none is read as figures
-    text = render_template(f"{_DRAFT_FOLDER}/{kind}.md.j2", DraftContext(kind=kind, f=escaped))
-    return cite_draft(text, escaped)  # every figure cites the fact it was rendered from: [f:<id>]
+    models: dict[int, str] = {}
+    cited = cited_facts(escaped, (), models)
+    token = _CITED_MODELS.set(models)
+    try:
+        text = render_template(f"{_DRAFT_FOLDER}/{kind}.md.j2", DraftContext(kind=kind, f=cited))
+    finally:
+        _CITED_MODELS.reset(token)
+    # a figure printed straight from a fact cites that fact's path; one the template computed is matched by value
+    return cite_draft(text, escaped)
+
+
+class CitedFloat(float):
+    """A number of the facts that knows its fact id, so the template draft cites the fact it printed."""
+
+    fact_id: str
+
+    def __new__(cls, value: float, fact_id: str):
+        out = super().__new__(cls, value)
+        out.fact_id = fact_id
+        return out
+
+
+class CitedInt(int):
+    fact_id: str
+
+    def __new__(cls, value: int, fact_id: str):
+        out = super().__new__(cls, value)
+        out.fact_id = fact_id
+        return out
+
+
+class CitedStr(str):
+    fact_id: str
+
+    def __new__(cls, value: str, fact_id: str):
+        out = super().__new__(cls, value)
+        out.fact_id = fact_id
+        return out
+
+
+_CITED_MODELS: ContextVar[dict[int, str] | None] = ContextVar("cited_models", default=None)
+
+
+def cited_facts(value, keys: tuple[str, ...], models: dict[int, str]):
+    """A copy of a facts pack whose numbers carry their fact ids (the path in the pack, as fact_list gives them);
+    shares and amounts are registered in `models` under theirs, so the filters that print them can cite."""
+    path = ".".join(keys)
+    if isinstance(value, Share | Money):
+        copy = value.model_copy()
+        models[id(copy)] = path
+        return copy
+    if isinstance(value, BaseModel):
+        fields = {n: cited_facts(getattr(value, n), (*keys, n), models) for n in type(value).model_fields}
+        return value.model_copy(update=fields)
+    if isinstance(value, list | tuple):
+        return type(value)(cited_facts(v, (*keys, str(i)), models) for i, v in enumerate(value))
+    if isinstance(value, dict):
+        return {k: cited_facts(v, (*keys, str(k)), models) for k, v in value.items()}
+    if isinstance(value, bool) or not keys:
+        return value
+    if isinstance(value, int):
+        return CitedInt(value, path)
+    if isinstance(value, float) and math.isfinite(value):
+        return CitedFloat(value, path)
+    return value
+
+
+def _fact_id(value) -> str | None:
+    return getattr(value, "fact_id", None) or (_CITED_MODELS.get() or {}).get(id(value))
+
+
+def _cite(value, text: str) -> str:
+    """`text` (how a filter printed `value`) carrying `value`'s fact id, when it has one."""
+    fact = _fact_id(value)
+    return CitedStr(text, fact) if fact else text
+
+
+def _finalize(value):
+    """What `{{ … }}` prints: a figure straight from the facts gets its citation marker."""
+    fact = getattr(value, "fact_id", None)
+    return f"{value} [f:{fact}]" if fact else value
 
 
 def markdown_facts(value):
@@ -301,6 +382,7 @@ def _environment():
         trim_blocks=True,
         lstrip_blocks=True,
         extensions=["jinja2.ext.do"],
+        finalize=_finalize,
     )
     env.filters.update(pct=pct, money=money, num=num, sentence=sentence, lower_first=lower_first)
     return env
@@ -310,11 +392,11 @@ def pct(value: Share | None, signed: bool = False) -> str:
     """A share as a whole percentage (0.4213 → 42%; signed: +12%, -33%)."""
     if value is None:
         return "n/a"
-    return change(value.ratio) if signed else percent(value.ratio)
+    return _cite(value, change(value.ratio) if signed else percent(value.ratio))
 
 
 def money(value: Money | None) -> str:
-    return "n/a" if value is None else value.display
+    return "n/a" if value is None else _cite(value, value.display)
 
 
 def num(value: float | int | None, decimals: int = 1) -> str:
@@ -322,7 +404,7 @@ def num(value: float | int | None, decimals: int = 1) -> str:
     if value is None:
         return "n/a"
     rounded = round(float(value), decimals)
-    return f"{rounded:.0f}" if rounded == int(rounded) else f"{rounded:.{decimals}f}"
+    return _cite(value, f"{rounded:.0f}" if rounded == int(rounded) else f"{rounded:.{decimals}f}")
 
 
 def sentence(text: str) -> str:

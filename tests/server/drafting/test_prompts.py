@@ -357,3 +357,16 @@ def test_an_unknown_rules_document_is_an_error_listing_the_names():
         rules_document("playbook")
     assert err.value.options[0] == "playbooks" and set(err.value.options) == set(rules_names())
     assert rules_document("playbooks.md") == rules_document("playbooks")
+
+
+def test_a_template_draft_cites_the_fact_it_printed_even_when_another_holds_the_same_value(example):
+    facts = build_facts(example, "board", ARGUMENTS.get("board", EXAMPLE_ACCOUNT))
+    # on the example the at-risk ARR is $5.3M now and at the end of the quarter before: each names its own fact
+    assert money(facts.at_risk_arr) == money(facts.previous.at_risk_arr)
+    text = render_template_draft("board", facts)
+    table_row = next(line for line in text.splitlines() if line.startswith("| At-risk ARR |"))
+    cells = [c.strip() for c in table_row.split("|")[2:4]]
+    assert cells[0].startswith(f"{money(facts.at_risk_arr)} [f:at_risk_arr]")
+    assert cells[1].startswith(f"{money(facts.previous.at_risk_arr)} [f:previous.at_risk_arr]")
+    grr = next(line for line in text.splitlines() if line.startswith("| Gross revenue retention |"))
+    assert "[f:previous.grr]" in grr and "[f:benchmarks.grr.high]" in grr
