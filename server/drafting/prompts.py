@@ -13,7 +13,6 @@ name such as `{{ 77 }}` is printed as written.
 from __future__ import annotations
 
 import json
-import math
 import re
 from contextvars import ContextVar
 from datetime import date
@@ -25,6 +24,7 @@ from customer_health.server.render.output import markdown_text
 from customer_health.tools.base.errors import InputError
 from customer_health.tools.base.formats import change, percent
 from customer_health.tools.health.profiles import Profile
+from customer_health.tools.narrative.fact_list import CitedStr, with_fact_ids
 from customer_health.tools.narrative.facts import KINDS, build_facts
 from customer_health.tools.narrative.facts_common import FactKind, Facts, Money, Share
 from customer_health.tools.narrative.grounding import cite_draft
@@ -255,7 +255,7 @@ def render_template_draft(kind: str, facts: Facts) -> str:
         facts
     )  # the same fact ids; names as the draft writes them, so none is read as figures
     models: dict[int, str] = {}
-    cited = cited_facts(escaped, (), models)
+    cited = with_fact_ids(escaped, models)
     token = _CITED_MODELS.set(models)
     try:
         text = render_template(f"{_DRAFT_FOLDER}/{kind}.md.j2", DraftContext(kind=kind, f=cited))
@@ -265,60 +265,7 @@ def render_template_draft(kind: str, facts: Facts) -> str:
     return cite_draft(text, escaped)
 
 
-class CitedFloat(float):
-    """A number of the facts that knows its fact id, so the template draft cites the fact it printed."""
-
-    fact_id: str
-
-    def __new__(cls, value: float, fact_id: str):
-        out = super().__new__(cls, value)
-        out.fact_id = fact_id
-        return out
-
-
-class CitedInt(int):
-    fact_id: str
-
-    def __new__(cls, value: int, fact_id: str):
-        out = super().__new__(cls, value)
-        out.fact_id = fact_id
-        return out
-
-
-class CitedStr(str):
-    fact_id: str
-
-    def __new__(cls, value: str, fact_id: str):
-        out = super().__new__(cls, value)
-        out.fact_id = fact_id
-        return out
-
-
 _CITED_MODELS: ContextVar[dict[int, str] | None] = ContextVar("cited_models", default=None)
-
-
-def cited_facts(value, keys: tuple[str, ...], models: dict[int, str]):
-    """A copy of a facts pack whose numbers carry their fact ids (the path in the pack, as fact_list gives them);
-    shares and amounts are registered in `models` under theirs, so the filters that print them can cite."""
-    path = ".".join(keys)
-    if isinstance(value, Share | Money):
-        copy = value.model_copy()
-        models[id(copy)] = path
-        return copy
-    if isinstance(value, BaseModel):
-        fields = {n: cited_facts(getattr(value, n), (*keys, n), models) for n in type(value).model_fields}
-        return value.model_copy(update=fields)
-    if isinstance(value, list | tuple):
-        return type(value)(cited_facts(v, (*keys, str(i)), models) for i, v in enumerate(value))
-    if isinstance(value, dict):
-        return {k: cited_facts(v, (*keys, str(k)), models) for k, v in value.items()}
-    if isinstance(value, bool) or not keys:
-        return value
-    if isinstance(value, int):
-        return CitedInt(value, path)
-    if isinstance(value, float) and math.isfinite(value):
-        return CitedFloat(value, path)
-    return value
 
 
 def _fact_id(value) -> str | None:

@@ -76,6 +76,51 @@ class Fact(BaseModel):
     )
 
 
+_SHARE = {"ratio", "percent"}  # a Share: one ratio fact at its path
+_MONEY = {"amount", "display"}  # a Money: one money fact at its path
+
+
+def fact_id(keys: list[str] | tuple[str, ...]) -> str:
+    """A fact's id: its path in the pack (field names and list positions)."""
+    return ".".join(keys)
+
+
+def _cited_type(base: type) -> type:
+    def __new__(cls, value, fact_id: str):
+        out = base.__new__(cls, value)
+        out.fact_id = fact_id
+        return out
+
+    return type(f"Cited{base.__name__.capitalize()}", (base,), {"__new__": __new__, "__doc__": "A value of the "
+                "facts that knows its fact id."})  # fmt: skip
+
+
+CitedFloat, CitedInt, CitedStr = (_cited_type(t) for t in (float, int, str))
+
+
+def with_fact_ids(value: Any, models: dict[int, str], keys: tuple[str, ...] = ()) -> Any:
+    """A copy of a facts pack whose numbers carry their fact id (`.fact_id`, the id `flatten` gives them); shares
+    and amounts, which are printed whole, are recorded in `models` (object id → fact id) instead."""
+    if isinstance(value, BaseModel):
+        if set(type(value).model_fields) in (_SHARE, _MONEY):
+            copy = value.model_copy()
+            models[id(copy)] = fact_id(keys)
+            return copy
+        fields = {n: with_fact_ids(getattr(value, n), models, (*keys, n)) for n in type(value).model_fields}
+        return value.model_copy(update=fields)
+    if isinstance(value, list | tuple):
+        return type(value)(with_fact_ids(v, models, (*keys, str(i))) for i, v in enumerate(value))
+    if isinstance(value, dict):
+        return {k: with_fact_ids(v, models, (*keys, str(k))) for k, v in value.items()}
+    if isinstance(value, bool) or not keys:
+        return value
+    if isinstance(value, int):
+        return CitedInt(value, fact_id(keys))
+    if isinstance(value, float) and math.isfinite(value):
+        return CitedFloat(value, fact_id(keys))
+    return value
+
+
 def flatten(facts: Any) -> list[Fact]:
     """Every fact of a pack (a model, dataclass, dict or list, nested), in the pack's order."""
     data = _plain(facts)
@@ -100,9 +145,9 @@ def _plain(value: Any) -> Any:
 def _walk(value: Any, keys: list[str], account: str | None, out: list[Fact], about: list[str]) -> None:
     value = _plain(value)
     if isinstance(value, dict):
-        if set(value) == {"ratio", "percent"}:  # a Share
+        if set(value) == _SHARE:
             return _add(out, keys, value["ratio"], "ratio", account, about=about)
-        if set(value) == {"amount", "display"}:  # a Money
+        if set(value) == _MONEY:
             return _add(out, keys, value["amount"], "money", account, about=about)
         if "account_id" in value or (keys and keys[-1].isdigit() and "name" in value and _listing(keys)):
             account = value.get("name") or value.get("account_id") or account
@@ -168,7 +213,7 @@ def _add(out, keys, value, unit, account, suffix: str = "", text: str | None = N
     subject = Subject(account=account, metric=".".join(names), period=period)
     out.append(
         Fact(
-            id=".".join(keys) + suffix,
+            id=fact_id(keys) + suffix,
             value=value,
             unit=unit,
             subject=subject,
