@@ -18,7 +18,7 @@ from customer_health.tools.base.formats import percent
 from customer_health.tools.base.models import Envelope
 from customer_health.tools.base.numbers import ratio
 from customer_health.tools.data.dataset import Dataset, resolve_as_of
-from customer_health.tools.health.profiles import Profile, load_profile
+from customer_health.tools.health.profiles import PRESETS, Profile, load_profile
 from customer_health.tools.health.validation import (
     FEW_LOST,
     Validation,
@@ -93,7 +93,7 @@ def at_risk_line(
 
 def _line(ds: Dataset, day: date, prof: Profile) -> AtRiskLine:
     band = float(prof.tiers.neutral)
-    whose = "the seed's band" if prof.name in ("enterprise", "smb", "plg") else f"profile {prof.name}'s band"
+    whose = "the seed's band" if prof.name in PRESETS else f"profile {prof.name}'s band"
     fallback = f"At-risk line {band:g}: {whose}, not tested against outcomes"
     try:
         usable, frame = dated_outcomes(ds, day)

@@ -10,27 +10,15 @@ from pathlib import Path
 
 import pytest
 from customer_health.tools.data.workspace import AllowedRoots, Workspace
-from customer_health.tools.health.profiles import profile_from_dict
 from customer_health.tools.health.validation import validate_health_model
 from customer_health.tools.reports.evidence import at_risk_line, priority_backtest, validate_with_priorities
 from customer_health.tools.reports.pipeline import analyze
 from customer_health.tools.reports.portfolio import portfolio_summary
 
+from tests.tools.reports.test_portfolio import PROFILE  # health = features_used: each score is that column
+
 SAMPLE = Path(__file__).resolve().parents[3] / "examples" / "sample"
 
-# health = features_used, so each account's score is the number in its row
-PROFILE = profile_from_dict(
-    {
-        "name": "features",
-        "components": {
-            "usage": {
-                "weight": 100,
-                "metrics": {"features_used": {"method": "linear", "weight": 1, "floor": 0, "target": 100}},
-            }
-        },
-    },
-    "test",
-)
 LOST = [30, 32, 34, 36, 38, 40, 42, 44, 46, 48, 75]  # L1 … L11, churned on 2026-06-30
 KEPT = [40, 44, 60, 62, 64, 66, 68, 70, 72, 74, 76, 78]  # K1 … K12, renewed on 2026-06-30
 ACCOUNTS = [["account_id", "name", "arr", "features_used", "start_date"]]
@@ -138,3 +126,13 @@ def test_validate_reports_the_priority_levels_beside_the_score(example):
     report = validate_with_priorities(example)
     assert report.priorities is not None and report.priorities.renewals == report.n_accounts
     assert report.summary.endswith(report.priorities.summary)
+
+
+def test_every_preset_says_its_band_is_the_seeds(tmp_path):
+    (tmp_path / "data").mkdir()
+    with (tmp_path / "data" / "accounts.csv").open("w", newline="") as fh:
+        csv.writer(fh).writerows(ACCOUNTS)
+    with Workspace(tmp_path / "ws") as ws:
+        ds = ws.dataset(ws.load([tmp_path / "data"], roots=AllowedRoots([tmp_path.resolve()])))
+        lines = [at_risk_line(ds, "2026-07-15", name) for name in ("self_serve", "usage_based", "high_touch")]
+    assert all(line.basis.startswith("At-risk line 50: the seed's band") for line in lines)
