@@ -1,22 +1,35 @@
-"""A health profile learned from the user's own history: which metrics went with losses here, and by how much.
+"""A health profile learned from the user's own history, starting from what the expert profile knows.
 
 Each decided renewal is paired with its account's metrics on a day at least `horizon_days` before the outcome (the
 backtest's plan: the month end on or before outcome − horizon; the metrics never read outcome columns and only data
-up to that day). On those snapshots an L2-regularised logistic regression is fitted on the metric catalogue, each
-metric clipped to its 1st–99th percentile, missing values set to the median, then standardised; of two metrics
-correlated beyond |r| = 0.8 only the one more associated with losses is kept.
+up to that day).
 
-The model becomes a profile the scorer reads like any other: each metric a linear 0–100 scale over mean ± 2.5 sd
-(direction from the coefficient's sign), weighted by |coefficient|, so the score is a straight line in the model's
-log-odds (up to the clamp) and the drivers still add up to every point. Tier lines are the scores at which the
-Platt-calibrated loss probability crosses multiples of the base rate.
+The model keeps the expert's view unless the history argues against it. Its log-odds of loss are
 
-Cross-validation is by time: each fold tests the rows of later as-of dates on a model trained only on renewals
-decided by the first of those dates, and compares with the expert profile on the same held-out rows.
+    a + b · E + Σ δ_m · P_m + Σ γ_k · Q_k
+
+where E is the expert profile's score, P_m the expert's own 0–100 points for each of its metrics (the normalisation
+the expert applies), and Q_k the points of a catalogue metric the expert leaves out, on a linear scale over its mean
+± 2.5 sd (clipped to its 1st–99th percentile, missing values at the median; of two metrics correlated beyond
+|r| = 0.8 only the one more associated with losses is kept, and an expert metric wins over a new one). All columns are
+standardised; a and b are free, and the departures δ, γ carry an L2 penalty whose strength is chosen by time-ordered
+cross-validation inside the training rows (never the held-out ones), from "none allowed" (the expert's ranking
+exactly) to weak. A departure is taken only when it raises the AUC on that later time by more than one standard
+error of the paired difference.
+
+The model becomes a profile the scorer reads like any other: every metric keeps its normalisation, its weight is its
+(non-negative) share of the model's slope, and the component weights are the sums of their metrics' weights, so
+with full data the score is a straight line in the model's log-odds (up to the clamp) and the drivers still add up
+to every point. When no departure was taken the profile is the expert's own components. Tier lines are the scores at
+which the Platt-calibrated loss probability crosses multiples of the base rate.
+
+Cross-validation is by time: each fold tests the rows of a run of later as-of dates on a model trained only on
+renewals decided by the first of those dates, and compares with the expert profile on the same held-out rows.
 """
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections import defaultdict
 from datetime import date
@@ -41,7 +54,7 @@ from customer_health.tools.health.profiles import (
     preset,
     profile_from_dict,
 )
-from customer_health.tools.health.score import score_frame
+from customer_health.tools.health.score import normalize, score_frame
 from customer_health.tools.health.validation import LEARNED_MARK, LOST, PositiveClass, outcome_plan
 from pydantic import BaseModel, Field
 
@@ -51,18 +64,22 @@ if TYPE_CHECKING:
 MIN_OUTCOMES = 30
 MIN_LOST = 10
 MIN_FOLD_LOST = 5  # a training or test set needs this many losses (and as many kept) to count as a fold
-MAX_FOLDS = 4
+MAX_FOLDS = 6
+INNER_FOLDS = 3  # time folds inside the training rows that choose the penalty
+PENALTIES = (3000.0, 1000.0, 300.0, 100.0, 30.0, 10.0, 3.0, 1.0)  # tried on top of "no departure"
+SUPPORT = 1.0  # a departure must lower the inner held-out log-loss by this many standard errors
+FREE = 1e3  # the expert score's column is scaled up by this, so its coefficient is in effect unpenalised
 CORRELATED = 0.8
 MAX_MISSING = 0.5
-L2 = 1.0
-SPREAD = 2.5  # the linear scale of a metric runs over mean ± SPREAD standard deviations
-MIN_SHARE = 0.01  # a metric with under 1% of the total |coefficient| is left out of the profile
+SPREAD = 2.5  # the linear scale of a learned metric runs over mean ± SPREAD standard deviations
+MIN_SHARE = 0.001  # a metric with under 0.1% of the slope is left out of the profile
 TIERS = ("thriving", "healthy", "neutral", "at_risk")
 FILE_MARK = "# customer-health learned profile"
 FALLBACK = (
     "Keep scoring with the expert preset (--profile enterprise, or the one for your business model) and check "
     "it with validate until more renewals have been decided."
 )
+KEEP_EXPERT = "no better than the expert: keep it"
 
 
 class Snapshot(NamedTuple):
@@ -78,14 +95,30 @@ class FittedMetric(BaseModel):
     metric: str
     label: str
     component: str = Field(description="The component it sits in, in the written profile.")
-    coefficient: float = Field(description="Change in the log-odds of loss per standard deviation.")
+    coefficient: float = Field(
+        description="Change in the log-odds of loss per standard deviation of the metric, through its 0–100 scale "
+        "(for a band or percentile scale: per standard deviation of its points)."
+    )
     direction: Literal["higher_is_better", "lower_is_better"]
     weight: float = Field(description="Its share of the score, in %.")
-    median: float
-    mean: float
-    sd: float
-    floor: float = Field(description="The value that scores 0 points.")
-    target: float = Field(description="The value that scores 100 points.")
+    expert_weight: float | None = Field(
+        None,
+        description="Its share of the expert profile's score with full data, in % (none: not an expert metric).",
+    )
+    source: Literal["expert", "learned"] = Field(
+        "learned",
+        description="expert: a metric of the expert profile, on the expert's scale; learned: added from this history.",
+    )
+    method: Literal["linear", "bands", "percentile"] = "linear"
+    median: float | None
+    mean: float | None
+    sd: float | None
+    floor: float | None = Field(
+        description="The value that scores 0 points (none for a band or percentile scale)."
+    )
+    target: float | None = Field(
+        description="The value that scores 100 points (none for a band or percentile scale)."
+    )
     coverage: float = Field(description="Share of the training rows with a value (the rest took the median).")
 
 
@@ -104,6 +137,11 @@ class Fold(BaseModel):
     test_lost: int
     auc: float | None = Field(description="The learned profile's AUC on the held-out rows.")
     expert_auc: float | None = Field(description="The expert profile's AUC on the same rows.")
+    l2: float | None = Field(
+        None,
+        description="Penalty on departures from the expert chosen on this fold's training rows (none: no departure "
+        "was supported, so the fold's profile ranks exactly like the expert).",
+    )
 
 
 class TierLine(BaseModel):
@@ -128,11 +166,21 @@ class FitResult(Envelope):
     weights: dict[str, float] = Field(description="Component weights of the learned profile, summing to 100.")
     dropped: list[DroppedMetric]
     intercept: float
-    l2: float
+    l2: float | None = Field(
+        description="Penalty on departures from the expert profile, chosen on earlier time inside the history "
+        "(none: no departure was supported and the learned profile is the expert's own)."
+    )
+    kept_expert: bool = Field(
+        False, description="The learned profile scores exactly like the expert profile."
+    )
     folds: list[Fold]
-    cv_auc: float | None = Field(description="AUC of the learned profile over every held-out row.")
+    cv_auc: float | None = Field(description="AUC of the learned profiles over every held-out row, pooled.")
+    cv_auc_mean: float | None = Field(None, description="Mean of the folds' learned AUCs.")
     expert_profile: str
-    expert_auc: float | None = Field(description="The expert profile's AUC on the same held-out rows.")
+    expert_auc: float | None = Field(
+        description="The expert profile's AUC on the same held-out rows, pooled."
+    )
+    expert_auc_mean: float | None = Field(None, description="Mean of the folds' expert AUCs.")
     better_than_expert: bool
     in_sample_auc: float | None = Field(description="The final profile on the rows it was fitted on.")
     tiers: list[TierLine]
@@ -140,19 +188,52 @@ class FitResult(Envelope):
     profile: dict = Field(description="The profile document written.")
 
 
-class _Spec(NamedTuple):
-    """What a fit learned from its training rows: how to prepare each kept metric, and the coefficients."""
+class History(NamedTuple):
+    """The training rows and what the expert makes of them: its score and its per-metric points on each row."""
 
+    frame: pd.DataFrame
+    x: np.ndarray  # the catalogue metrics' raw values, one row per snapshot
     names: list[str]
-    lo: np.ndarray
+    y: np.ndarray
+    days: np.ndarray
+    decided: np.ndarray
+    expert: Profile
+    e: np.ndarray  # the expert's score
+    p: (
+        np.ndarray
+    )  # the expert's 0–100 points per (component, metric) in `keys`, NaN where the metric has no value
+    keys: list[tuple[str, str]]
+    w: np.ndarray  # each key's share of the expert score with full data (sums to 1 over the keys with data)
+
+
+class _Spec(NamedTuple):
+    """How a fit prepares its columns, learned from its training rows only."""
+
+    lo: (
+        np.ndarray
+    )  # per catalogue metric: clip range, median, mean and sd after clipping and filling, coverage
     hi: np.ndarray
     median: np.ndarray
     mean: np.ndarray
     sd: np.ndarray
     coverage: np.ndarray
-    intercept: float
-    coef: np.ndarray
+    new: list[int]  # catalogue metrics the expert leaves out that the model may add
+    q_mean: np.ndarray
+    q_sd: np.ndarray
+    p_cols: list[int]  # expert keys whose points may depart from the expert's weight
+    p_median: np.ndarray
+    p_mean: np.ndarray
+    p_sd: np.ndarray
+    e_mean: float
+    e_sd: float
     dropped: list[DroppedMetric]
+
+
+class _Model(NamedTuple):
+    spec: _Spec
+    l2: float | None  # None: no departure from the expert
+    intercept: float
+    coef: np.ndarray  # [b on the expert score, δ on the expert points, γ on the added metrics], standardised
 
 
 def fit_health_profile(
@@ -167,56 +248,72 @@ def fit_health_profile(
 ) -> FitResult:
     """Learn a profile from decided renewals, test it on held-out time against `expert`, write it to `out`."""
     bounds.check("horizon_days", horizon_days, bounds.HORIZON_DAYS)
-    expert_prof = expert if isinstance(expert, Profile) else load_profile(expert)
-    plan, skipped, caveats = outcome_plan(ds, horizon_days, outcomes_path_frame)
-    snaps, frame = snapshots(ds, plan, positive_class, skipped)
-    _enough(snaps, skipped)
-    names = [m for m in CATALOGUE if m in frame.columns]
-    x = frame[names].to_numpy(dtype=float)
-    y = np.array([s.lost for s in snaps], dtype=bool)
-    days = np.array([s.as_of for s in snaps])
-    decided = np.array([s.outcome_date for s in snaps])
-    folds, held = _cross_validate(frame, x, y, days, decided, names, expert_prof)
+    h, snaps, skipped, caveats = load_history(ds, horizon_days, expert, positive_class, outcomes_path_frame)
+    folds, held = _cross_validate(h)
     if not folds:
         raise InputError(
             f"no as-of date has at least {MIN_FOLD_LOST} lost and {MIN_FOLD_LOST} kept renewals decided before "
             f"it to train on and as many after it to test on, so the fit cannot be checked on held-out time.",
             fix="Load a longer outcome history or use a shorter horizon_days. " + FALLBACK,
         )
-    spec = _fit(x, y, names)
-    doc, probs = profile_document(spec, y, frame, days)
-    in_sample = scores_by_day(frame, profile_from_dict(dict(doc), "learned profile"), days)
-    rows, pred, expert_scores, lost_held = held
+    everything = np.ones(len(h.y), dtype=bool)
+    model = learn(h, everything)
+    doc, probs = profile_document(h, model, everything)
+    in_sample = scores_by_day(h.frame, profile_from_dict(dict(doc), "learned profile"), h.days)
+    pred, expert_scores, lost_held = held
+    learned_aucs = [f.auc for f in folds if f.auc is not None and f.expert_auc is not None]
+    expert_aucs = [f.expert_auc for f in folds if f.auc is not None and f.expert_auc is not None]
     result = FitResult(
-        as_of=max(days),
+        as_of=max(h.days),
         profile_name=doc["name"],
         positive_class=positive_class,
         horizon_days=horizon_days,
-        as_of_dates=sorted(set(days.tolist())),
+        as_of_dates=sorted(set(h.days.tolist())),
         n_outcomes=len(snaps),
-        n_lost=int(y.sum()),
-        base_rate=rnd(y.mean()),
-        metrics=_fitted(spec, doc),
+        n_lost=int(h.y.sum()),
+        base_rate=rnd(h.y.mean()),
+        metrics=_fitted(h, model, doc),
         weights={c: spec_c["weight"] for c, spec_c in doc["components"].items()},
-        dropped=spec.dropped,
-        intercept=rnd(spec.intercept, 6),
-        l2=L2,
+        dropped=model.spec.dropped + _unused_expert_metrics(h, doc),
+        intercept=rnd(model.intercept, 6),
+        l2=model.l2,
+        kept_expert=doc["components"] == h.expert.model_dump(mode="json", exclude_none=True)["components"],
         folds=folds,
         cv_auc=rnd(stats.auc(pred, lost_held)),
-        expert_profile=expert_prof.name,
+        cv_auc_mean=rnd(float(np.mean(learned_aucs)), 4) if learned_aucs else None,
+        expert_profile=h.expert.name,
         expert_auc=rnd(stats.auc(expert_scores, lost_held)),
+        expert_auc_mean=rnd(float(np.mean(expert_aucs)), 4) if expert_aucs else None,
         better_than_expert=False,
-        in_sample_auc=rnd(stats.auc(in_sample, y)),
+        in_sample_auc=rnd(stats.auc(in_sample, h.y)),
         tiers=_tier_lines(doc["tiers"], probs),
         profile_path=None,
         profile=doc,
     )
-    result.better_than_expert = (result.cv_auc or 0) > (result.expert_auc or 0)
+    # the folds' mean decides: pooling mixes scores of different fold profiles, which need not share a scale
+    result.better_than_expert = (result.cv_auc_mean or 0) > (result.expert_auc_mean or 0)
     if out is not None:
         result.profile_path = str(write_profile(doc, probs, out, allowed or [Path.cwd()]))
-    result.caveats = caveats + _caveats(result, skipped)
+    result.caveats = caveats + _caveats(result, skipped, h.expert)
     result.summary = _summary(result)
     return result
+
+
+def load_history(
+    ds: Dataset,
+    horizon_days: int,
+    expert: Profile | str | None = None,
+    positive_class: PositiveClass = "churn_and_contraction",
+    outcomes_path_frame: pd.DataFrame | None = None,
+) -> tuple[History, list[Snapshot], dict[str, list[str]], list[str]]:
+    """The snapshots before each decided renewal, with the expert's score and points on each (no outcome enters
+    them), the skipped outcomes and the plan's caveats; refuses a history too small to learn from."""
+    expert_prof = expert if isinstance(expert, Profile) else load_profile(expert)
+    plan, skipped, caveats = outcome_plan(ds, horizon_days, outcomes_path_frame)
+    snaps, frame = snapshots(ds, plan, positive_class, skipped)
+    _enough(snaps, skipped)
+    h = history_from_frame(frame, snaps, expert_prof)
+    return h, snaps, skipped, caveats
 
 
 def snapshots(
@@ -269,95 +366,306 @@ def _enough(snaps: list[Snapshot], skipped: dict[str, list[str]]) -> None:
         )
 
 
-def _cross_validate(frame, x, y, days, decided, names, expert_prof):
-    """Forward-chaining folds over the later as-of dates: train on renewals decided by the fold's first date."""
+def history_from_frame(frame: pd.DataFrame, snaps: list[Snapshot], expert: Profile) -> History:
+    """The history of a metrics frame with one row per snapshot (in `snaps`' order), as `snapshots` returns it."""
+    names = [m for m in CATALOGUE if m in frame.columns]
+    days = np.array([s.as_of for s in snaps])
+    keys, p = expert_points(frame, expert, days)
+    return History(
+        frame=frame,
+        x=frame[names].to_numpy(dtype=float),
+        names=names,
+        y=np.array([s.lost for s in snaps], dtype=bool),
+        days=days,
+        decided=np.array([s.outcome_date for s in snaps]),
+        expert=expert,
+        e=scores_by_day(frame, expert, days),
+        p=p,
+        keys=keys,
+        w=_expert_shares(expert, keys, p),
+    )
+
+
+def cross_validate(h: History) -> list[Fold]:
+    """The time folds of a history: each fold's learned profile against the expert on the same held-out rows."""
+    return _cross_validate(h)[0]
+
+
+def expert_points(
+    frame: pd.DataFrame, prof: Profile, days: np.ndarray
+) -> tuple[list[tuple[str, str]], np.ndarray]:
+    """Each snapshot's 0–100 points on every metric of the profile's components, normalised as the scorer does
+    (a percentile among the snapshots of the same as-of date and segment); NaN where the metric has no value."""
+    import pandas as pd
+
+    keys = [(c, m) for c, comp in prof.components.items() if comp.weight > 0 for m in comp.metrics]
+    out = np.full((len(frame), len(keys)), np.nan)
+    for day in sorted(set(days.tolist())):
+        rows = np.flatnonzero(days == day)
+        part = frame.iloc[rows]
+        seg = (
+            part["segment"].fillna("(none)").astype(str)
+            if "segment" in part
+            else pd.Series("(none)", index=part.index)
+        )
+        for j, (c, m) in enumerate(keys):
+            if m in part:
+                values = pd.to_numeric(part[m], errors="coerce")
+                out[rows, j] = normalize(values, prof.components[c].metrics[m], seg).to_numpy(dtype=float)
+    return keys, out
+
+
+def _expert_shares(prof: Profile, keys: list[tuple[str, str]], p: np.ndarray) -> np.ndarray:
+    """Each key's share of the expert score for an account with a value on every metric the data has."""
+    have = ~np.isnan(p).all(axis=0)
+    metric_w = np.array([prof.components[c].metrics[m].weight for c, m in keys]) * have
+    comps = {c for (c, _), ok in zip(keys, have, strict=True) if ok}
+    within = {c: sum(metric_w[j] for j, (cj, _) in enumerate(keys) if cj == c) for c in comps}
+    total = sum(prof.components[c].weight for c in comps)
+    out = np.zeros(len(keys))
+    for j, (c, _) in enumerate(keys):
+        if have[j] and total > 0:
+            out[j] = prof.components[c].weight / total * metric_w[j] / within[c]
+    return out
+
+
+def time_blocks(h: History, rows: np.ndarray, max_folds: int) -> list[tuple[date, date]]:
+    """Runs of consecutive as-of dates among `rows` to test on, oldest first: each holds MIN_FOLD_LOST lost and kept
+    renewals, as do the rows decided by its first date (its training set); up to `max_folds` of about equal losses."""
+    y, days, decided = h.y[rows], h.days[rows], h.decided[rows]
     distinct = sorted(set(days.tolist()))
-    expert_all = scores_by_day(frame, expert_prof, days)
-    blocks = [b for b in np.array_split(np.array(distinct[1:], dtype=object), MAX_FOLDS) if len(b)]
-    folds, rows = [], []
-    pred_all = np.full(len(y), np.nan)
-    for block in blocks:
-        start, end = block[0], block[-1]
-        train = decided <= start
-        test = (days >= start) & (days <= end)
-        if min(y[train].sum(), (~y[train]).sum(), y[test].sum(), (~y[test]).sum()) < MIN_FOLD_LOST:
-            continue
-        spec = _fit(x[train], y[train], names)
-        doc, _ = profile_document(spec, y[train], frame[train], days[train])
-        pred = scores_by_day(frame[test], profile_from_dict(doc, "fold"), days[test])
+
+    def enough(mask: np.ndarray) -> bool:
+        return min(int(y[mask].sum()), int((~y[mask]).sum())) >= MIN_FOLD_LOST
+
+    first = next((d for d in distinct[1:] if enough(decided <= d)), None)
+    if first is None:
+        return []
+    later = [d for d in distinct if d >= first]
+    target = max(MIN_FOLD_LOST, math.ceil(int(y[days >= first].sum()) / max_folds))
+    blocks: list[list[date]] = []
+    run: list[date] = []
+    for d in later:
+        run.append(d)
+        test = np.isin(days, run)
+        if y[test].sum() >= target and enough(test):
+            blocks.append(run)
+            run = []
+    if run and blocks:
+        blocks[-1] += run  # the tail too small to stand alone joins the last fold
+    return [(b[0], b[-1]) for b in blocks]
+
+
+def _cross_validate(h: History) -> tuple[list[Fold], tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Forward-chaining folds over the later as-of dates: train on renewals decided by the fold's first date."""
+    folds = []
+    pred_all = np.full(len(h.y), np.nan)
+    held = np.zeros(len(h.y), dtype=bool)
+    for start, end in time_blocks(h, np.ones(len(h.y), dtype=bool), MAX_FOLDS):
+        train = h.decided <= start
+        test = (h.days >= start) & (h.days <= end)
+        pred, model = fold_scores(h, start, end)
         pred_all[test] = pred
-        rows.append(test)
+        held |= test
         folds.append(
             Fold(
                 test_from=start,
                 test_to=end,
                 train_rows=int(train.sum()),
-                train_lost=int(y[train].sum()),
+                train_lost=int(h.y[train].sum()),
                 test_rows=int(test.sum()),
-                test_lost=int(y[test].sum()),
-                auc=rnd(stats.auc(pred, y[test])),
-                expert_auc=rnd(stats.auc(expert_all[test], y[test])),
+                test_lost=int(h.y[test].sum()),
+                auc=rnd(stats.auc(pred, h.y[test])),
+                expert_auc=rnd(stats.auc(h.e[test], h.y[test])),
+                l2=model.l2,
             )
         )
-    held = np.any(rows, axis=0) if rows else np.zeros(len(y), dtype=bool)
-    return folds, (held, pred_all[held], expert_all[held], y[held])
+    return folds, (pred_all[held], h.e[held], h.y[held])
 
 
-def _fit(x: np.ndarray, y: np.ndarray, names: list[str]) -> _Spec:
-    """Choose the metrics (coverage, spread, correlation) and fit the regularised logistic regression."""
-    dropped: list[DroppedMetric] = []
+def fold_scores(h: History, start: date, end: date) -> tuple[np.ndarray, _Model]:
+    """The scores, under the profile learned from the renewals decided by `start`, of the rows as of `start`…`end`
+    (only the training rows' outcomes are read)."""
+    train = h.decided <= start
+    test = (h.days >= start) & (h.days <= end)
+    model = learn(h, train)
+    doc, _ = profile_document(h, model, train)
+    return scores_by_day(h.frame[test], profile_from_dict(doc, "fold"), h.days[test]), model
+
+
+def learn(h: History, train: np.ndarray) -> _Model:
+    """The model on the `train` rows, its penalty chosen by time folds inside them."""
+    l2 = _choose_penalty(h, train)
+    spec = _prepare(h, train)
+    intercept, coef = _solve(_design(h, spec, train), h.y[train], l2)
+    return _Model(spec, l2, intercept, coef)
+
+
+def _choose_penalty(h: History, train: np.ndarray) -> float | None:
+    """The penalty whose departures from the expert most raise the AUC on later time inside `train` (forward time
+    folds), when they raise it by more than SUPPORT standard errors of the paired difference (DeLong); else None:
+    no departure. The AUC, not the log-loss: a shift of the loss rate between periods moves every model's log-loss
+    alike and says nothing about the ranking a CSM acts on."""
+    parts: dict[float | None, list[tuple[np.ndarray, np.ndarray]]] = {l2: [] for l2 in (None, *PENALTIES)}
+    for start, end in time_blocks(h, train, INNER_FOLDS):
+        inner = train & (h.decided <= start)
+        test = train & (h.days >= start) & (h.days <= end)
+        spec = _prepare(h, inner)
+        x_in, x_out = _design(h, spec, inner), _design(h, spec, test)
+        for l2 in parts:
+            _, coef = _solve(x_in, h.y[inner], l2)
+            parts[l2].append(_auc_parts(-(x_out @ coef), h.y[test]))
+    if not parts[None]:
+        return None
+    best, best_gain = None, 0.0
+    for l2 in PENALTIES:
+        diffs, variances = [], []
+        for (v, w), (v0, w0) in zip(parts[l2], parts[None], strict=True):
+            diffs.append(v.mean() - v0.mean())
+            variances.append(np.var(v - v0, ddof=1) / len(v) + np.var(w - w0, ddof=1) / len(w))
+        gain, se = float(np.mean(diffs)), math.sqrt(sum(variances)) / len(diffs)
+        if gain > SUPPORT * se and gain > best_gain:
+            best, best_gain = l2, gain
+    return best
+
+
+def _auc_parts(scores: np.ndarray, lost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """DeLong's placements: for each lost row the share of kept rows scored above it, for each kept row the share of
+    lost rows scored below it (ties one half); either's mean is the AUC."""
+    lost = np.asarray(lost, dtype=bool)
+    n_lost, n_kept = int(lost.sum()), int((~lost).sum())
+    above = stats.average_ranks(-scores)  # rank counting the rows scored at or above
+    below = stats.average_ranks(scores)
+    v = (above[lost] - stats.average_ranks(-scores[lost])) / n_kept
+    w = (below[~lost] - stats.average_ranks(scores[~lost])) / n_lost
+    return v, w
+
+
+def _prepare(h: History, train: np.ndarray) -> _Spec:
+    """Clip ranges, medians and scales from the training rows; the metrics the expert leaves out that may join
+    (enough coverage, some spread, not correlated beyond the limit with an expert metric or a stronger newcomer)."""
+    x, y = h.x[train], h.y[train]
     seen = np.isfinite(x)
-    coverage = seen.mean(axis=0)
+    coverage = seen.mean(axis=0) if len(x) else np.zeros(len(h.names))
     with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # an all-missing column: dropped below
-        lo = np.nanpercentile(np.where(seen, x, np.nan), 1, axis=0) if len(x) else np.zeros(len(names))
-        hi = np.nanpercentile(np.where(seen, x, np.nan), 99, axis=0) if len(x) else np.zeros(len(names))
-        median = np.nanmedian(np.where(seen, x, np.nan), axis=0)
-    filled = np.where(seen, np.clip(x, lo, hi), median)
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-missing column: not used
+        masked = np.where(seen, x, np.nan)
+        lo = np.nanpercentile(masked, 1, axis=0) if len(x) else np.zeros(len(h.names))
+        hi = np.nanpercentile(masked, 99, axis=0) if len(x) else np.zeros(len(h.names))
+        median = np.nanmedian(masked, axis=0)
+        filled = np.where(seen, np.clip(x, lo, hi), median)
+        mean, sd = filled.mean(axis=0), filled.std(axis=0)
+    in_expert = {m for _, m in h.keys}
+    dropped: list[DroppedMetric] = []
     usable = []
-    for j, name in enumerate(names):
+    for j, name in enumerate(h.names):
         if coverage[j] < 1 - MAX_MISSING:
-            dropped.append(
-                DroppedMetric(metric=name, reason=f"missing for {1 - coverage[j]:.0%} of the rows")
-            )
-        elif not np.nanstd(filled[:, j]) > 0:
-            dropped.append(DroppedMetric(metric=name, reason="the same value for every row"))
+            if name not in in_expert:
+                dropped.append(
+                    DroppedMetric(metric=name, reason=f"missing for {1 - coverage[j]:.0%} of the rows")
+                )
+        elif not sd[j] > 0:
+            if name not in in_expert:
+                dropped.append(DroppedMetric(metric=name, reason="the same value for every row"))
         else:
             usable.append(j)
-    # the metric most associated with losses first; a later one correlated beyond the limit joins its group
+    # the expert's metrics stand first; a newcomer correlated with one already kept joins its group
     strength = {j: abs((stats.auc(filled[:, j], y) or 0.5) - 0.5) for j in usable}
-    kept: list[int] = []
-    for j in sorted(usable, key=lambda j: (-strength[j], names[j])):
+    kept = [j for j in usable if h.names[j] in in_expert]
+    new: list[int] = []
+    for j in sorted(
+        (j for j in usable if h.names[j] not in in_expert), key=lambda j: (-strength[j], h.names[j])
+    ):
         partner = next(
             (k for k in kept if abs(np.corrcoef(filled[:, j], filled[:, k])[0, 1]) > CORRELATED), None
         )
         if partner is None:
             kept.append(j)
+            new.append(j)
         else:
             r = np.corrcoef(filled[:, j], filled[:, partner])[0, 1]
             dropped.append(
                 DroppedMetric(
-                    metric=names[j],
-                    reason=f"correlated with {names[partner]} (r = {r:.2f})",
-                    kept_instead=names[partner],
+                    metric=h.names[j],
+                    reason=f"correlated with {h.names[partner]} (r = {r:.2f})",
+                    kept_instead=h.names[partner],
                 )
             )
-    kept.sort()
-    z = filled[:, kept]
-    mean, sd = z.mean(axis=0), z.std(axis=0)
-    intercept, coef = stats.fit_logistic((z - mean) / sd, y.astype(float), L2)
+    new.sort()
+    q = _added_points(h.x[train], new, lo, hi, median, mean, sd)
+    p = h.p[train]
+    p_cover = np.isfinite(p).mean(axis=0) if len(p) else np.zeros(len(h.keys))
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        p_median = np.nanmedian(p, axis=0)
+        p_filled = np.where(np.isnan(p), p_median, p)
+    p_sd_all = p_filled.std(axis=0) if len(p) else np.zeros(len(h.keys))
+    # a departure needs points that vary over most rows: on a scale where nearly every row sits at one value (a
+    # clamp, a rare flag), a few outlying rows would set its weight
+    middle = np.percentile(p_filled, [10, 90], axis=0) if len(p) else np.zeros((2, len(h.keys)))
+    p_cols = [
+        j
+        for j in range(len(h.keys))
+        if p_cover[j] >= 1 - MAX_MISSING and p_sd_all[j] > 0 and middle[1, j] > middle[0, j]
+    ]
+    e = h.e[train]
     return _Spec(
-        [names[j] for j in kept],
-        lo[kept],
-        hi[kept],
-        median[kept],
-        mean,
-        sd,
-        coverage[kept],
-        intercept,
-        coef,
-        dropped,
+        lo=lo,
+        hi=hi,
+        median=median,
+        mean=mean,
+        sd=sd,
+        coverage=coverage,
+        new=new,
+        q_mean=q.mean(axis=0),
+        q_sd=np.where(q.std(axis=0) > 0, q.std(axis=0), 1.0),
+        p_cols=p_cols,
+        p_median=p_median[p_cols],
+        p_mean=p_filled[:, p_cols].mean(axis=0),
+        p_sd=p_sd_all[p_cols],
+        e_mean=float(e.mean()),
+        e_sd=float(e.std()) or 1.0,
+        dropped=dropped,
     )
+
+
+def _added_points(x, new, lo, hi, median, mean, sd) -> np.ndarray:
+    """The 0–100 points of the added metrics: linear over mean ± SPREAD sd, rising with the value (clipped and
+    median-filled as in training)."""
+    x = x[:, new]
+    filled = np.where(np.isfinite(x), np.clip(x, lo[new], hi[new]), median[new])
+    return np.clip(50 + 50 / SPREAD * (filled - mean[new]) / sd[new], 0, 100)
+
+
+def _design(h: History, spec: _Spec, rows: np.ndarray) -> np.ndarray:
+    """Standardised columns: the expert score, the expert points that may depart, the added metrics' points."""
+    e = (h.e[rows] - spec.e_mean) / spec.e_sd
+    p = h.p[rows][:, spec.p_cols]
+    p = (np.where(np.isnan(p), spec.p_median, p) - spec.p_mean) / spec.p_sd
+    q = _added_points(h.x[rows], spec.new, spec.lo, spec.hi, spec.median, spec.mean, spec.sd)
+    return np.column_stack([e, p, (q - spec.q_mean) / spec.q_sd])
+
+
+def _solve(x: np.ndarray, y: np.ndarray, l2: float | None) -> tuple[float, np.ndarray]:
+    """Intercept and coefficients: the expert score's free, the departures' penalised by `l2` (None: held at 0)."""
+    if l2 is None:
+        intercept, b = stats.fit_logistic(x[:, :1], y.astype(float), 1e-3)
+        return intercept, np.r_[b, np.zeros(x.shape[1] - 1)]
+    scaled = x.copy()
+    scaled[:, 0] *= FREE  # l2 · (b / FREE)² is next to nothing: the expert score's weight is free
+    intercept, coef = stats.fit_logistic(scaled, y.astype(float), l2)
+    coef[0] *= FREE
+    return intercept, coef
+
+
+def _slopes(h: History, model: _Model) -> tuple[np.ndarray, np.ndarray]:
+    """The model's change in log-odds per point: of each expert key (b × its expert share + δ), of each added
+    metric (γ)."""
+    spec, coef = model.spec, model.coef
+    n_p = len(spec.p_cols)
+    beta = coef[0] / spec.e_sd * h.w
+    beta[spec.p_cols] += coef[1 : 1 + n_p] / spec.p_sd
+    return beta, coef[1 + n_p :] / spec.q_sd
 
 
 def scores_by_day(frame: pd.DataFrame, prof: Profile, days: np.ndarray) -> np.ndarray:
@@ -378,44 +686,61 @@ def _component_of(metric: str) -> str:
     return "usage"  # onboarding signals (activation, pace) sit with usage on the one scale
 
 
-def profile_document(
-    spec: _Spec, y: np.ndarray, frame: pd.DataFrame, days: np.ndarray
-) -> tuple[dict, list[float] | None]:
-    """The profile YAML's content: metrics weighted by |coefficient|, linear over mean ± SPREAD sd, calibrated tiers."""
-    size = np.abs(spec.coef)
-    share = size / size.sum() if size.sum() > 0 else size
+def profile_document(h: History, model: _Model, train: np.ndarray) -> tuple[dict, list[float] | None]:
+    """The profile YAML's content: every metric weighted by its share of the model's slope (the expert's own
+    components when no departure was taken), with tiers calibrated on the `train` rows."""
+    expert = h.expert.model_dump(mode="json", exclude_none=True)
+    doc: dict = {
+        "name": "learned",
+        "description": f"{LEARNED_MARK} from {int(train.sum())} decided renewals ({int(h.y[train].sum())} lost), "
+        f"starting from the {h.expert.name} profile.",
+    }
+    metrics = _learned_metrics(h, model) if model.l2 is not None else {}
+    if not metrics:  # no departure (or none left a protective weight): the expert's scoring as it is
+        doc |= {
+            k: expert[k] for k in ("components", "onboarding", "onboarding_days", "segments") if k in expert
+        }
+        doc["trend_adjustment"] = expert["trend_adjustment"]
+    else:
+        totals = {c: sum(m["weight"] for m in metrics[c].values()) for c in COMPONENTS if c in metrics}
+        grand = sum(totals.values())
+        weights = {c: round(t / grand * 100, 4) for c, t in totals.items()}
+        last = list(weights)[-1]
+        weights[last] = round(100 - sum(w for c, w in weights.items() if c != last), 4)
+        doc["components"] = {c: {"weight": weights[c], "metrics": dict(metrics[c])} for c in weights}
+        doc["onboarding"] = expert.get("onboarding")
+        doc["onboarding_days"] = h.expert.onboarding_days
+    prof = profile_from_dict(dict(doc), "learned profile")
+    doc["tiers"], probs = _tiers(scores_by_day(h.frame[train], prof, h.days[train]), h.y[train])
+    return doc, probs
+
+
+def _learned_metrics(h: History, model: _Model) -> dict[str, dict[str, dict]]:
+    """Per component, each metric's spec with its weight: the share of the slope it carries (expert metrics on the
+    expert's scale when their points still protect; added metrics on a linear scale pointing the way losses fall)."""
+    beta, gamma = _slopes(h, model)
+    omega = np.maximum(-beta, 0.0)
+    total = omega.sum() + np.abs(gamma).sum()
     metrics: dict[str, dict[str, dict]] = defaultdict(dict)
-    for j, name in enumerate(spec.names):
-        if share[j] < MIN_SHARE:
+    if not total > 0:
+        return metrics
+    for j, (c, m) in enumerate(h.keys):
+        if omega[j] / total >= MIN_SHARE:
+            spec = h.expert.components[c].metrics[m].model_dump(mode="json", exclude_none=True)
+            metrics[c][m] = spec | {"weight": round(float(omega[j] / total) * 100, 4)}
+    s = model.spec
+    for i, j in enumerate(s.new):
+        if abs(gamma[i]) / total < MIN_SHARE:
             continue
-        protective = spec.coef[j] < 0  # higher values, fewer losses
-        low, high = spec.mean[j] - SPREAD * spec.sd[j], spec.mean[j] + SPREAD * spec.sd[j]
-        floor, target = (low, high) if protective else (high, low)
-        metrics[_component_of(name)][name] = {
+        low, high = s.mean[j] - SPREAD * s.sd[j], s.mean[j] + SPREAD * s.sd[j]
+        floor, target = (low, high) if gamma[i] < 0 else (high, low)  # γ < 0: higher values, fewer losses
+        metrics[_component_of(h.names[j])][h.names[j]] = {
             "method": "linear",
-            "weight": round(float(share[j]) * 100, 4),
+            "weight": round(float(abs(gamma[i]) / total) * 100, 4),
             "floor": round(float(floor), 6),
             "target": round(float(target), 6),
         }
-    if not metrics:
-        raise InputError(
-            "no metric was associated with losses in this history, so there is nothing to learn a profile from.",
-            fix=FALLBACK,
-        )
-    totals = {c: sum(m["weight"] for m in metrics[c].values()) for c in COMPONENTS if c in metrics}
-    grand = sum(totals.values())
-    weights = {c: round(t / grand * 100, 4) for c, t in totals.items()}
-    last = list(weights)[-1]
-    weights[last] = round(100 - sum(w for c, w in weights.items() if c != last), 4)
-    doc = {
-        "name": "learned",
-        "description": f"{LEARNED_MARK} from {len(y)} decided renewals ({int(y.sum())} lost).",
-        "components": {c: {"weight": weights[c], "metrics": dict(metrics[c])} for c in weights},
-        "onboarding": None,
-    }
-    prof = profile_from_dict(dict(doc), "learned profile")
-    doc["tiers"], probs = _tiers(scores_by_day(frame, prof, days), y)
-    return doc, probs
+    return metrics
 
 
 def _tiers(scores: np.ndarray, y: np.ndarray) -> tuple[dict[str, float], list[float] | None]:
@@ -441,32 +766,64 @@ def _tier_lines(tiers: dict[str, float], probs: list[float] | None) -> list[Tier
     ]
 
 
-def _fitted(spec: _Spec, doc: dict) -> list[FittedMetric]:
-    placed = {m: (c, s) for c, comp in doc["components"].items() for m, s in comp["metrics"].items()}
+def _fitted(h: History, model: _Model, doc: dict) -> list[FittedMetric]:
+    beta, gamma = _slopes(h, model)
+    spec = model.spec
+    col = {name: j for j, name in enumerate(h.names)}
     comp_w = {c: comp["weight"] for c, comp in doc["components"].items()}
     comp_t = {c: sum(s["weight"] for s in comp["metrics"].values()) for c, comp in doc["components"].items()}
+    added = {h.names[j]: i for i, j in enumerate(spec.new)}
     out = []
-    for j, name in enumerate(spec.names):
-        if name not in placed:
-            continue
-        comp, s = placed[name]
-        out.append(
-            FittedMetric(
-                metric=name,
-                label=CATALOGUE[name].label,
-                component=comp,
-                coefficient=rnd(float(spec.coef[j]), 6),
-                direction="higher_is_better" if spec.coef[j] < 0 else "lower_is_better",
-                weight=rnd(comp_w[comp] * s["weight"] / comp_t[comp], 2),
-                median=rnd(float(spec.median[j]), 6),
-                mean=rnd(float(spec.mean[j]), 6),
-                sd=rnd(float(spec.sd[j]), 6),
-                floor=s["floor"],
-                target=s["target"],
-                coverage=rnd(float(spec.coverage[j])),
+    for comp, body in doc["components"].items():
+        for name, s in body["metrics"].items():
+            j = col.get(name)
+            sd = float(spec.sd[j]) if j is not None else None
+            method = s["method"]
+            if (comp, name) in h.keys:
+                k = h.keys.index((comp, name))
+                if method == "linear":  # points per unit of the metric: 100 / (target − floor)
+                    per_sd = beta[k] * 100 / (s["target"] - s["floor"]) * (sd or 0.0)
+                else:
+                    seen = h.p[:, k][~np.isnan(h.p[:, k])]
+                    per_sd = beta[k] * float(seen.std()) if len(seen) else 0.0
+                higher = s["target"] > s["floor"] if method == "linear" else True
+                source, expert_weight = "expert", rnd(float(h.w[k]) * 100, 2)
+            else:
+                per_sd = gamma[added[name]] * 50 / SPREAD
+                higher = gamma[added[name]] < 0
+                source, expert_weight = "learned", None
+            per_sd = per_sd if math.isfinite(per_sd) else 0.0  # a metric without data in this history
+            out.append(
+                FittedMetric(
+                    metric=name,
+                    label=CATALOGUE[name].label,
+                    component=comp,
+                    coefficient=rnd(float(per_sd), 6),
+                    direction="higher_is_better" if higher else "lower_is_better",
+                    weight=rnd(comp_w[comp] * s["weight"] / comp_t[comp], 2),
+                    expert_weight=expert_weight,
+                    source=source,
+                    method=method,
+                    median=rnd(float(spec.median[j]), 6) if j is not None else None,
+                    mean=rnd(float(spec.mean[j]), 6) if j is not None else None,
+                    sd=rnd(sd, 6) if sd is not None else None,
+                    floor=s.get("floor"),
+                    target=s.get("target"),
+                    coverage=rnd(float(spec.coverage[j])) if j is not None else 0.0,
+                )
             )
-        )
     return sorted(out, key=lambda m: (-m.weight, m.metric))
+
+
+def _unused_expert_metrics(h: History, doc: dict) -> list[DroppedMetric]:
+    placed = {(c, m) for c, comp in doc["components"].items() for m in comp["metrics"]}
+    return [
+        DroppedMetric(
+            metric=m, reason="in the expert profile, but its points did not go with fewer losses here"
+        )
+        for (c, m), share in zip(h.keys, h.w, strict=True)
+        if share > 0 and (c, m) not in placed
+    ]
 
 
 def write_profile(doc: dict, probs: list[float] | None, out: str | Path, allowed: list[Path]) -> Path:
@@ -509,14 +866,25 @@ def write_profile(doc: dict, probs: list[float] | None, out: str | Path, allowed
     return real
 
 
-def _caveats(r: FitResult, skipped: dict[str, list[str]]) -> list[str]:
+def _caveats(r: FitResult, skipped: dict[str, list[str]], expert: Profile) -> list[str]:
     out = [
         f"Each renewal is described by its account's metrics at the month end on or before its date minus "
         f"{r.horizon_days} days; nothing after that day enters.",
-        "Missing values took the metric's median; metrics missing for over half the rows were left out.",
-        "The profile is a linear score, so the order of accounts matches the fitted model's except where a metric "
-        f"is beyond mean ± {SPREAD:g} sd (clamped) or missing (its weight shared by the others).",
+        f"The fit starts from the {r.expert_profile} profile and departs from it only where time-ordered checks "
+        "inside the training rows (never the held-out ones) show the departure ranks later renewals better.",
     ]
+    if r.kept_expert:
+        out.append(
+            "This history did not support any departure: the learned profile scores exactly like "
+            f"{r.expert_profile}; only its tier lines are calibrated to the losses here."
+        )
+    else:
+        out.append(
+            "Missing values took the metric's median in the fit; the profile is linear in the model's log-odds "
+            "except where a metric is beyond its scale (clamped) or missing (its weight shared by the others)."
+        )
+        if expert.segments:
+            out.append("The expert profile's per-segment weights are not carried into the learned profile.")
     grouped = [d for d in r.dropped if d.kept_instead]
     if grouped:
         out.append(
@@ -533,19 +901,25 @@ def _caveats(r: FitResult, skipped: dict[str, list[str]]) -> list[str]:
         out.append(
             f"Only {r.n_lost} lost renewals: the weights are rough; refit as more renewals are decided."
         )
+    if len(r.folds) < 2:
+        out.append("Only one held-out fold: the comparison with the expert rests on few renewals.")
     if not r.better_than_expert:
-        out.append(
-            f"On held-out time the learned profile did not beat {r.expert_profile}: keep the expert profile."
-        )
+        out.append(f"On held-out time the learned profile was {KEEP_EXPERT} ({r.expert_profile}).")
     return out
 
 
 def _summary(r: FitResult) -> str:
     top = ", ".join(f"{m.label} ({m.direction.replace('_', ' ')}, {m.weight:g}%)" for m in r.metrics[:3])
+    per_fold = ", ".join(f"{_f(f.auc)}/{_f(f.expert_auc)}" for f in r.folds)
+    n = len(r.folds)
     text = (
-        f"Learned from {r.n_outcomes} renewals ({r.n_lost} lost) over {len(r.as_of_dates)} as-of dates; the biggest "
-        f"weights: {top}. On held-out later time AUC {_f(r.cv_auc)} against {_f(r.expert_auc)} for {r.expert_profile} "
-        f"on the same {sum(f.test_rows for f in r.folds)} rows ({len(r.folds)} fold{'s' if len(r.folds) > 1 else ''})."
+        f"Learned from {r.n_outcomes} renewals ({r.n_lost} lost) over {len(r.as_of_dates)} as-of dates, starting "
+        f"from {r.expert_profile}"
+        + (" (no departure was supported)" if r.kept_expert else "")
+        + f"; the biggest weights: {top}. On held-out later time mean AUC {_f(r.cv_auc_mean)} against "
+        f"{_f(r.expert_auc_mean)} for {r.expert_profile} over {n} fold{'s' if n > 1 else ''} "
+        f"({sum(f.test_rows for f in r.folds)} rows; per fold learned/expert {per_fold}): "
+        + (f"better than {r.expert_profile}." if r.better_than_expert else f"{KEEP_EXPERT}.")
     )
     if r.profile_path:
         text += f" Written to {r.profile_path}."

@@ -115,11 +115,15 @@ def test_of_two_strongly_correlated_metrics_one_is_kept_and_the_caveats_say_whic
 
 
 def test_fit_beats_the_expert_profile_on_held_out_later_time(fitted):
-    assert len(fitted.folds) >= 2
-    assert fitted.cv_auc > fitted.expert_auc + 0.05
-    assert fitted.better_than_expert
+    assert len(fitted.folds) >= 3
     for fold in fitted.folds:  # trained only on renewals decided by the first tested as-of date
         assert fold.train_rows > 0 and fold.test_rows > 0
+    # the early folds have too few renewals to depart from the expert; the last has enough, and ranks better
+    first, last = fitted.folds[0], fitted.folds[-1]
+    assert first.l2 is None and first.auc == first.expert_auc
+    assert last.l2 is not None and last.auc > last.expert_auc + 0.05
+    assert fitted.cv_auc_mean > fitted.expert_auc_mean
+    assert fitted.better_than_expert and "better than enterprise" in fitted.summary
 
 
 def test_the_written_profile_loads_and_scores_with_drivers_that_add_up(fitted, support_churn):
@@ -145,24 +149,22 @@ def test_tier_lines_sit_where_the_calibrated_probability_crosses_the_base_rate_m
     assert lines == sorted(lines, reverse=True)
 
 
-def test_the_fitted_coefficients_match_an_independent_logistic_regression(support_churn, fitted):
-    sklearn = pytest.importorskip("sklearn.linear_model")
+def test_the_fitted_model_minimises_its_penalised_log_loss_with_the_expert_score_free(support_churn):
+    optimize = pytest.importorskip("scipy.optimize")
     ds, _ = support_churn
-    plan, skipped, _ = fit.outcome_plan(ds, 90)
-    snaps, frame = fit.snapshots(ds, plan, "churn_and_contraction", skipped)
-    names = [m.metric for m in fitted.metrics]
-    y = np.array([s.lost for s in snaps])
-    full = [m for m in fit.CATALOGUE if m in frame.columns]
-    spec = fit._fit(frame[full].to_numpy(dtype=float), y, full)
-    x = frame[spec.names].to_numpy(dtype=float)
-    x = np.where(np.isfinite(x), np.clip(x, spec.lo, spec.hi), spec.median)
-    model = sklearn.LogisticRegression(C=1 / fit.L2, tol=1e-10, max_iter=1000).fit(
-        (x - x.mean(0)) / x.std(0), y
-    )
-    theirs = dict(zip(spec.names, model.coef_[0], strict=True))
-    for m in fitted.metrics:
-        assert m.coefficient == pytest.approx(theirs[m.metric], abs=1e-4)
-    assert set(names) <= set(spec.names)
+    h, *_ = fit.load_history(ds, 90)
+    every = np.ones(len(h.y), dtype=bool)
+    model = fit.learn(h, every)
+    assert model.l2 is not None  # this history supports departures from the expert
+    x, y = fit._design(h, model.spec, every), h.y.astype(float)
+
+    def objective(beta):  # written out here: log-loss + l2/2 · ‖departures‖², intercept and expert score free
+        z = beta[0] + x @ beta[1:]
+        return np.sum(np.logaddexp(0, z) - y * z) + model.l2 / 2 * np.sum(beta[2:] ** 2)
+
+    best = optimize.minimize(objective, np.zeros(x.shape[1] + 1), method="BFGS", options={"gtol": 1e-9})
+    assert model.intercept == pytest.approx(best.x[0], abs=1e-3)
+    assert model.coef == pytest.approx(best.x[1:], abs=1e-3)
 
 
 def test_no_snapshot_is_taken_after_its_as_of_or_within_the_horizon(support_churn):

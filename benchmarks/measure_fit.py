@@ -1,0 +1,115 @@
+"""Does `fit` beat the expert profile on held-out time? Expert against learned, fold by fold, on several histories.
+
+For each dataset `fit_health_profile` runs once (expert: the default preset) and this prints, over its time folds,
+the mean held-out AUC of the learned profile and of the expert profile on the same rows (0.5 = chance), the pooled
+AUCs over every held-out row, the number of folds and held-out rows (lost among them), and whether the fit kept the
+expert unchanged (penalty chosen: none = "departures not supported by the training folds").
+
+Datasets: the bundled example (examples/sample, 90-day horizon) and the stalled-onboarding portfolio of
+examples/generate_onboarding.py (400 and 1,500 accounts, seeds 7 and 8, horizons 30 and 90 days), generated into a
+temporary folder.
+
+    .venv/bin/python benchmarks/measure_fit.py [--quick] [--json] [--fit FILE]
+
+`--quick`: the example and 400 accounts only. `--fit FILE`: measure another version of tools/health/fit.py (e.g. a
+copy of the previous one) instead of the working tree's. Takes a few minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _load(path: Path, name: str):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # pydantic resolves the models' annotations through it
+    spec.loader.exec_module(module)
+    return module
+
+
+def measure(folder: Path, horizon: int, fit_module) -> dict:
+    """One `fit` run on `folder`: the per-fold and pooled AUCs of the learned and the expert profile."""
+    from customer_health.tools.data.workspace import AllowedRoots, Workspace
+
+    with tempfile.TemporaryDirectory() as home, Workspace(Path(home) / "ws") as ws:
+        ds = ws.dataset(ws.load([folder], roots=AllowedRoots([folder.resolve()])))
+        t = time.perf_counter()
+        r = fit_module.fit_health_profile(ds, horizon_days=horizon)
+        seconds = time.perf_counter() - t
+    folds = [f for f in r.folds if f.auc is not None and f.expert_auc is not None]
+    mean = lambda xs: round(sum(xs) / len(xs), 3) if xs else None  # noqa: E731
+    return {
+        "folds": len(r.folds),
+        "rows": sum(f.test_rows for f in r.folds),
+        "lost": sum(f.test_lost for f in r.folds),
+        "learned_mean": mean([f.auc for f in folds]),
+        "expert_mean": mean([f.expert_auc for f in folds]),
+        "learned_pooled": r.cv_auc,
+        "expert_pooled": r.expert_auc,
+        "per_fold": [(f.auc, f.expert_auc) for f in r.folds],
+        "kept_expert": getattr(r, "kept_expert", None),
+        "better": r.better_than_expert,
+        "seconds": round(seconds, 1),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="the example and 400 accounts only")
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--fit", type=Path, help="a fit.py to measure instead of the working tree's")
+    args = parser.parse_args(argv)
+    from customer_health.tools.data.workspace import example_dir
+    from customer_health.tools.health import fit as current
+
+    fit_module = _load(args.fit, "customer_health.tools.health._fit_measured") if args.fit else current
+    gen = _load(ROOT / "examples" / "generate_onboarding.py", "generate_onboarding")
+    cases = [("example", example_dir(), 90)]
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in (400,) if args.quick else (400, 1500):
+            for seed in (7, 8):
+                folder = gen.generate(Path(tmp) / f"onb-{n}-{seed}", n_accounts=n, seed=seed)
+                cases += [(f"onboarding n={n} seed={seed}", folder, h) for h in (30, 90)]
+        results = []
+        for name, folder, horizon in cases:
+            try:
+                row = {"dataset": name, "horizon": horizon, **measure(folder, horizon, fit_module)}
+            except Exception as exc:  # noqa: BLE001 — a dataset fit refuses is reported as such
+                row = {"dataset": name, "horizon": horizon, "error": str(exc)[:120]}
+            results.append(row)
+            if not args.json:
+                _print_row(row, first=len(results) == 1)
+    if args.json:
+        print(json.dumps(results, indent=1, default=str))
+    return 0
+
+
+def _print_row(row: dict, first: bool) -> None:
+    if first:
+        print(
+            f"{'dataset':<26} {'h':>3} {'folds':>5} {'rows':>6} {'lost':>5} {'learned':>8} {'expert':>7} "
+            f"{'pooled L':>8} {'pooled E':>8} {'kept':>5} {'secs':>5}  per fold (learned/expert)"
+        )
+    if "error" in row:
+        print(f"{row['dataset']:<26} {row['horizon']:>3}  refused: {row['error']}")
+        return
+    per = " ".join(f"{a}/{b}" for a, b in row["per_fold"])
+    print(
+        f"{row['dataset']:<26} {row['horizon']:>3} {row['folds']:>5} {row['rows']:>6} {row['lost']:>5} "
+        f"{row['learned_mean']!s:>8} {row['expert_mean']!s:>7} {row['learned_pooled']!s:>8} "
+        f"{row['expert_pooled']!s:>8} {row['kept_expert']!s:>5} {row['seconds']:>5}  {per}",
+        flush=True,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
