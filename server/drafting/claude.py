@@ -67,21 +67,40 @@ def draft_with_claude(
             system=[{"type": "text", "text": system_rules, "cache_control": {"type": "ephemeral"}}],
             messages=[{"role": "user", "content": _content(prompt, documents)}],
         )
+    except anthropic.APIResponseValidationError:
+        raise DraftError(_MALFORMED) from None
     except anthropic.APIError as exc:
         raise DraftError(_explain(exc, anthropic, model, timeout, max_retries)) from None
-    texts = [block for block in message.content if getattr(block, "type", None) == "text"]
-    text = "".join(block.text for block in texts)
-    usage = message.usage
-    return Draft(
-        text=text,
-        model=message.model,
-        stop_reason=message.stop_reason,
-        input_tokens=usage.input_tokens,
-        output_tokens=usage.output_tokens,
-        cache_creation_input_tokens=getattr(usage, "cache_creation_input_tokens", None),
-        cache_read_input_tokens=getattr(usage, "cache_read_input_tokens", None),
-        blocks=[(block.text, _locations(block)) for block in texts],
-    )
+    except ValueError:  # a 200 whose body is not JSON
+        raise DraftError(_MALFORMED) from None
+    try:
+        texts = [block for block in message.content if getattr(block, "type", None) == "text"]
+        text = "".join(block.text for block in texts)
+        usage = message.usage
+        draft = Draft(
+            text=text,
+            model=message.model,
+            stop_reason=message.stop_reason,
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            cache_creation_input_tokens=getattr(usage, "cache_creation_input_tokens", None),
+            cache_read_input_tokens=getattr(usage, "cache_read_input_tokens", None),
+            blocks=[(block.text, _locations(block)) for block in texts],
+        )
+    except (AttributeError, TypeError, ValueError):  # a JSON body that is not a message
+        raise DraftError(_MALFORMED) from None
+    if not text.strip():
+        raise DraftError(
+            f"the model answered with no text (stop reason: {message.stop_reason or 'none given'}), so there is "
+            "no draft to check: try again, or unset ANTHROPIC_API_KEY for a template draft."
+        )
+    return draft
+
+
+_MALFORMED = (
+    "the Anthropic API answered 200 with something that is not a message, so there is no draft: try again later, "
+    "or unset ANTHROPIC_API_KEY for a template draft."
+)
 
 
 def _content(prompt: str, documents: list[dict] | None):

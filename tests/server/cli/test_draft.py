@@ -101,6 +101,15 @@ def test_a_rejected_key_is_exit_2_with_the_fix(sample, capsys, monkeypatch):
     assert "ANTHROPIC_API_KEY was rejected" in capsys.readouterr().err
 
 
+def test_an_empty_answer_from_the_api_is_exit_2_not_an_empty_draft_that_passes(sample, capsys, monkeypatch):
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test")
+    monkeypatch.setattr(draft_cli, "HTTP_CLIENT", _claude_says("", []))
+    assert main(["draft", "summary", "sample", "--account", "ACC-0073"]) == 2
+    captured = capsys.readouterr()
+    assert "answered with no text" in captured.err and "Traceback" not in captured.err
+    assert captured.out == ""
+
+
 def test_a_missing_or_unknown_account_is_exit_2(sample, capsys):
     assert main(["draft", "qbr", "sample"]) == 2
     assert main(["draft", "qbr", "sample", "--account", "ACC-073"]) == 2

@@ -114,3 +114,28 @@ def test_no_key_at_all_is_a_clear_error_before_any_request(monkeypatch):
     with pytest.raises(DraftError, match="set ANTHROPIC_API_KEY"):
         draft_with_claude("r", "p", http_client=replay(200, "message.json", seen))
     assert seen == []
+
+
+def _answers(body: bytes):
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(200, content=body, headers={"content-type": "application/json"})
+
+    return httpx2.Client(transport=httpx2.MockTransport(handler))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"not json", b"[]", b'{"foo": 1}', b'{"content": "x"}', b'{"content": null, "usage": null}'],
+    ids=["not-json", "a-list", "no-content", "content-not-a-list", "nulls"],
+)
+def test_a_200_that_is_not_a_message_is_one_clear_line(body):
+    with pytest.raises(DraftError, match="answered 200 with something that is not a message"):
+        draft_with_claude("r", "p", api_key="k", http_client=_answers(body))
+
+
+@pytest.mark.parametrize("text", [None, "  \n"], ids=["no-block", "blank-text"])
+def test_an_answer_with_no_text_is_no_draft(text):
+    message = json.loads((RECORDED / "message.json").read_text())
+    message["content"] = [] if text is None else [{"type": "text", "text": text}]
+    with pytest.raises(DraftError, match="answered with no text"):
+        draft_with_claude("r", "p", api_key="k", http_client=_answers(json.dumps(message).encode()))
