@@ -179,7 +179,7 @@ def run_size(n_events: int, base: Path, repeat: int, commands: list[str]) -> dic
     env["BENCH_PROFILE"] = load_profile(None).model_dump_json()
     last = f"SELECT CAST(max(timestamp) AS DATE) FROM read_parquet({_lit(data / 'events.parquet')})"
     as_of = str(duckdb.connect().execute(last).fetchone()[0])
-    row: dict = {"events": n_events, "as_of": as_of}
+    row: dict = {"events": n_events, "as_of": as_of, "load_avg_start": round(os.getloadavg()[0], 1)}
     row["first_load_s"] = round(_run([*cli, "load", str(data), "--format", "json"], env)[0], 2)
     _run([*cli, "load", str(data), "--format", "json"], env)  # and once warm, so every command below is warm
     baseline = [
@@ -222,6 +222,8 @@ def run_size(n_events: int, base: Path, repeat: int, commands: list[str]) -> dic
             ch_s, ch_out = _best([*baseline, "chdb-funnel"], env, repeat)
             row["funnel_chdb_s"] = round(ch_s, 2)
             row["funnel_chdb_users"] = json.loads(ch_out)["users"]
+    # the machine's 1-minute load average at both ends: read the seconds beside it
+    row["load_avg_end"] = round(os.getloadavg()[0], 1)
     return row
 
 

@@ -4,38 +4,44 @@ these declarations, so a parameter, a bound or a default cannot differ between f
 `Param(...)` in the analysis's `params` and one keyword in its `run`.
 
 Each analysis has one name (the CLI command); `tool` is the verb-first name the MCP server registers it under.
+
+Declaring costs nothing: the computations, result models and renderers are named here ("module:name", or imported
+inside the `run` function) and imported only when an analysis runs, so building the command line imports neither
+pandas nor DuckDB nor any analysis (a warm CLI call pays only for the one it runs).
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args, get_origin
+from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args, get_origin
 
-from customer_health.server.render import health as render_health
-from customer_health.server.render import rows
-from customer_health.server.render import text as render_text
 from customer_health.tools.base import bounds
-from customer_health.tools.data.dataset import Dataset
-from customer_health.tools.data.workspace import AllowedRoots, example_dir
-from customer_health.tools.health.fit import FitResult, fit_health_profile
-from customer_health.tools.health.score import HealthScores
-from customer_health.tools.health.validation import outcomes_frame
-from customer_health.tools.reports.account import AccountCard, account_card
-from customer_health.tools.reports.evidence import ValidationReport, validate_with_priorities
-from customer_health.tools.reports.pipeline import analyze
-from customer_health.tools.reports.portfolio import Portfolio, portfolio_summary
-from customer_health.tools.risk.priority import Priority, filter_accounts
-from customer_health.tools.risk.signals import RiskSignals
-from customer_health.tools.usage.adoption import Adoption, feature_adoption
-from customer_health.tools.usage.cohorts import CohortsResult, compute_cohorts
-from customer_health.tools.usage.funnel import DEFAULT_LOOKBACK_DAYS, FunnelResult, compute_funnel
-from customer_health.tools.usage.seats import SeatUtilization, seat_utilization
-from customer_health.tools.usage.trends import Trends, usage_trends
-from customer_health.tools.usage.workflows import Workflows, workflow_completion
-from pydantic import BaseModel, Field
+
+if TYPE_CHECKING:
+    from customer_health.tools.data.dataset import Dataset
+    from customer_health.tools.health.fit import FitResult
+    from customer_health.tools.health.score import HealthScores
+    from customer_health.tools.reports.account import AccountCard
+    from customer_health.tools.reports.evidence import ValidationReport
+    from customer_health.tools.reports.portfolio import Portfolio
+    from customer_health.tools.risk.signals import RiskSignals
+    from customer_health.tools.usage.adoption import Adoption
+    from customer_health.tools.usage.cohorts import CohortsResult
+    from customer_health.tools.usage.funnel import FunnelResult
+    from customer_health.tools.usage.seats import SeatUtilization
+    from customer_health.tools.usage.trends import Trends
+    from customer_health.tools.usage.workflows import Workflows
+    from pydantic import BaseModel
+
+# Two values a parameter needs before any computation is imported; tests/server/test_analyses.py checks that they
+# equal the computations' own (customer_health.tools.risk.priority.Priority, tools.usage.funnel.DEFAULT_LOOKBACK_DAYS).
+Priority = Literal["urgent", "high", "watch", "ok"]
+FUNNEL_LOOKBACK_DAYS = 90
 
 FACES = frozenset({"cli", "mcp"})
 
@@ -63,6 +69,8 @@ class Param:
 
     def annotation(self) -> Any:
         """The MCP argument's type: the SDK builds the input schema and validates calls from it."""
+        from pydantic import Field
+
         limits: dict[str, Any] = {}
         if self.bounds:
             limits.update(ge=self.bounds[0], le=self.bounds[1])
@@ -123,23 +131,49 @@ class Inputs:
     outputs: Path | None = None  # where this face keeps what an analysis writes (MCP: the session's outputs)
 
 
+Ref = str  # "package.module:name", imported on first use
+
+
+@functools.cache
+def resolve(ref: Ref) -> Any:
+    """What a "module:name" reference names, imported the first time it is asked for."""
+    module, _, name = ref.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
 @dataclass(frozen=True)
 class Analysis:
     """One analysis, for every face. `rows` are the lists the conversation view shortens to fit its budget (the main
     table first; `total_rows` counts it); `trim` keeps nested lists short there (`"accounts.drivers": 3`: each
-    account's three biggest drivers), while the CLI and the full table show everything."""
+    account's three biggest drivers), while the CLI and the full table show everything.
+
+    `run` imports its computation when called; the result model (`model_at`), the text renderer (`text_at`) and the
+    flat rows (`table_at`) are references ("module:name") or callables, resolved on first use (`model`, `text`,
+    `table`)."""
 
     name: str
     tool: str
     help: str
     params: tuple[Param, ...]
     run: Callable[..., BaseModel]
-    model: type[BaseModel]
-    text: Callable[[Any], str]
-    table: Callable[[Any], list[dict]] | None = None
+    model_at: Ref
+    text_at: Ref | Callable[[Any], str]
+    table_at: Ref | Callable[[Any], list[dict]] | None = None
     rows: tuple[str, ...] = ("accounts",)
     trim: dict[str, int] = field(default_factory=dict)
     writes: bool = False  # it writes a file (MCP: not a read-only tool)
+
+    @property
+    def model(self) -> type[BaseModel]:
+        return resolve(self.model_at)
+
+    @property
+    def text(self) -> Callable[[Any], str]:
+        return resolve(self.text_at) if isinstance(self.text_at, str) else self.text_at
+
+    @property
+    def table(self) -> Callable[[Any], list[dict]] | None:
+        return resolve(self.table_at) if isinstance(self.table_at, str) else self.table_at
 
     def arguments(self, given: dict[str, Any], face: str) -> dict[str, Any]:
         """The keywords for `run`: what the face was given for its parameters, defaults for the others."""
@@ -200,6 +234,9 @@ def _score(
     segment: str | None,
     priority: str | None,
 ) -> HealthScores:
+    from customer_health.tools.reports.pipeline import analyze
+    from customer_health.tools.risk.priority import filter_accounts
+
     result = analyze(inputs.ds, as_of=as_of, profile=profile, everyone=include_all)
     by_id = {a.account_id: a.priority for a in result.risk.accounts}
     return filter_accounts(result.scores, owner=owner, segment=segment, priority=priority, priorities=by_id)
@@ -214,6 +251,9 @@ def _signals(
     segment: str | None,
     priority: str | None,
 ) -> RiskSignals:
+    from customer_health.tools.reports.pipeline import analyze
+    from customer_health.tools.risk.priority import filter_accounts
+
     risk = analyze(inputs.ds, as_of=as_of, profile=profile).risk
     return filter_accounts(risk, owner=owner, segment=segment, priority=priority)
 
@@ -221,30 +261,42 @@ def _signals(
 def _portfolio(
     inputs: Inputs, *, period_months: int, top_n: int, profile: str | None, as_of: str | None
 ) -> Portfolio:
+    from customer_health.tools.reports.portfolio import portfolio_summary
+
     return portfolio_summary(
         inputs.ds, as_of=as_of, profile=profile, period_months=period_months, top_n=top_n
     )
 
 
 def _account(inputs: Inputs, *, account_id: str, profile: str | None, as_of: str | None) -> AccountCard:
+    from customer_health.tools.reports.account import account_card
+
     return account_card(inputs.ds, account_id, as_of=as_of, profile=profile)
 
 
 def _seats(inputs: Inputs, *, window_days: int, as_of: str | None, include_all: bool) -> SeatUtilization:
+    from customer_health.tools.usage.seats import seat_utilization
+
     return seat_utilization(inputs.ds, window_days=window_days, as_of=as_of, everyone=include_all)
 
 
 def _adoption(inputs: Inputs, *, window_days: int, as_of: str | None, include_all: bool) -> Adoption:
+    from customer_health.tools.usage.adoption import feature_adoption
+
     return feature_adoption(inputs.ds, window_days=window_days, as_of=as_of, everyone=include_all)
 
 
 def _trends(
     inputs: Inputs, *, account_id: str | None, weeks: int, as_of: str | None, include_all: bool
 ) -> Trends:
+    from customer_health.tools.usage.trends import usage_trends
+
     return usage_trends(inputs.ds, as_of=as_of, weeks=weeks, account=account_id, everyone=include_all)
 
 
 def _workflows(inputs: Inputs, *, weeks: int, as_of: str | None, include_all: bool) -> Workflows:
+    from customer_health.tools.usage.workflows import workflow_completion
+
     return workflow_completion(inputs.ds, as_of=as_of, weeks=weeks, everyone=include_all)
 
 
@@ -259,6 +311,8 @@ def _funnel(
     lookback_days: int | None,
     as_of: str | None,
 ) -> FunnelResult:
+    from customer_health.tools.usage.funnel import compute_funnel
+
     return compute_funnel(
         inputs.ds,
         steps,
@@ -274,6 +328,8 @@ def _funnel(
 def _cohorts(
     inputs: Inputs, *, months: int, activation_event: str | None, as_of: str | None
 ) -> CohortsResult:
+    from customer_health.tools.usage.cohorts import compute_cohorts
+
     return compute_cohorts(inputs.ds, as_of=as_of, max_months=months, activation_event=activation_event)
 
 
@@ -287,6 +343,9 @@ def _validate(
     fp_cost: float,
     fn_cost: float,
 ) -> ValidationReport:
+    from customer_health.tools.health.validation import outcomes_frame
+    from customer_health.tools.reports.evidence import validate_with_priorities
+
     frame = outcomes_frame(inputs.load(outcomes), outcomes) if outcomes else None
     return validate_with_priorities(
         inputs.ds,
@@ -304,6 +363,10 @@ def _fit(
 ) -> FitResult:
     """Writes only under the working directory and CUSTOMER_HEALTH_ALLOW (in MCP: the session's outputs folder, where
     a relative `out` goes), never into the bundled example."""
+    from customer_health.tools.data.workspace import AllowedRoots, example_dir
+    from customer_health.tools.health.fit import fit_health_profile
+    from customer_health.tools.health.validation import outcomes_frame
+
     frame = outcomes_frame(inputs.load(outcomes), outcomes) if outcomes else None
     bundled = example_dir().parent.resolve()
     allowed = [r for r in AllowedRoots.from_env().roots if r != bundled]
@@ -320,6 +383,12 @@ def _fit(
     )
 
 
+def _card_table(card: AccountCard) -> list[dict]:
+    from customer_health.server.render.rows import card_row
+
+    return [card_row(card)]
+
+
 ANALYSES: tuple[Analysis, ...] = (
     Analysis(
         name="score",
@@ -328,9 +397,9 @@ ANALYSES: tuple[Analysis, ...] = (
         "next action.",
         params=(PROFILE, AS_OF, ALL_ACCOUNTS, OWNER, SEGMENT, PRIORITY),
         run=_score,
-        model=HealthScores,
-        text=render_text.render_scores,
-        table=rows.score_rows,
+        model_at="customer_health.tools.health.score:HealthScores",
+        text_at="customer_health.server.render.text:render_scores",
+        table_at="customer_health.server.render.rows:score_rows",
         trim={"accounts.drivers": 3, "accounts.signals": 3},
     ),
     Analysis(
@@ -340,9 +409,9 @@ ANALYSES: tuple[Analysis, ...] = (
         "reasons and one next action (owner, SLA), in call-list order: priority, ARR, days to renewal.",
         params=(PROFILE, AS_OF, OWNER, SEGMENT, PRIORITY),
         run=_signals,
-        model=RiskSignals,
-        text=render_health.render_signals,
-        table=rows.signal_rows,
+        model_at="customer_health.tools.risk.signals:RiskSignals",
+        text_at="customer_health.server.render.health:render_signals",
+        table_at="customer_health.server.render.rows:signal_rows",
         trim={"accounts.signals": 3},
     ),
     Analysis(
@@ -363,9 +432,9 @@ ANALYSES: tuple[Analysis, ...] = (
             AS_OF,
         ),
         run=_portfolio,
-        model=Portfolio,
-        text=render_health.render_portfolio,
-        table=rows.portfolio_rows,
+        model_at="customer_health.tools.reports.portfolio:Portfolio",
+        text_at="customer_health.server.render.health:render_portfolio",
+        table_at="customer_health.server.render.rows:portfolio_rows",
         rows=("top_red_accounts.accounts", "renewals.next_90.accounts", "renewals.next_60.accounts"),
     ),
     Analysis(
@@ -386,9 +455,9 @@ ANALYSES: tuple[Analysis, ...] = (
             AS_OF,
         ),
         run=_account,
-        model=AccountCard,
-        text=render_health.render_account,
-        table=lambda card: [rows.card_row(card)],
+        model_at="customer_health.tools.reports.account:AccountCard",
+        text_at="customer_health.server.render.health:render_account",
+        table_at=_card_table,
         rows=(),
         trim={"score.drivers": 8},
     ),
@@ -399,8 +468,8 @@ ANALYSES: tuple[Analysis, ...] = (
         "purchased, worst first.",
         params=(WINDOW, AS_OF, ALL_ACCOUNTS),
         run=_seats,
-        model=SeatUtilization,
-        text=render_text.render_seats,
+        model_at="customer_health.tools.usage.seats:SeatUtilization",
+        text_at="customer_health.server.render.text:render_seats",
     ),
     Analysis(
         name="adoption",
@@ -408,8 +477,8 @@ ANALYSES: tuple[Analysis, ...] = (
         help="Core-feature breadth and depth per account, under-used features, and how concentrated the work is.",
         params=(WINDOW, AS_OF, ALL_ACCOUNTS),
         run=_adoption,
-        model=Adoption,
-        text=render_text.render_adoption,
+        model_at="customer_health.tools.usage.adoption:Adoption",
+        text_at="customer_health.server.render.text:render_adoption",
     ),
     Analysis(
         name="trends",
@@ -422,8 +491,8 @@ ANALYSES: tuple[Analysis, ...] = (
             ALL_ACCOUNTS,
         ),
         run=_trends,
-        model=Trends,
-        text=render_text.render_trends,
+        model_at="customer_health.tools.usage.trends:Trends",
+        text_at="customer_health.server.render.text:render_trends",
     ),
     Analysis(
         name="workflows",
@@ -435,9 +504,9 @@ ANALYSES: tuple[Analysis, ...] = (
             ALL_ACCOUNTS,
         ),
         run=_workflows,
-        model=Workflows,
-        text=render_health.render_workflows,
-        table=rows.workflow_rows,
+        model_at="customer_health.tools.usage.workflows:Workflows",
+        text_at="customer_health.server.render.health:render_workflows",
+        table_at="customer_health.server.render.rows:workflow_rows",
     ),
     Analysis(
         name="funnel",
@@ -471,15 +540,15 @@ ANALYSES: tuple[Analysis, ...] = (
                 "lookback_days",
                 int,
                 "Only funnels started in the last N days; 0 for all history",
-                default=DEFAULT_LOOKBACK_DAYS,
+                default=FUNNEL_LOOKBACK_DAYS,
                 bounds=(0, bounds.LOOKBACK_DAYS[1]),
             ),
             AS_OF,
         ),
         run=_funnel,
-        model=FunnelResult,
-        text=render_health.render_funnel,
-        table=rows.funnel_rows,
+        model_at="customer_health.tools.usage.funnel:FunnelResult",
+        text_at="customer_health.server.render.health:render_funnel",
+        table_at="customer_health.server.render.rows:funnel_rows",
         rows=("steps",),
     ),
     Analysis(
@@ -498,9 +567,9 @@ ANALYSES: tuple[Analysis, ...] = (
             AS_OF,
         ),
         run=_cohorts,
-        model=CohortsResult,
-        text=render_text.render_cohorts,
-        table=rows.cohort_rows,
+        model_at="customer_health.tools.usage.cohorts:CohortsResult",
+        text_at="customer_health.server.render.text:render_cohorts",
+        table_at="customer_health.server.render.rows:cohort_rows",
         rows=("logo.rows", "active_users.rows", "revenue.rows"),
     ),
     Analysis(
@@ -522,9 +591,9 @@ ANALYSES: tuple[Analysis, ...] = (
             Param("fn_cost", float, "Cost of a missed churn", default=5.0, gt=0, metavar="X"),
         ),
         run=_validate,
-        model=ValidationReport,
-        text=render_health.render_validation,
-        table=rows.validation_rows,
+        model_at="customer_health.tools.reports.evidence:ValidationReport",
+        text_at="customer_health.server.render.health:render_validation",
+        table_at="customer_health.server.render.rows:validation_rows",
     ),
     Analysis(
         name="fit",
@@ -549,10 +618,10 @@ ANALYSES: tuple[Analysis, ...] = (
             ),
         ),
         run=_fit,
-        model=FitResult,
+        model_at="customer_health.tools.health.fit:FitResult",
         writes=True,
-        text=lambda r: r.summary + "".join(f"\n- {c}" for c in r.caveats),
-        table=lambda r: [m.model_dump(mode="json") for m in r.metrics],
+        text_at=lambda r: r.summary + "".join(f"\n- {c}" for c in r.caveats),
+        table_at=lambda r: [m.model_dump(mode="json") for m in r.metrics],
         rows=("metrics",),
     ),
 )

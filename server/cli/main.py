@@ -176,9 +176,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(named: str | None = None) -> argparse.ArgumentParser:
+    """Every command, or — given the command a call `named` — that one without the drafting commands, whose modules
+    import the whole narrative layer (the analysis commands import nothing of theirs until one runs). The command's
+    own options, help and errors are the same either way."""
     from customer_health.server.analyses import ANALYSES, AS_OF, DASHBOARD_TOP, PROFILE
-    from customer_health.server.cli import check, draft
 
     parser = argparse.ArgumentParser(
         prog="customer-health", description="Customer-health analytics from the exports you already have."
@@ -219,8 +221,11 @@ def build_parser() -> argparse.ArgumentParser:
         param.add_to(report)
     report.set_defaults(func=cmd_report)
 
-    draft.add_parser(sub, data_parser)
-    check.add_parser(sub, data_parser)
+    if named not in {"demo", "load", "report", "serve", *(a.name for a in ANALYSES)}:  # all, or draft/check
+        from customer_health.server.cli import check, draft
+
+        draft.add_parser(sub, data_parser)
+        check.add_parser(sub, data_parser)
 
     serve = sub.add_parser("serve", help="Run the MCP server (stdio for Claude Code, or streamable HTTP).")
     serve.add_argument(
@@ -253,10 +258,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    if (sys.argv[1:] if argv is None else argv) == ["--version"]:  # answered without building every command
+    given = sys.argv[1:] if argv is None else argv
+    if given == ["--version"]:  # answered without building every command
         print(f"customer-health {version()}")
         return 0
-    parser = build_parser()
+    parser = build_parser(given[0] if given and not given[0].startswith("-") else None)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse has printed the usage and the error (exit 2) or the help (exit 0)

@@ -84,3 +84,63 @@ def test_a_list_parameter_is_comma_separated_on_the_command_line():
     assert steps.parse("a, b,c") == ["a", "b", "c"]
     with pytest.raises(argparse.ArgumentTypeError, match="at least 2"):
         steps.parse("a")
+
+
+# --- declaring costs nothing: the command line is built without importing any computation --------------------------
+HEAVY = ("pandas", "duckdb", "numpy", "sqlglot", "pyarrow", "pydantic")
+PARSER_SCRIPT = """
+import contextlib, io, sys
+from customer_health.server.cli.main import main
+with contextlib.redirect_stdout(io.StringIO()):
+    code = main([{named!r}, "--help"])  # the command line built and parsed, nothing run
+layers = ("tools.usage", "tools.health", "tools.risk", "tools.reports", "tools.narrative", "server.render")
+ours = sorted(m for m in sys.modules if m.startswith(tuple("customer_health." + x for x in layers)))
+print(code, *sorted(m for m in {heavy!r} if m in sys.modules), *ours)
+"""
+
+
+@pytest.mark.parametrize("named", ["seats", "funnel", "score"])
+def test_building_the_command_line_for_an_analysis_imports_no_computation_nor_pandas_nor_duckdb(named):
+    import subprocess
+    import sys
+
+    script = PARSER_SCRIPT.format(named=named, heavy=HEAVY)
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["0"]  # exit 0, and no data library, no computation, no renderer
+
+
+def test_a_command_built_alone_has_the_options_and_help_it_has_among_every_command(capsys):
+    for analysis in ANALYSES:
+        alone = next(
+            a for a in build_parser(analysis.name)._actions if isinstance(a, argparse._SubParsersAction)
+        )
+        assert alone.choices[analysis.name].format_help() == _subcommands()[analysis.name].format_help()
+    everything = set(_subcommands())
+    assert {"draft", "check"} <= everything
+    assert set(_subcommands()) - set(
+        next(a for a in build_parser("seats")._actions if isinstance(a, argparse._SubParsersAction)).choices
+    ) == {"draft", "check"}
+    assert main(["drft"]) == 2  # a misspelt command is told every command there is
+    assert "'draft'" in capsys.readouterr().err
+
+
+def test_what_a_parameter_needs_before_the_computation_is_imported_equals_the_computations_own():
+    from typing import get_args
+
+    from customer_health.server import analyses
+    from customer_health.tools.risk.priority import Priority
+    from customer_health.tools.usage.funnel import DEFAULT_LOOKBACK_DAYS
+
+    assert get_args(analyses.Priority) == get_args(Priority)
+    assert analyses.FUNNEL_LOOKBACK_DAYS == DEFAULT_LOOKBACK_DAYS
+
+
+@pytest.mark.parametrize("analysis", ANALYSES, ids=lambda a: a.name)
+def test_every_declared_reference_names_what_it_says(analysis):
+    from pydantic import BaseModel
+
+    assert issubclass(analysis.model, BaseModel)
+    assert callable(analysis.text)
+    assert analysis.table is None or callable(analysis.table)
+    assert analysis.model.__name__ == analysis.model_at.rpartition(":")[2]

@@ -47,8 +47,11 @@ COLUMNS = ("stage", "since", "evidence", "customer_since", "sub_mrr", "sub_seats
 def lifecycle(ds: Dataset, day: date) -> pd.DataFrame:
     """One row per account (index account_id, every account the data names) with `COLUMNS` as of the end of `day`:
     the stage, when it began, the evidence, the customer-since date, and — from subscriptions — the MRR, seats and
-    next renewal on the day. Computed once per dataset and day; the caller gets its own copy."""
-    return ds.memo(("lifecycle", day), lambda: _lifecycle(ds, day)).copy()
+    next renewal on the day. Computed once per dataset and day (and kept in the workspace for later processes, see
+    load_cache); the caller gets its own copy."""
+    from customer_health.tools.data.load_cache import reuse_lifecycle
+
+    return ds.memo(("lifecycle", day), lambda: reuse_lifecycle(ds, day, lambda: _lifecycle(ds, day))).copy()
 
 
 def lifecycle_table(ds: Dataset, day: date) -> str:

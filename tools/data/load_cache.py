@@ -2,14 +2,15 @@
 
 A warm command (the sources unchanged since they were ingested) used to spend most of its time re-deriving what the
 data alone decides: the dataset's views (building them scans the tables for account names), the quality report, the
-accounts per lifecycle stage, and the event semantics (passive, negative and core events). Each is kept in a small
+accounts per lifecycle stage, the lifecycle of every account on the day asked about (the triage views and the score
+start from it), and the event semantics (passive, negative and core events). Each is kept in a small
 workspace table under a key made of everything it depends on:
 
 - the dataset_id, derived from the content of the sources (and the mapping that applied), so an edited file makes a
   new dataset and a new key;
 - the product config's content (customer-health.yaml, as parsed), so an edited config is read again;
-- for the quality report, the day it was judged on and the files a folder load passed over; for the stage counts,
-  the day; for the semantics, the end of the time range they were resolved over;
+- for the quality report, the day it was judged on and the files a folder load passed over; for the stage counts
+  and the lifecycle frame, the day; for the semantics, the end of the time range they were resolved over;
 - this module's format version, the ingest version and a stamp of the data layer's code (an upgrade or an edit
   recomputes).
 
@@ -25,7 +26,7 @@ import json
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from customer_health.tools.data.config import ProductSemantics
 from customer_health.tools.data.dataset import Dataset
@@ -34,6 +35,7 @@ from pydantic import BaseModel
 
 if TYPE_CHECKING:
     import duckdb
+    import pandas as pd
 
 LOAD_CACHE_VERSION = 1  # raise when what is kept, or how it is computed, changes
 _TABLE = "load_cache"
@@ -61,13 +63,14 @@ class LoadCache:
 
         try:
             self._ensure()
-            row = self.con.execute(f"SELECT value FROM {_TABLE} WHERE key = ?", [key]).fetchone()
+            # fetched to the end: a result left open blocks the connection's next register() (DuckDB 2)
+            rows = self.con.execute(f"SELECT value FROM {_TABLE} WHERE key = ?", [key]).fetchall()
         except duckdb.Error:
             return None
-        if row is None:
+        if not rows:
             return None
         try:
-            return model.model_validate_json(row[0])
+            return model.model_validate_json(rows[0][0])
         except ValueError:  # kept by an incompatible version: as good as nothing kept
             return None
 
@@ -176,7 +179,7 @@ def reuse_views(
         found = con.execute(
             "SELECT count(DISTINCT view_name) FROM duckdb_views() WHERE view_name IN (SELECT unnest(?))",
             [names],
-        ).fetchone()[0]
+        ).fetchall()[0][0]
         if found == len(set(names)):
             return dict(kept.views)
     views = compute()
@@ -208,3 +211,73 @@ def reuse_semantics(ds: Dataset, as_of_sql_end: str | None, model: type[Model], 
         return compute()
     parts = {"end": as_of_sql_end, "config": config_hash(ds.semantics)}
     return store.reuse("semantics", ds.dataset_id, parts, model, compute)
+
+
+class KeptFrame(BaseModel):
+    """A table of one row per account as JSON columns: the index, each column's values and how to read them back
+    (`float`: NaN kept as null; `date`: ISO days; otherwise the values as they are, restored to the column's dtype)."""
+
+    index: list[Any]
+    index_name: str | None
+    columns: dict[str, list[Any]]
+    kinds: dict[str, str]
+    dtypes: dict[str, str]
+
+
+def frame_to_kept(frame: pd.DataFrame) -> KeptFrame | None:
+    """The frame as columns to keep, or None when it holds what this format would not give back unchanged."""
+    if not all(type(v) is str for v in frame.index) or not all(type(c) is str for c in frame.columns):
+        return None
+    columns: dict[str, list[Any]] = {}
+    kinds: dict[str, str] = {}
+    for name in frame.columns:
+        col = frame[name]
+        values = col.tolist()
+        if col.dtype.kind == "f":
+            columns[name], kinds[name] = [v if v == v else None for v in values], "float"
+            continue
+        present = {type(v) for v in values if v is not None}
+        if present == {date}:
+            columns[name], kinds[name] = [v.isoformat() if v is not None else None for v in values], "date"
+        elif present <= {str, int, bool} or (present == {str, float} and str(col.dtype) != "object"):
+            # a string dtype's missing values read back as it had them (NaN); an object column's None stays None
+            columns[name], kinds[name] = [v if type(v) is not float else None for v in values], "plain"
+        else:
+            return None
+    dtypes = {c: str(frame[c].dtype) for c in frame.columns}
+    return KeptFrame(
+        index=frame.index.tolist(), index_name=frame.index.name, columns=columns, kinds=kinds, dtypes=dtypes
+    )
+
+
+def kept_to_frame(kept: KeptFrame) -> pd.DataFrame:
+    import pandas as pd
+
+    data: dict[str, Any] = {}
+    for name, values in kept.columns.items():
+        kind = kept.kinds[name]
+        if kind == "float":
+            data[name] = pd.Series([float("nan") if v is None else v for v in values], dtype="float64")
+        elif kind == "date":
+            data[name] = pd.Series([date.fromisoformat(v) if v else None for v in values], dtype=object)
+        else:
+            data[name] = pd.Series(values, dtype=object).astype(kept.dtypes[name])
+    frame = pd.DataFrame(data, columns=list(kept.columns))
+    frame.index = pd.Index(kept.index, dtype=object, name=kept.index_name)
+    return frame
+
+
+def reuse_lifecycle(ds: Dataset, day: date, compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+    """The lifecycle frame on `day` kept for this dataset and config, or `compute()` (kept for next time when the
+    workspace built the dataset)."""
+    store = store_of(ds)
+    if store is None:
+        return compute()
+    key = cache_key("lifecycle", ds.dataset_id, {"day": day, "config": config_hash(ds.semantics)})
+    kept = store.get(key, KeptFrame)
+    if kept is not None:
+        return kept_to_frame(kept)
+    frame = compute()
+    if (as_columns := frame_to_kept(frame)) is not None:
+        store.put(key, ds.dataset_id, "lifecycle", as_columns)
+    return frame

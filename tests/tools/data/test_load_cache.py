@@ -153,3 +153,94 @@ def test_a_view_gone_from_the_workspace_is_built_again(tmp_path, mini, monkeypat
     assert len(builds) == 2
     assert second.views == first.views
     assert {t.kind: t.rows for t in second.tables} == {t.kind: t.rows for t in first.tables}
+
+
+# --- the lifecycle frame of a day ----------------------------------------------------------------------------------
+SUBSCRIPTIONS = """account_code,uuid,plan_code,quantity,unit_amount,state,activated_at,current_period_started_at,current_period_ends_at
+A1,s1,pro,10,1200,active,2024-01-15,2026-01-15,2027-01-15
+A2,s2,pro,3,300,expired,2024-02-01,2025-02-01,2026-02-01
+"""
+
+
+def _frame(home: Path, folder: Path, day: date):
+    """The lifecycle frame as a fresh process gets it: a new Workspace on the same home."""
+    from customer_health.tools.data.lifecycle import lifecycle
+
+    with Workspace(home) as ws:
+        ds = ws.dataset(ws.load([folder], roots=AllowedRoots([folder.parent.resolve()]), today=DAY))
+        return lifecycle(ds, day)
+
+
+@pytest.fixture
+def lifecycle_calls(monkeypatch):
+    """How many times the lifecycle frame was actually worked out from the data."""
+    from customer_health.tools.data import lifecycle
+
+    return _counting(monkeypatch, lifecycle, "_lifecycle")
+
+
+def test_a_second_process_reads_the_lifecycle_frame_it_kept_value_for_value(tmp_path, mini, lifecycle_calls):
+    import pandas as pd
+
+    (mini / "subscriptions.csv").write_text(
+        SUBSCRIPTIONS, encoding="utf-8"
+    )  # renewal dates, MRR and seats too
+    first = _frame(tmp_path / "ws", mini, DAY)
+    worked_out = len(
+        lifecycle_calls
+    )  # the day asked for (and the data's last day, for the load's stage counts)
+    second = _frame(tmp_path / "ws", mini, DAY)
+    assert worked_out >= 1 and len(lifecycle_calls) == worked_out
+    pd.testing.assert_frame_equal(second, first, check_exact=True)
+    assert second.loc["A1", "renews_on"] == date(2027, 1, 15) and second.loc["A1", "sub_seats"] == 10
+    assert second.loc["A2", "stage"] == "churned" and second.loc["A2", "renews_on"] is None
+
+
+def test_the_lifecycle_frame_is_worked_out_again_for_another_day_or_edited_sources(
+    tmp_path, mini, lifecycle_calls
+):
+    _frame(tmp_path / "ws", mini, DAY)
+    before = len(lifecycle_calls)
+    earlier = _frame(tmp_path / "ws", mini, date(2026, 1, 1))
+    assert len(lifecycle_calls) == before + 1
+    accounts = mini / "accounts.csv"
+    lines = accounts.read_text(encoding="utf-8").splitlines(keepends=True)
+    accounts.write_text("".join(lines[:-1]), encoding="utf-8")  # one account fewer
+    fewer = _frame(tmp_path / "ws", mini, date(2026, 1, 1))
+    assert len(lifecycle_calls) >= before + 2  # a new dataset: its day worked out again
+    assert len(fewer) == len(earlier) - 1
+
+
+def test_a_frame_is_kept_only_when_its_columns_read_back_unchanged():
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {
+            "stage": pd.Series(["active", None, "churned"], dtype="str"),
+            "since": pd.Series([date(2026, 1, 2), None, date(1999, 12, 31)], dtype=object),
+            "mrr": [1.5, float("nan"), -0.0],
+            "seats": pd.Series([3, 0, 7], dtype="int64"),
+            "note": pd.Series(["x", None, ""], dtype=object),
+            "empty": pd.Series([None, None, None], dtype=object),
+        }
+    ).set_axis(pd.Index(["a", "b", "c"], dtype=object, name="account_id"))
+    kept = load_cache.frame_to_kept(frame)
+    again = load_cache.kept_to_frame(load_cache.KeptFrame.model_validate_json(kept.model_dump_json()))
+    pd.testing.assert_frame_equal(again, frame, check_exact=True)
+    assert again.loc["b", "note"] is None and again.loc["b", "since"] is None
+    # a timestamp (not a day) or a NaN in an object column would not come back as it was: not kept
+    assert load_cache.frame_to_kept(frame.assign(since=pd.Timestamp("2026-01-02"))) is None
+    assert (
+        load_cache.frame_to_kept(frame.assign(note=pd.Series(["x", float("nan"), ""], dtype=object))) is None
+    )
+
+
+def test_reading_a_kept_answer_leaves_the_connection_free_for_the_next_statement():
+    import pandas as pd
+
+    con = duckdb.connect()
+    store = load_cache.LoadCache(con)
+    store.put("k", "abc", "stages", load_cache.StageCounts(counts={"active": 2}))
+    assert store.get("k", load_cache.StageCounts).counts == {"active": 2}
+    con.register("frame", pd.DataFrame({"a": [1]}))  # DuckDB refuses this while a result is left unread
+    assert con.execute("SELECT a FROM frame").fetchall() == [(1,)]
