@@ -8,6 +8,7 @@ check the raw reductions row for row. The connection is read-only and no message
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -20,9 +21,13 @@ from customer_health.tools.base.errors import InputError
 from customer_health.tools.base.sql import window
 from customer_health.tools.data.engines import open_source
 from customer_health.tools.data.engines.postgres import find_relations, masked, postgres_engine
+from customer_health.tools.data.semantics import engaged_sql
 from customer_health.tools.data.workspace import AllowedRoots, Workspace
 from customer_health.tools.health.event_metrics import event_metrics_sql
 from customer_health.tools.reports.pipeline import analyze
+from customer_health.tools.risk.inputs import last_seen_sql, risk_activity_sql
+from customer_health.tools.usage.adoption import adoption_sql
+from customer_health.tools.usage.personas import weeks_active_sql
 from customer_health.tools.usage.seats import activity_sql
 from customer_health.tools.usage.trends import trend_sql
 from hypothesis import HealthCheck, given, settings
@@ -34,17 +39,27 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 copy_to_postgres = BENCH.copy_to_postgres
 
 
-@pytest.fixture(scope="module")
-def both(pg, tmp_path_factory):
-    """The example as files (DuckDB) and the same dataset with its reductions run in PostgreSQL."""
+KINDS = ("events", "users", "accounts")
+
+
+def example_in_postgres(pg, tmp_path_factory, schema: str):
+    """The example loaded from its files, and a PostgreSQL engine reading a copy of its events, users and
+    accounts in `schema` (those three only: recognising the other tables is the load's business)."""
     url, admin = pg
     ws = Workspace(tmp_path_factory.mktemp("ws"))
     ds = ws.dataset(ws.load([EXAMPLES / "sample"], roots=AllowedRoots([EXAMPLES.resolve()])))
-    admin.execute("CREATE SCHEMA IF NOT EXISTS example")
+    admin.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
     tmp = tmp_path_factory.mktemp("csv")
-    for kind in ("events", "users", "accounts"):
-        copy_to_postgres(ds.con, f"SELECT * FROM {ds.view(kind)}", admin, f"example.{kind}", tmp)
-    engine = postgres_engine(url, {k: f"example.{k}" for k in ("events", "users", "accounts")})
+    for kind in KINDS:
+        copy_to_postgres(ds.con, f"SELECT * FROM {ds.view(kind)}", admin, f"{schema}.{kind}", tmp)
+    engine = postgres_engine(url, {k: f"{schema}.{k}" for k in KINDS})
+    return ds, dataclasses.replace(engine, relations={k: engine.relations[k] for k in KINDS})
+
+
+@pytest.fixture(scope="module")
+def both(pg, tmp_path_factory):
+    """The example as files (DuckDB) and the same dataset with its reductions run in PostgreSQL."""
+    ds, engine = example_in_postgres(pg, tmp_path_factory, "example")
     return ds, *on_engine(ds, engine)
 
 
@@ -60,9 +75,9 @@ def test_seats_trends_funnel_workflows_and_cohorts_are_identical_from_postgresql
 
 
 def test_the_score_and_risk_pipeline_is_identical_with_its_event_inputs_from_postgresql(both):
-    # the score's event inputs come from PostgreSQL; lifecycle stages, adoption, personas and the risk inputs
-    # still read the workspace's own events (full here), so this holds the pipeline around the PostgreSQL part
-    ds, _, remote = both
+    # every event read of the pipeline goes to PostgreSQL: the workspace's own events are cut to the first day
+    # (test_event_reads.py takes them away altogether)
+    ds, remote, _ = both
     local, far = analyze(ds, everyone=True), analyze(remote, everyone=True)
     assert far.scores.model_dump(mode="json") == local.scores.model_dump(mode="json")
     assert far.risk.model_dump(mode="json") == local.risk.model_dump(mode="json")
@@ -119,11 +134,21 @@ def _reductions(relations):
     core = ["import_data", "build_report"]
     ends = {0: window(DAY, 1).end, 1: window(DAY - timedelta(days=30), 1).end}
     em = event_metrics_sql(DAY, ends, core, "share_report", True, ["is_champion"], relations)
+    champions = f"SELECT user_id FROM {relations['users']} WHERE is_champion"
     return [
         em["windowed"],
         em["ever"],
         activity_sql(window(DAY, 30), core, relations),
         trend_sql(DAY, 13, core, True, None, relations),
+        *adoption_sql(window(DAY, 30), core, True, relations).values(),
+        weeks_active_sql(DAY, 4, relations),
+        risk_activity_sql(DAY, core, True, relations),
+        last_seen_sql(DAY, champions, relations),
+        last_seen_sql(DAY, None, relations),
+        engaged_sql("account_id", "", relations),
+        engaged_sql("user_id", f"WHERE timestamp < TIMESTAMP '{DAY}'", relations),
+        engaged_sql("account_id", "", relations, 1.5),
+        engaged_sql("user_id", "", relations, 2.0),
     ]
 
 

@@ -13,12 +13,12 @@ same three.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-import sqlglot
 from customer_health.tools.base.errors import InputError
 
 # The portable subset is written in DuckDB's spelling; SQLGlot reads it as that and writes the target.
@@ -31,6 +31,8 @@ def transpile(sql: str, dialect: str) -> str:
     """The portable SQL written in `dialect` (one of DIALECTS)."""
     if dialect not in DIALECTS:
         raise InputError(f"no SQL dialect is named '{dialect}'.", column="engine", options=list(DIALECTS))
+    import sqlglot  # here, not at import: the dataset handle imports this module, and `--version` must stay light
+
     return sqlglot.transpile(sql, read=PORTABLE, write=dialect)[0]
 
 
@@ -90,6 +92,43 @@ def relation(ds, kind: str) -> str:
     """The name a reduction reads `kind` under on the dataset's engine (the workspace view when the engine does
     not name it)."""
     return engine_of(ds).relations.get(kind) or ds.view(kind)
+
+
+# the kinds that stay where they are on another engine; a remote load copies every other table into the workspace
+STAYS_ON_ENGINE = ("events",)
+
+
+def elsewhere(ds, kind: str) -> bool:
+    """Whether `kind` lives only on an engine other than the dataset's own DuckDB connection: then no local view
+    of it can be read, only reductions run on that engine."""
+    engine = getattr(ds, "engine", None)
+    return (
+        kind in STAYS_ON_ENGINE
+        and engine is not None
+        and engine.con is not ds.con
+        and kind in engine.relations
+    )
+
+
+def readable(ds, kind: str) -> bool:
+    """Whether a reduction on the dataset's engine can read `kind` (it is there, or the engine is the workspace)."""
+    engine = engine_of(ds)
+    return engine.con is ds.con or kind in engine.relations
+
+
+def first_row(ds, portable_sql: str) -> dict:
+    """The one row of a reduction that returns one row (an aggregate without GROUP BY), run on the dataset's engine."""
+    return engine_of(ds).fetch(portable_sql)[0]
+
+
+def reduced_once(ds, portable_sql: str, name: str, types: Mapping[str, str]) -> str:
+    """`reduced` for a dataset, fetched once per dataset and SQL (the views never change after a load): the rows
+    are registered under a name of their own, so another reduction under the same `name` cannot replace them."""
+    digest = hashlib.sha1(f"{ds.dataset_id}\0{portable_sql}".encode()).hexdigest()[:12]
+    return ds.memo(
+        ("reduced", portable_sql),
+        lambda: reduced(ds.con, engine_of(ds), portable_sql, f"{name}_{digest}", types),
+    )
 
 
 def reduced_frame(con, engine: Engine, portable_sql: str, name: str, types: Mapping[str, str]):
@@ -183,15 +222,20 @@ def next_at_or_after(
 __all__ = [
     "DIALECTS",
     "PORTABLE",
+    "STAYS_ON_ENGINE",
     "Engine",
     "count_if",
     "duckdb_engine",
+    "elsewhere",
     "engine_from_query",
     "engine_of",
     "event_counts",
+    "first_row",
     "flag",
     "next_at_or_after",
+    "readable",
     "reduced",
+    "reduced_once",
     "reduced_frame",
     "relation",
     "transpile",

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from customer_health.tools.base.errors import InputError
 from customer_health.tools.data.dataset import Dataset
-from customer_health.tools.data.lifecycle import CUSTOMER_STAGES, lifecycle_table
+from customer_health.tools.data.lifecycle import CUSTOMER_STAGES, event_account_ids, lifecycle_table
 from customer_health.tools.data.subscriptions import PRICE_COLUMNS
 
 if TYPE_CHECKING:
@@ -97,10 +97,7 @@ def _account_base_sql(ds: Dataset, columns: tuple[str, ...]) -> str:
             fix="Load a users export (user_id, account_id) or events with an account/group id.",
         )
     nulls = ", ".join(f"NULL AS {c}" for c in columns)
-    return (
-        f"SELECT DISTINCT account_id{', ' + nulls if nulls else ''} FROM {ds.view('events')} "
-        "WHERE account_id IS NOT NULL"
-    )
+    return f"SELECT account_id{', ' + nulls if nulls else ''} FROM {event_account_ids(ds)} AS e"
 
 
 def accounts_with_names(ds: Dataset) -> list[tuple[str, str | None]]:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Protocol
 
 from customer_health.tools.base import bounds
+from customer_health.tools.base.dialects import elsewhere, engine_of, first_row, relation
 from customer_health.tools.base.errors import InputError
 from customer_health.tools.base.sql import quote
 from customer_health.tools.data.config import ProductSemantics
@@ -104,26 +105,26 @@ class Dataset:
         """Whether any event can be tied to an account (directly or through the users table)."""
         if not self.has("events") or "account_id" not in self.columns("events"):
             return False
-        return self.memo(
-            ("events_tied",),
-            lambda: (
-                self.con.execute(
-                    f"SELECT count(*) FROM (SELECT 1 FROM {self.view('events')} WHERE account_id IS NOT NULL LIMIT 1)"
-                ).fetchall()[0][0]
-                > 0
-            ),
-        )
+        return self.memo(("events_tied",), lambda: self.any_event("account_id IS NOT NULL"))
 
     def events_first_day(self) -> date | None:
         """The first day the events cover (where the export begins), or None without events."""
+        return self.events_span()[0]
+
+    def events_span(self) -> tuple[date | None, date | None]:
+        """The first and the last day with an event (None, None without events), read on the dataset's engine."""
         if not self.has("events"):
-            return None
-        return self.memo(
-            ("events_first_day",),
-            lambda: self.con.execute(
-                f"SELECT CAST(min(timestamp) AS DATE) FROM {self.view('events')}"
-            ).fetchone()[0],
-        )
+            return None, None
+
+        def compute() -> tuple[date | None, date | None]:
+            row = first_row(
+                self,
+                "SELECT CAST(MIN(timestamp) AS DATE) AS first_day, CAST(MAX(timestamp) AS DATE) AS last_day "
+                f"FROM {relation(self, 'events')}",
+            )
+            return _day(row["first_day"]), _day(row["last_day"])
+
+        return self.memo(("events_span",), compute)
 
     def account_level_events(self) -> bool:
         """Whether the events name no person apart from the account (an export with no user column, whose view
@@ -131,20 +132,22 @@ class Dataset:
         if not self.has("events") or "account_id" not in self.columns("events"):
             return False
         return self.memo(
-            ("account_level_events",),
-            lambda: (
-                self.con.execute(
-                    f"SELECT count(*) FROM (SELECT 1 FROM {self.view('events')} "
-                    "WHERE user_id IS DISTINCT FROM account_id LIMIT 1)"
-                ).fetchall()[0][0]
-                == 0
-            ),
+            ("account_level_events",), lambda: not self.any_event("user_id IS DISTINCT FROM account_id")
         )
+
+    def any_event(self, condition: str) -> bool:
+        """Whether some event meets `condition` (portable SQL), asked on the dataset's engine."""
+        sql = f"SELECT 1 AS x FROM {relation(self, 'events')} WHERE {condition} LIMIT 1"
+        return first_row(self, f"SELECT COUNT(*) AS n FROM ({sql}) AS e")["n"] > 0
 
     def columns(self, kind: str) -> list[str]:
         if kind not in self._columns:
-            rows = self.con.execute(f"DESCRIBE SELECT * FROM {self.view(kind)}").fetchall()
-            self._columns[kind] = [r[0] for r in rows]
+            if elsewhere(self, kind):  # the table lives on another engine: ask it for the names only
+                names, _ = engine_of(self).rows(f"SELECT * FROM {relation(self, kind)} LIMIT 0")
+                self._columns[kind] = list(names)
+            else:
+                rows = self.con.execute(f"DESCRIBE SELECT * FROM {self.view(kind)}").fetchall()
+                self._columns[kind] = [r[0] for r in rows]
         return self._columns[kind]
 
     def frame(self, kind: str, columns: list[str] | None = None) -> pd.DataFrame:
@@ -161,6 +164,11 @@ class Dataset:
                 "e.g. 2026-06-30.",
             )
         return self.latest_date
+
+
+def _day(value) -> date | None:
+    """A day from what an engine returns for a date (a date, or a timestamp from some drivers)."""
+    return value.date() if isinstance(value, datetime) else value
 
 
 def resolve_as_of(ds: Dataset, as_of: date | str | None) -> date:

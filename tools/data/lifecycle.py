@@ -25,6 +25,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Literal
 
+from customer_health.tools.base.dialects import engine_of, reduced_once, relation
 from customer_health.tools.base.sql import quote
 from customer_health.tools.data.dataset import Dataset
 from customer_health.tools.data.subscriptions import periods_view_name
@@ -100,8 +101,15 @@ def all_account_ids_sql(ds: Dataset) -> str:
     if ds.has("accounts"):
         return f"SELECT DISTINCT account_id FROM {ds.view('accounts')} WHERE account_id IS NOT NULL"
     if ds.has("events") and "account_id" in ds.columns("events"):
-        return f"SELECT DISTINCT account_id FROM {ds.view('events')} WHERE account_id IS NOT NULL"
+        return f"SELECT account_id FROM {event_account_ids(ds)} AS e"
     return "SELECT NULL::VARCHAR AS account_id WHERE false"
+
+
+def event_account_ids(ds: Dataset) -> str:
+    """A subquery of the workspace holding the distinct account ids of the events (`account_id`), reduced on the
+    dataset's engine once (the events need not be in the workspace)."""
+    sql = f"SELECT DISTINCT account_id FROM {relation(ds, 'events')} WHERE account_id IS NOT NULL"
+    return reduced_once(ds, sql, "_event_accounts", {"account_id": "VARCHAR"})
 
 
 def _lifecycle(ds: Dataset, day: date) -> pd.DataFrame:
@@ -280,13 +288,14 @@ def _start_evidence(ds: Dataset, day: date) -> dict[str, tuple[date | None, str]
     elif ds.has("revenue"):
         _revenue_starts(ds, add)
     if ds.has("events") and "account_id" in ds.columns("events"):
-        ev = ds.view("events")
         first_day = ds.events_first_day()
+        sql = (
+            f"SELECT account_id, CAST(MIN(timestamp) AS DATE) AS first_day FROM {relation(ds, 'events')} "
+            "WHERE account_id IS NOT NULL GROUP BY account_id"
+        )
         rows = ds.memo(
             ("events_first_by_account",),
-            lambda: ds.con.execute(
-                f"SELECT account_id, CAST(min(timestamp) AS DATE) FROM {ev} WHERE account_id IS NOT NULL GROUP BY 1"
-            ).fetchall(),
+            lambda: [(r["account_id"], r["first_day"]) for r in engine_of(ds).fetch(sql)],
         )
         add(rows, FIRST_ACTIVITY, first_day)
     return found
@@ -399,6 +408,7 @@ __all__ = [
     "STAGES",
     "Stage",
     "all_account_ids_sql",
+    "event_account_ids",
     "population_caveats",
     "is_customer",
     "lifecycle",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Literal
 
+from customer_health.tools.base.dialects import engine_of, relation
 from customer_health.tools.base.formats import percent
 from customer_health.tools.base.sql import quote
 from customer_health.tools.data.config import Persona, ProductSemantics, WorkflowTarget
@@ -289,13 +290,14 @@ def resolve_semantics(ds: Dataset, as_of_sql_end: str | None = None) -> Resolved
 def _resolve(ds: Dataset, as_of_sql_end: str | None) -> ResolvedSemantics:
     cfg = ds.semantics or ProductSemantics()
     sources: dict[str, str] = {}
-    events = ds.view("events")
+    ds.view("events")  # raises when there are no events
+    events = relation(ds, "events")
     upto = f"WHERE timestamp < {as_of_sql_end}" if as_of_sql_end else ""
+    counted = engine_of(ds).fetch(f"SELECT event, COUNT(*) AS n FROM {events} {upto} GROUP BY event")
+    # ordered here, the same on every engine: most frequent first, then by name (no name last)
     names = [
-        r[0]
-        for r in ds.con.execute(
-            f"SELECT event FROM {events} {upto} GROUP BY event ORDER BY count(*) DESC, event"
-        ).fetchall()
+        r["event"]
+        for r in sorted(counted, key=lambda r: (-int(r["n"]), r["event"] is None, r["event"] or ""))
     ]
     if cfg.passive_events:
         passive, sources["passive_events"] = list(cfg.passive_events), "configured"
@@ -350,22 +352,61 @@ def _infer_core(
     ds: Dataset, events: str, upto: str, passive: list[str], negative: list[str], n: int = 5
 ) -> tuple[list[str], dict[str, str], dict[str, str]]:
     key = "account_id" if ds.events_tied() else "user_id"
-    engaged = f"""
-        WITH recent AS (SELECT * FROM {events} {upto}),
-        last_day AS (SELECT max(timestamp) AS t FROM recent),
-        activity AS (
-            SELECT {key} AS k, count(DISTINCT user_id) AS users FROM recent, last_day
-            WHERE timestamp >= t - INTERVAL 90 DAY AND {key} IS NOT NULL GROUP BY 1),
-        engaged AS (SELECT k FROM activity WHERE users >= (SELECT median(users) FROM activity))"""
-    rows = ds.con.execute(
-        f"""{engaged}
-        SELECT event, count(DISTINCT {key}) AS accounts, count(*) AS n
-        FROM recent WHERE {key} IN (SELECT k FROM engaged)
-        GROUP BY event ORDER BY accounts DESC, n DESC, event"""
-    ).fetchall()
-    total = ds.con.execute(f"{engaged} SELECT count(*) FROM engaged").fetchone()[0]
+    engine = engine_of(ds)
+    # how many accounts have each number of recent users: a small table, whose median is taken here
+    spread = engine.fetch(engaged_sql(key, upto, {"events": events}))
+    middle = _median({int(r["users"]): int(r["n"]) for r in spread})
+    rows: list[tuple] = []
+    total = 0
+    if middle is not None:
+        total = sum(int(r["n"]) for r in spread if r["users"] >= middle)
+        got = engine.fetch(engaged_sql(key, upto, {"events": events}, middle))
+        # ordered here, the same on every engine: most accounts, then most events, then by name
+        rows = sorted(
+            ((r["event"], int(r["accounts"]), int(r["n"])) for r in got),
+            key=lambda r: (-r[1], -r[2], r[0] is None, r[0] or ""),
+        )
     unit = "the more active half's accounts" if key == "account_id" else "the more active half's users"
     return _choose_core(rows, passive, negative, total, unit, n)
+
+
+def engaged_sql(key: str, upto: str, relations: dict[str, str], middle: float | None = None) -> str:
+    """Core-feature inference's event-level reductions, in the portable subset (`dialects`; no median aggregate
+    is portable, so the median is taken between the two): without `middle`, how many accounts (`key`s) had each
+    number of distinct users in the 90 days to the last event ('users', 'n'); with it, per event, the accounts
+    with at least `middle` such users that used it and its events ('event', 'accounts', 'n'). `upto`: a WHERE
+    clause on the events, or ''."""
+    recent = (
+        f"WITH recent AS (SELECT * FROM {relations['events']} {upto}), "
+        "last_day AS (SELECT MAX(timestamp) AS t FROM recent), "
+        f"activity AS (SELECT {key} AS k, COUNT(DISTINCT user_id) AS users FROM recent, last_day "
+        f"WHERE timestamp >= t - INTERVAL 90 DAY AND {key} IS NOT NULL GROUP BY {key})"
+    )
+    if middle is None:
+        return f"{recent} SELECT users, COUNT(*) AS n FROM activity GROUP BY users"
+    return (
+        f"{recent}, engaged AS (SELECT k FROM activity WHERE users >= {float(middle)!r}) "
+        f"SELECT event, COUNT(DISTINCT {key}) AS accounts, COUNT(*) AS n FROM recent "
+        f"WHERE {key} IN (SELECT k FROM engaged) GROUP BY event"
+    )
+
+
+def _median(counts: dict[int, int]) -> float | None:
+    """The median of a multiset given as value → how many times (the mean of the middle two when their number is
+    even, as SQL's continuous median), or None when it is empty."""
+    n = sum(counts.values())
+    if not n:
+        return None
+    values = sorted(counts)
+    upto, below, above = 0, None, None
+    for v in values:
+        upto += counts[v]
+        if below is None and upto >= (n + 1) // 2:
+            below = v
+        if upto >= n // 2 + 1:
+            above = v
+            break
+    return float(below) if n % 2 else (below + above) / 2
 
 
 _NEITHER = ", neither passive nor negative"

@@ -19,11 +19,12 @@ from typing import TYPE_CHECKING, Literal, NamedTuple
 
 import numpy as np
 from customer_health.tools.base import bounds, stats
+from customer_health.tools.base.dialects import engine_of, relation
 from customer_health.tools.base.errors import InputError
 from customer_health.tools.base.formats import percent
 from customer_health.tools.base.models import Envelope
 from customer_health.tools.base.numbers import rnd
-from customer_health.tools.base.sql import window
+from customer_health.tools.base.sql import in_list, window
 from customer_health.tools.base.stats import percentile_in_group
 from customer_health.tools.data.accounts import account_has, account_source_sql
 from customer_health.tools.data.dataset import Dataset, resolve_as_of
@@ -374,11 +375,7 @@ def _plan(
 ) -> tuple[list, Skips]:
     """(account, outcome, outcome date, as-of) for each usable outcome, and the skipped ones by reason."""
     skipped: Skips = defaultdict(list, {k: list(v) for k, v in undecided.items() if v})
-    first = last = None
-    if ds.has("events"):
-        first, last = ds.con.execute(
-            f"SELECT CAST(min(timestamp) AS DATE), CAST(max(timestamp) AS DATE) FROM {ds.view('events')}"
-        ).fetchone()
+    first, last = ds.events_span()
     plan, seen = [], set()
     for acct, outcome, stamp in outcomes.sort_values(["date", "account_id"]).itertuples(index=False):
         when = None if stamp is None or stamp != stamp else stamp.date()
@@ -455,12 +452,12 @@ def _login_score(
     import pandas as pd
 
     if ds.has("events") and passive:
-        counts = ds.con.execute(
-            f"SELECT account_id, count(*) FROM {ds.view('events')} WHERE event IN ({', '.join('?' * len(passive))}) "
-            f"AND {window(day, 30).sql()} AND account_id IS NOT NULL GROUP BY 1",
-            passive,
-        ).fetchall()
-        logins = pd.Series(dict(counts), dtype=float).reindex(metrics.index).fillna(0.0)
+        counts = engine_of(ds).fetch(
+            f"SELECT account_id, COUNT(*) AS n FROM {relation(ds, 'events')} WHERE event IN {in_list(passive)} "
+            f"AND {window(day, 30).sql()} AND account_id IS NOT NULL GROUP BY account_id"
+        )
+        logins = pd.Series({r["account_id"]: int(r["n"]) for r in counts}, dtype=float)
+        logins = logins.reindex(metrics.index).fillna(0.0)
     elif "logins_30d" in metrics and metrics["logins_30d"].notna().any():
         logins = metrics["logins_30d"].astype(float)
     else:

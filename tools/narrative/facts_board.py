@@ -337,7 +337,7 @@ def _previous(
     length = {"quarter": 3, "month": 1, "year": 12}[kind]
     start = _shift(first, -length)
     end = first - timedelta(days=1)
-    earliest = _earliest(ds)
+    earliest = ds.events_first_day()
     label = _label(kind, start)
     ref = PeriodRef(label=label, start=start, end=end)
     if earliest is None or earliest > start:
@@ -380,9 +380,3 @@ def _label(kind: str, start: date) -> str:
     if kind == "quarter":
         return f"{start.year}-Q{(start.month - 1) // 3 + 1}"
     return f"{start:%Y-%m}" if kind == "month" else str(start.year)
-
-
-def _earliest(ds: Dataset) -> date | None:
-    if not ds.has("events"):
-        return None
-    return ds.con.execute(f"SELECT CAST(min(timestamp) AS DATE) FROM {ds.view('events')}").fetchall()[0][0]

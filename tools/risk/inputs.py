@@ -12,6 +12,7 @@ import re
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from customer_health.tools.base.dialects import engine_of, flag, readable, reduced, relation
 from customer_health.tools.base.numbers import rnd
 from customer_health.tools.base.sql import fetch_dicts, in_list, literal, window
 from customer_health.tools.data.accounts import account_has, account_source_sql
@@ -105,43 +106,72 @@ def _contract_inputs(ds: Dataset, day: date) -> tuple[set[str], dict[str, dict]]
     return {"contract_days"}, {a: {"contract_days": d} for a, d in rows}
 
 
+def risk_activity_sql(day: date, core: list[str], counted: bool, relations: dict[str, str]) -> str:
+    """The activity inputs' event-level reduction over the 74 days to `day`, in the portable subset (`dialects`),
+    one scan of the events for two kinds of row: per account × core feature (part 'f'), the days since its last
+    use (age) and its actions in the last (n30) and the prior 30 days (n_prior); per account, its most active core
+    users of the last 30 days, ties kept (part 'k'), with their actions (n30) and the days since their last event of
+    any kind (age). `counted`: the events carry a count column (NULL counts 1)."""
+    weight = "COALESCE(count, 1)" if counted else "1"
+    age = f"DATE_DIFF('day', CAST(timestamp AS DATE), DATE '{day}')"
+    return (
+        f"WITH ev AS (SELECT account_id, user_id, event, {weight} AS w, "
+        f"{flag(f'event IN {in_list(core)}')} AS is_core, {age} AS age "
+        f"FROM {relations['events']} WHERE {window(day, 74).sql()} AND account_id IS NOT NULL), "
+        "per_user AS (SELECT account_id, user_id, SUM(w) AS n30 FROM ev WHERE is_core = 1 AND age < 30 "
+        "GROUP BY account_id, user_id), "
+        "key_user AS (SELECT account_id, user_id, n30 FROM (SELECT account_id, user_id, n30, "
+        "RANK() OVER (PARTITION BY account_id ORDER BY n30 DESC) AS rk FROM per_user) AS r WHERE rk = 1) "
+        "SELECT 'f' AS part, account_id, event, CAST(NULL AS VARCHAR) AS user_id, MIN(age) AS age, "
+        "SUM(CASE WHEN age < 30 THEN w END) AS n30, SUM(CASE WHEN age >= 30 AND age < 60 THEN w END) AS n_prior "
+        "FROM ev WHERE is_core = 1 GROUP BY account_id, event "
+        "UNION ALL SELECT 'k' AS part, k.account_id, CAST(NULL AS VARCHAR) AS event, k.user_id, MIN(e.age) AS age, "
+        "k.n30, NULL AS n_prior FROM key_user AS k "
+        "LEFT JOIN ev AS e ON e.account_id = k.account_id AND e.user_id = k.user_id "
+        "GROUP BY k.account_id, k.user_id, k.n30"
+    )
+
+
+def last_seen_sql(day: date, champions: str | None, relations: dict[str, str]) -> str:
+    """The day each user last had an event in the SEEN_DAYS days to `day`, in the portable subset; only the users
+    of `champions` (a query of user ids) when given."""
+    among = f" AND user_id IN ({champions})" if champions else ""
+    return (
+        f"SELECT user_id, CAST(MAX(timestamp) AS DATE) AS last FROM {relations['events']} "
+        f"WHERE {window(day, SEEN_DAYS).sql()}{among} GROUP BY user_id"
+    )
+
+
 def _activity_inputs(ds: Dataset, day: date, sem: ResolvedSemantics) -> tuple[set[str], dict[str, dict]]:
     """Core actions in the last and prior 30 days, the key user and their idle days, dropped core features."""
-    weight = "coalesce(count, 1)" if "count" in ds.columns("events") else "1"
-    # Several small groupings over the 74-day window: far cheaper than one grouping by account × user × event.
-    rows = fetch_dicts(
-        ds.con,
-        f"""
-        WITH ev AS (
-            SELECT account_id, user_id, event, {weight} AS w,
-                   event IN {in_list(sem.core_features)} AS is_core,
-                   date_diff('day', CAST(timestamp AS DATE), DATE '{day}') AS age
-            FROM {ds.view("events")} WHERE {window(day, 74).sql()} AND account_id IS NOT NULL),
-        key_user AS (
-            SELECT account_id, user_id, sum(w) AS n30 FROM ev WHERE is_core AND age < 30
-            GROUP BY account_id, user_id
-            QUALIFY row_number() OVER (PARTITION BY account_id ORDER BY n30 DESC, user_id) = 1),
-        key_idle AS (SELECT account_id, user_id, min(age) AS idle FROM ev
-                     WHERE user_id IN (SELECT user_id FROM key_user) GROUP BY ALL),
-        features AS (SELECT account_id, event, min(age) AS age, sum(w) FILTER (WHERE age < 30) AS n30,
-                            sum(w) FILTER (WHERE age >= 30 AND age < 60) AS n_prior
-                     FROM ev WHERE is_core GROUP BY ALL),
-        per_account AS (SELECT account_id, coalesce(sum(n30), 0) AS c30, coalesce(sum(n_prior), 0) AS c_prior,
-                               list(event ORDER BY event) FILTER (WHERE age >= 14) AS dropped
-                        FROM features GROUP BY account_id)
-        SELECT a.*, k.user_id AS key_user, k.n30 AS key_n30, i.idle AS key_idle
-        FROM per_account a LEFT JOIN key_user k USING (account_id)
-        LEFT JOIN key_idle i ON i.account_id = k.account_id AND i.user_id = k.user_id""",
+    counted = "count" in ds.columns("events")
+    sql = risk_activity_sql(day, sem.core_features, counted, {"events": relation(ds, "events")})
+    rows = engine_of(ds).fetch(sql)
+    features = [r for r in rows if r["part"] == "f"]
+    keys = sorted(
+        (r for r in rows if r["part"] == "k"), key=lambda r: (r["user_id"] is None, r["user_id"] or "")
     )
+    key_of: dict[str, dict] = {}
+    for r in keys:  # the key user: the most active, ties to the first user id
+        key_of.setdefault(r["account_id"], r)
+    per_account: dict[str, dict] = {}
+    for r in features:
+        a = per_account.setdefault(r["account_id"], {"c30": 0.0, "c_prior": 0.0, "dropped": []})
+        a["c30"] += float(r["n30"] or 0)
+        a["c_prior"] += float(r["n_prior"] or 0)
+        if r["age"] >= 14:
+            a["dropped"].append(r["event"])
     out = {}
-    for r in rows:
-        idle, dropped = r["key_idle"], r["dropped"] or []
-        out[r["account_id"]] = {
-            "core_actions_30d": float(r["c30"]),
-            "core_actions_prior_30d": float(r["c_prior"]),
-            "key_user": r["key_user"],
+    for acct, a in per_account.items():
+        k = key_of.get(acct, {})
+        key_user, idle, dropped = k.get("user_id"), k.get("age"), sorted(a["dropped"])
+        idle = None if idle is None else int(idle)
+        out[acct] = {
+            "core_actions_30d": a["c30"],
+            "core_actions_prior_30d": a["c_prior"],
+            "key_user": key_user,
             "key_user_idle_days": idle,
-            "key_user_share": rnd(r["key_n30"] / r["c30"]) if r["key_user"] and r["c30"] else None,
+            "key_user_share": rnd(float(k["n30"]) / a["c30"]) if key_user and a["c30"] else None,
             "key_user_last_seen": (day - timedelta(days=idle)).isoformat() if idle is not None else None,
             "unused_core_features": len(dropped),
             "unused_core_list": ", ".join(dropped),
@@ -159,6 +189,16 @@ def _activity_inputs(ds: Dataset, day: date, sem: ResolvedSemantics) -> tuple[se
     return names, out
 
 
+def _last_seen(ds: Dataset, day: date) -> str:
+    """A subquery of the workspace: the day each champion (each user, where the dataset's engine cannot read the
+    users table) last had an event in the last SEEN_DAYS days, reduced on the engine."""
+    champions = None
+    if readable(ds, "users"):
+        champions = f"SELECT user_id FROM {relation(ds, 'users')} WHERE is_champion"
+    sql = last_seen_sql(day, champions, {"events": relation(ds, "events")})
+    return reduced(ds.con, engine_of(ds), sql, "_risk_last_seen", {"user_id": "VARCHAR", "last": "DATE"})
+
+
 def _champion_inputs(ds: Dataset, day: date) -> tuple[set[str], dict[str, dict]]:
     """Per account: the latest champion deactivation by as_of, the champions remaining, and when they were
     last seen (looked for in the last 90 days only, so the scan stays small)."""
@@ -169,10 +209,7 @@ def _champion_inputs(ds: Dataset, day: date) -> tuple[set[str], dict[str, dict]]
         else "CAST(NULL AS DATE)"
     )
     seen = (
-        f"""SELECT user_id, CAST(max(timestamp) AS DATE) AS last FROM {ds.view("events")}
-                WHERE {window(day, SEEN_DAYS).sql()}
-                  AND user_id IN (SELECT user_id FROM champs WHERE left_on IS NULL)
-                GROUP BY 1"""
+        f"SELECT * FROM {_last_seen(ds, day)} AS s"
         if ds.has("events")
         else "SELECT NULL AS user_id, CAST(NULL AS DATE) AS last"
     )

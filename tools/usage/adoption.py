@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import date
 
 from customer_health.tools.base import bounds
+from customer_health.tools.base.dialects import engine_of, relation
 from customer_health.tools.base.errors import InputError
 from customer_health.tools.base.models import Envelope, gc_paused, trusted
 from customer_health.tools.base.numbers import ratio, rnd
-from customer_health.tools.base.sql import in_list, window
+from customer_health.tools.base.sql import Window, in_list, window
 from customer_health.tools.base.stats import percentile_in_group
 from customer_health.tools.data.accounts import account_frame, account_has
 from customer_health.tools.data.dataset import Dataset, resolve_as_of
@@ -123,35 +124,59 @@ def feature_adoption(
 def _inputs(ds: Dataset, day: date, window_days: int, core: list[str], everyone: bool):
     """The three aggregations adoption rests on: active users, per-feature users and actions, the top users."""
     accounts = account_frame(ds, day, everyone)
-    weight = "coalesce(count, 1)" if "count" in ds.columns("events") else "1"
-    win = window(day, window_days)
-    ev, inside = ds.view("events"), f"{win.sql()} AND account_id IS NOT NULL"
-    per_feature = ds.con.execute(
-        f"""SELECT account_id, event, count(DISTINCT user_id) AS users, sum({weight}) AS actions FROM {ev}
-            WHERE {inside} AND event IN {in_list(core)} GROUP BY ALL"""
-    ).fetchall()
-    # top users per account by core actions; ties broken by user id so the answer is stable
-    top = ds.con.execute(
-        f"""WITH per_user AS (
-                SELECT account_id, user_id, sum({weight}) AS actions FROM {ev}
-                WHERE {inside} AND event IN {in_list(core)} GROUP BY ALL),
-            ranked AS (SELECT *, row_number() OVER (PARTITION BY account_id ORDER BY actions DESC, user_id) AS rk,
-                              sum(actions) OVER (PARTITION BY account_id) AS total,
-                              count(*) OVER (PARTITION BY account_id) AS core_users FROM per_user)
-            SELECT account_id, any_value(total), any_value(core_users),
-                   sum(actions) FILTER (WHERE rk = 1), sum(actions) FILTER (WHERE rk <= 2),
-                   any_value(user_id) FILTER (WHERE rk = 1)
-            FROM ranked WHERE rk <= 2 GROUP BY 1"""
-    ).fetchall()
-    active = ds.con.execute(
-        f"SELECT account_id, count(DISTINCT user_id) FROM {ev} WHERE {inside} GROUP BY 1"
-    ).fetchall()
-    active_by = dict(active)
+    sql = adoption_sql(
+        window(day, window_days), core, "count" in ds.columns("events"), {"events": relation(ds, "events")}
+    )
+    engine = engine_of(ds)
+    per_feature, top, active = (engine.fetch(sql[part]) for part in ("features", "top_users", "active"))
+    active_by = {r["account_id"]: int(r["n"]) for r in active}
     features_by: dict[str, dict[str, tuple[int, float]]] = {}
-    for acct, event, users, actions in per_feature:
-        features_by.setdefault(acct, {})[event] = (int(users), float(actions))
-    top_by = {r[0]: r[1:] for r in top}
+    for r in per_feature:
+        features_by.setdefault(r["account_id"], {})[r["event"]] = (int(r["users"]), float(r["actions"]))
+    top_by = _top_users(top)
     return accounts, active_by, features_by, top_by
+
+
+def adoption_sql(win: Window, core: list[str], counted: bool, relations: dict[str, str]) -> dict[str, str]:
+    """Adoption's event-level reductions over `win`, in the portable subset (`dialects`): per account × core
+    feature, users and actions ('features'); each account's core users ranked by actions, the two most active
+    and any tied with them, with the account's core actions and core users ('top_users'); active users per
+    account ('active'). `counted`: the events carry a count column (NULL counts 1)."""
+    weight = "COALESCE(count, 1)" if counted else "1"
+    inside = f"{win.sql()} AND account_id IS NOT NULL"
+    ev, core_only = relations["events"], f"{inside} AND event IN {in_list(core)}"
+    return {
+        "features": f"SELECT account_id, event, COUNT(DISTINCT user_id) AS users, SUM({weight}) AS actions "
+        f"FROM {ev} WHERE {core_only} GROUP BY account_id, event",
+        "top_users": f"WITH per_user AS (SELECT account_id, user_id, SUM({weight}) AS actions FROM {ev} "
+        f"WHERE {core_only} GROUP BY account_id, user_id), "
+        "ranked AS (SELECT account_id, user_id, actions, "
+        "RANK() OVER (PARTITION BY account_id ORDER BY actions DESC) AS rk, "
+        "SUM(actions) OVER (PARTITION BY account_id) AS total, "
+        "COUNT(*) OVER (PARTITION BY account_id) AS core_users FROM per_user) "
+        "SELECT account_id, user_id, actions, total, core_users FROM ranked WHERE rk <= 2",
+        "active": f"SELECT account_id, COUNT(DISTINCT user_id) AS n FROM {ev} WHERE {inside} GROUP BY account_id",
+    }
+
+
+def _top_users(rows: list[dict]) -> dict[str, tuple]:
+    """Per account: its core actions, core users, the top user's actions, the top two users' actions and the top
+    user — ties broken by user id here, so the answer is stable and the same on every engine."""
+    by_account: dict[str, list[dict]] = {}
+    for r in rows:
+        by_account.setdefault(r["account_id"], []).append(r)
+    out = {}
+    for acct, users in by_account.items():
+        users.sort(key=lambda r: (-float(r["actions"]), r["user_id"] is None, r["user_id"] or ""))
+        first = users[0]
+        out[acct] = (
+            float(first["total"]),
+            int(first["core_users"]),
+            float(first["actions"]),
+            sum(float(r["actions"]) for r in users[:2]),
+            first["user_id"],
+        )
+    return out
 
 
 def _row(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
+from customer_health.tools.base.dialects import engine_of, reduced, relation
 from customer_health.tools.base.errors import InputError
 from customer_health.tools.base.models import Envelope, gc_paused
 from customer_health.tools.base.numbers import rnd
@@ -43,6 +44,16 @@ class Personas(Envelope):
 
 
 @gc_paused
+def weeks_active_sql(day: date, weeks: int, relations: dict[str, str]) -> str:
+    """Which users had an event in which of the last `weeks` weeks to `day` (wk: 0 the latest), one row per user
+    and week, in the portable subset (`dialects`)."""
+    age = f"DATE_DIFF('day', CAST(timestamp AS DATE), DATE '{day}')"
+    return (
+        f"SELECT user_id, {age} // 7 AS wk FROM {relations['events']} WHERE {window(day, weeks * 7).sql()} "
+        f"AND user_id IS NOT NULL GROUP BY user_id, {age} // 7"
+    )
+
+
 def persona_activity(
     ds: Dataset, *, as_of: date | str | None = None, semantics: ResolvedSemantics | None = None
 ) -> Personas:
@@ -79,13 +90,14 @@ def persona_activity(
         f"SELECT account_id, role, count(*) FROM {ds.view('users')} WHERE role IS NOT NULL {deactivated} "
         "GROUP BY ALL"
     ).fetchall()
-    win = window(day, WEEKS * 7)
+    # who was active in which of the last WEEKS weeks, reduced per user on the dataset's engine; their account and
+    # role come from the users table here
+    sql = weeks_active_sql(day, WEEKS, {"events": relation(ds, "events")})
+    weeks = reduced(ds.con, engine_of(ds), sql, "_persona_weeks", {"user_id": "VARCHAR", "wk": "BIGINT"})
     active = ds.con.execute(
-        f"""SELECT u.account_id, u.role,
-                   date_diff('day', CAST(e.timestamp AS DATE), DATE '{day}') // 7 AS wk,
-                   count(DISTINCT e.user_id)
-            FROM {ds.view("events")} e JOIN {ds.view("users")} u USING (user_id)
-            WHERE {win.sql("e.timestamp")} AND u.role IS NOT NULL GROUP BY ALL"""
+        f"""SELECT u.account_id, u.role, w.wk, count(DISTINCT w.user_id)
+            FROM {weeks} w JOIN {ds.view("users")} u USING (user_id)
+            WHERE u.role IS NOT NULL GROUP BY ALL"""
     ).fetchall()
     counts: dict[tuple[str, str], int] = {}
     for acct, role, n in users:

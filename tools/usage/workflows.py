@@ -105,9 +105,7 @@ def workflow_completion(
         for name, steps in sem.workflows.items()
     }
     period = window(day, weeks * 7)
-    before = f"SELECT COUNT(*) AS n FROM (SELECT 1 AS x FROM {relation(ds, 'events')} WHERE timestamp < "
-    before += f"TIMESTAMP '{period.end:%Y-%m-%d %H:%M:%S}' LIMIT 1) AS e"
-    if not engine_of(ds).fetch(before)[0]["n"]:
+    if not ds.any_event(f"timestamp < TIMESTAMP '{period.end:%Y-%m-%d %H:%M:%S}'"):
         raise InputError(
             f"there are no events on or before {day}.", fix="Load product events or pick a later as_of."
         )

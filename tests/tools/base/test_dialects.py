@@ -20,19 +20,27 @@ import sqlglot
 from customer_health.tools.base.dialects import (
     DIALECTS,
     duckdb_engine,
+    elsewhere,
     engine_from_query,
     event_counts,
     next_at_or_after,
+    readable,
     reduced,
+    reduced_once,
     transpile,
 )
 from customer_health.tools.base.errors import InputError
 from customer_health.tools.base.sql import window
 from customer_health.tools.data.config import WorkflowSpec
+from customer_health.tools.data.dataset import Dataset
+from customer_health.tools.data.semantics import engaged_sql
 from customer_health.tools.data.workspace import AllowedRoots, Workspace
 from customer_health.tools.health.event_metrics import event_metrics_sql
+from customer_health.tools.risk.inputs import last_seen_sql, risk_activity_sql
+from customer_health.tools.usage.adoption import adoption_sql
 from customer_health.tools.usage.cohorts import active_user_sql
 from customer_health.tools.usage.funnel import funnel_sql
+from customer_health.tools.usage.personas import weeks_active_sql
 from customer_health.tools.usage.seats import activity_sql
 from customer_health.tools.usage.trends import trend_sql
 from customer_health.tools.usage.workflows import workflow_sql
@@ -81,6 +89,7 @@ def _reductions() -> dict[str, str]:
         "seats": activity_sql(window(date(2026, 3, 31), 30), core, RELATIONS),
         "trends": trend_sql(date(2026, 3, 31), 13, core, True, None, RELATIONS),
         "cohorts": active_user_sql("TIMESTAMP '2026-04-01 00:00:00'", 12, True, RELATIONS),
+        **_event_reads(),
         **{
             f"event_metrics_{part}": sql
             for part, sql in event_metrics_sql(
@@ -94,6 +103,24 @@ def _reductions() -> dict[str, str]:
             ).items()
         },
     }
+
+
+def _event_reads() -> dict[str, str]:
+    """The reductions behind adoption, personas, the risk inputs and core-feature inference."""
+    day, core = date(2026, 3, 31), ["import_data", "build_report"]
+    champions = "SELECT user_id FROM users WHERE is_champion"
+    upto = "WHERE timestamp < TIMESTAMP '2026-04-01 00:00:00'"
+    return {
+        **{f"adoption_{k}": v for k, v in adoption_sql(window(day, 30), core, True, RELATIONS).items()},
+        "personas_weeks": weeks_active_sql(day, 4, RELATIONS),
+        "risk_activity": risk_activity_sql(day, core, True, RELATIONS),
+        "risk_last_seen": last_seen_sql(day, champions, RELATIONS),
+        "core_spread": engaged_sql("account_id", upto, RELATIONS),
+        "core_usage": engaged_sql("account_id", upto, RELATIONS, 2.5),
+    }
+
+
+EVENT_READS = list(_event_reads())
 
 
 # --- the transpiler ------------------------------------------------------------------------------------------
@@ -125,6 +152,60 @@ def test_a_reduction_on_another_engine_arrives_as_typed_rows_even_when_empty():
     assert got == [("a", 2), ("b", 1)]
     # on the workspace's own engine the reduction is inlined: nothing is registered
     assert "FROM ev" in reduced(there, duckdb_engine(there), sql, "_r", types)
+
+
+def _remote_events(rows):
+    """A dataset whose events live only on another DuckDB connection (standing in for a remote engine that
+    counts the queries it runs); its own events view names nothing in the workspace."""
+    here, there = duckdb.connect(), duckdb.connect()
+    there.execute("CREATE TABLE ev (account_id VARCHAR, user_id VARCHAR, event VARCHAR, timestamp TIMESTAMP)")
+    there.executemany("INSERT INTO ev VALUES (?, ?, ?, ?)", rows)
+    here.execute("CREATE TABLE t (account_id VARCHAR, created_at TIMESTAMP)")
+    asked = []
+
+    def query(sql):
+        asked.append(sql)
+        return _rows_of(there, sql)
+
+    remote = engine_from_query("postgres", query, {"events": "ev", "tickets": "ev"})
+    views = {"events": "nowhere", "tickets": "t"}
+    return Dataset(here, "d1", views, engine=remote), asked
+
+
+def test_what_a_dataset_asks_of_events_that_live_only_on_another_engine_is_answered_there():
+    ds, asked = _remote_events(
+        [("a1", "u1", "login", T0), ("a1", "a1", "login", T0 + timedelta(days=3)), (None, "u2", "x", T0)]
+    )
+    assert ds.columns("events") == ["account_id", "user_id", "event", "timestamp"]
+    assert ds.columns("tickets") == ["account_id", "created_at"]  # copied into the workspace: read there
+    assert (
+        ds.events_span() == (T0.date(), T0.date() + timedelta(days=3)) and ds.events_first_day() == T0.date()
+    )
+    assert ds.events_tied() is True and ds.account_level_events() is False
+    assert ds.any_event("event = 'x'") and not ds.any_event("event = 'y'")
+    assert elsewhere(ds, "events") and not elsewhere(ds, "tickets") and not elsewhere(ds, "users")
+    with pytest.raises(duckdb.CatalogException):  # nothing above read the events in the workspace
+        ds.con.execute(f"SELECT * FROM {ds.view('events')}")
+
+
+def test_an_event_reduction_a_dataset_keeps_is_fetched_once_and_read_in_the_workspace():
+    ds, asked = _remote_events([("a1", "u1", "login", T0), ("a2", "u2", "login", T0), ("a1", "u3", "x", T0)])
+    sql = "SELECT DISTINCT account_id FROM ev"
+    first = reduced_once(ds, sql, "_ids", {"account_id": "VARCHAR"})
+    n = len(asked)
+    assert reduced_once(ds, sql, "_ids", {"account_id": "VARCHAR"}) == first and len(asked) == n
+    assert sorted(ds.con.execute(f"SELECT account_id FROM {first} AS r").fetchall()) == [("a1",), ("a2",)]
+    # another reduction under the same name does not replace the kept rows
+    reduced_once(ds, "SELECT 'z' AS account_id", "_ids", {"account_id": "VARCHAR"})
+    assert sorted(ds.con.execute(f"SELECT account_id FROM {first} AS r").fetchall()) == [("a1",), ("a2",)]
+
+
+def test_the_workspaces_own_engine_reads_every_kind_and_keeps_nothing_elsewhere():
+    con = duckdb.connect()
+    con.execute("CREATE TABLE ev AS SELECT 'a1' AS account_id")
+    ds = Dataset(con, "d2", {"events": "ev"})
+    assert readable(ds, "users") and not elsewhere(ds, "events")
+    assert "FROM ev" in reduced_once(ds, "SELECT account_id FROM ev", "_x", {"account_id": "VARCHAR"})
 
 
 def test_event_names_are_ranked_by_count_then_name_whatever_the_engine_returns():
@@ -164,7 +245,16 @@ def test_next_at_or_after_takes_the_earliest_target_from_the_probe_on_and_ties_g
 @pytest.mark.parametrize("dialect", [d for d in DIALECTS if d != "duckdb"])
 @pytest.mark.parametrize(
     "reduction",
-    ["funnel", "workflow", "seats", "trends", "cohorts", "event_metrics_windowed", "event_metrics_ever"],
+    [
+        "funnel",
+        "workflow",
+        "seats",
+        "trends",
+        "cohorts",
+        "event_metrics_windowed",
+        "event_metrics_ever",
+        *EVENT_READS,
+    ],
 )
 def test_each_reduction_transpiles_to_its_golden_sql_which_reparses_in_its_dialect(reduction, dialect):
     sql = transpile(_reductions()[reduction], dialect)

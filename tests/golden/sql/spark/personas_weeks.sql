@@ -1,0 +1,11 @@
+SELECT
+  user_id,
+  DATEDIFF(DAY, CAST(timestamp AS DATE), CAST('2026-03-31' AS DATE)) DIV 7 AS wk
+FROM events
+WHERE
+  timestamp >= CAST('2026-03-04 00:00:00' AS TIMESTAMP_NTZ)
+  AND timestamp < CAST('2026-04-01 00:00:00' AS TIMESTAMP_NTZ)
+  AND NOT user_id IS NULL
+GROUP BY
+  user_id,
+  DATEDIFF(DAY, CAST(timestamp AS DATE), CAST('2026-03-31' AS DATE)) DIV 7
