@@ -7,7 +7,9 @@ For each size the example generator (seeded, 10,000 accounts) writes Parquet eve
 with the machine's initdb/pg_ctl, or the one `--postgres` / CH_BENCH_POSTGRES names; the copy and its indexes are
 not timed). Then every reduction runs on both engines — the score's event inputs (two queries), seats, trends,
 the funnel, one workflow and the cohorts' active users — and the bytes of its result (Arrow size of the rows, which
-is all that travels back) are printed beside the times (best of `--repeat`). The rows must agree first.
+is all that travels back) are printed beside the times (best of `--repeat`). The rows must agree first. Beside
+them: a whole `load` of the PostgreSQL source (the events' facts counted there, users and accounts fetched), and
+the portable funnel's DuckDB time beside the ASOF-join form it replaced (bench_portable_sql's baseline).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_portable_sql's ASOF baseline
 PASSWORD = "bench-only-pw"
 _PG_TYPES = {
     "VARCHAR": "text",
@@ -154,6 +157,7 @@ def run_size(n_events: int, base: Path, url: str, repeat: int) -> dict:
     import psycopg
     from customer_health.tools.base.dialects import duckdb_engine
     from customer_health.tools.data.engines.postgres import postgres_engine
+    from customer_health.tools.data.recognize import Mapping
     from customer_health.tools.data.workspace import AllowedRoots, Workspace
 
     out = base / f"events-{n_events}"
@@ -180,6 +184,12 @@ def run_size(n_events: int, base: Path, url: str, repeat: int) -> dict:
             copy_to_postgres(ds.con, f"SELECT * FROM {ds.view(kind)}", admin, f"bench.{kind}", base)
         admin.execute("ANALYZE")
         row["postgres_copy_s"] = round(time.perf_counter() - t, 1)
+    # the whole load from PostgreSQL: the events' facts counted there, the small tables fetched and ingested
+    with Workspace(base / f"ws-pg-{n_events}") as far:
+        mapping = Mapping(files={f"bench.{k}": k for k in ("events", "users", "accounts")})
+        t = time.perf_counter()
+        far.load([url], mapping=mapping, roots=AllowedRoots([base.resolve()]))
+        row["postgres_load_s"] = round(time.perf_counter() - t, 2)
     local = duckdb_engine(ds.con)
     remote = postgres_engine(url, {k: f"bench.{k}" for k in ("events", "users", "accounts")})
     here = reductions(ds, {k: ds.view(k) for k in ("events", "users", "accounts")})
@@ -201,7 +211,37 @@ def run_size(n_events: int, base: Path, url: str, repeat: int) -> dict:
             "rows": len(d_rows),
             "bytes_back": _bytes(names, d_rows),
         }
+    # the portable funnel beside the ASOF-join form it replaced, on DuckDB (bench_portable_sql's baseline)
+    from bench_portable_sql import STEPS, asof_funnel_sql
+    from customer_health.tools.base.sql import window
+
+    end = f"{window(ds.default_as_of(), 1).end:%Y-%m-%d %H:%M:%S}"
+    asof = asof_funnel_sql(STEPS, 14, end, ds.view("events"))
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        ds.con.execute(asof).fetchall()
+        times.append(time.perf_counter() - t)
+    row["funnel"]["duckdb_asof_s"] = round(min(times), 3)
     return row
+
+
+def table(row: dict) -> str:
+    """One size's figures as a Markdown table."""
+    lines = [
+        f"{row['events']:,} events (PostgreSQL copy {row['postgres_copy_s']} s, not timed below; a whole load "
+        f"from PostgreSQL {row['postgres_load_s']} s)",
+        "",
+        "| reduction | DuckDB s | PostgreSQL s | rows back | bytes back |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name, r in row.items():
+        if isinstance(r, dict):
+            asof = f" (ASOF form {r['duckdb_asof_s']})" if "duckdb_asof_s" in r else ""
+            lines.append(
+                f"| {name} | {r['duckdb_s']}{asof} | {r['postgres_s']} | {r['rows']:,} | {r['bytes_back']:,} |"
+            )
+    return "\n".join(lines)
 
 
 def main() -> None:
@@ -217,7 +257,9 @@ def main() -> None:
     with contextlib.ExitStack() as stack:
         url = args.postgres or stack.enter_context(local_postgres())
         for n in sizes:
-            print(json.dumps(run_size(n, base, url, args.repeat)), flush=True)
+            row = run_size(n, base, url, args.repeat)
+            print(json.dumps(row), flush=True)
+            print(table(row), flush=True)
 
 
 if __name__ == "__main__":

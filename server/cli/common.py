@@ -8,6 +8,10 @@ import sys
 from datetime import date
 from typing import TYPE_CHECKING
 
+from customer_health.tools.data.engines import (
+    ENGINES,
+)  # light: no engine driver is imported until one is opened
+
 if TYPE_CHECKING:  # imported where used: a command that needs no data starts without pandas and DuckDB
     from customer_health.tools.data.workspace import AllowedRoots, Workspace
 
@@ -66,6 +70,7 @@ def workspace_and_load(args: argparse.Namespace, paths: list[str], remember: boo
             today=date.today(),
             progress=progress_printer(),
             remember=remember,
+            engine=getattr(args, "engine", None) or "duckdb",
         )
     except BaseException:
         ws.close()
@@ -82,9 +87,25 @@ def data_parser(
     p = sub.add_parser(name, help=help_text, description=help_text)
     if leading is not None:
         leading(p)
-    p.add_argument("paths", nargs="+", metavar="PATH", help="Export files or folders.")
     p.add_argument(
-        "--map", metavar="FILE", help="Mapping file (YAML/JSON) that forces table kinds or columns."
+        "paths",
+        nargs="+",
+        metavar="PATH",
+        help="Export files or folders, or a database: postgresql://USER@HOST:PORT/DATABASE (password in "
+        "PGPASSWORD or ~/.pgpass), or with --engine spark local[*] or sc://HOST:PORT.",
+    )
+    p.add_argument(
+        "--map",
+        metavar="FILE",
+        help="Mapping file (YAML/JSON) that forces table kinds or columns (for a database, files: names each "
+        "table or view: {schema.table: events}).",
+    )
+    p.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="duckdb",
+        help="Where the events live and the event-level work runs: duckdb (the files, loaded into the "
+        "workspace; default), postgres or spark (the events stay there).",
     )
     p.add_argument("--config", metavar="FILE", help="customer-health.yaml with the product semantics.")
     p.add_argument("--allow", metavar="DIR", action="append", help="Also allow reading under DIR.")

@@ -182,6 +182,14 @@ async def load_data(
         str | None, Field(description="CSV text pasted into the conversation, header row first (≤ 2 MB).")
     ] = None,
     name: Annotated[str | None, Field(description="A name for the pasted table, e.g. 'accounts'.")] = None,
+    engine: Annotated[
+        Literal["duckdb", "postgres", "spark"],
+        Field(
+            description="Where the events live: duckdb (files, the default); postgres (paths holds one "
+            "postgresql://USER@HOST:PORT/DATABASE, password from PGPASSWORD or ~/.pgpass) or spark (local[*] or "
+            "sc://HOST:PORT): the events stay there, only per-account results come back."
+        ),
+    ] = "duckdb",
 ) -> view_model(DatasetSummary):
     """Load exports and make them the current dataset: tables recognised, column mapping, quality report.
     The workspace remembers it: the next session picks it up until another load replaces it."""
@@ -196,7 +204,7 @@ async def load_data(
     def progress(done: int, total: int, label: str) -> None:
         anyio.from_thread.run(ctx.report_progress, done, total, f"loading {label}")
 
-    await run(session, lambda: session.load(targets, progress))
+    await run(session, lambda: session.load(targets, progress, engine))
     return answer(await run(session, lambda: describe(session)))
 
 

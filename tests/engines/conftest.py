@@ -38,6 +38,29 @@ def pg():
         yield url, admin
 
 
+EXAMPLE = ROOT / "examples" / "sample"
+
+
+@pytest.fixture(scope="session")
+def small_example(tmp_path_factory) -> Path:
+    """A folder with the example's first 25 accounts (their accounts, users and events rows) and its
+    customer-health.yaml: the small fixture the Spark runs use (a JVM is slow to start, and slow per query)."""
+    import duckdb
+
+    folder = tmp_path_factory.mktemp("small")
+    con = duckdb.connect()
+    accounts = f"read_csv_auto('{EXAMPLE / 'accounts.csv'}')"
+    keep = f"account_id IN (SELECT account_id FROM {accounts} ORDER BY account_id LIMIT 25)"
+    for name, source in (
+        ("accounts.csv", accounts),
+        ("users.csv", f"read_csv_auto('{EXAMPLE / 'users.csv'}')"),
+        ("events.parquet", f"'{EXAMPLE / 'events.parquet'}'"),
+    ):
+        con.execute(f"COPY (SELECT * FROM {source} WHERE {keep}) TO '{folder / name}'")
+    (folder / "customer-health.yaml").write_text((EXAMPLE / "customer-health.yaml").read_text())
+    return folder
+
+
 def on_engine(ds, engine):
     """The dataset with its reductions on `engine`, twice: (1) with the workspace's own events cut to the first
     day — enough for what the dataset asks of its events itself (columns, first day, whether they name accounts

@@ -6,8 +6,6 @@ events, users and accounts); the tables become Spark views and every reduction r
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from customer_health.tools.base.errors import InputError
 from customer_health.tools.data.workspace import AllowedRoots, Workspace
@@ -15,32 +13,13 @@ from customer_health.tools.data.workspace import AllowedRoots, Workspace
 from tests.engines.conftest import TOOL_RUNS, assert_same_event_inputs, on_engine
 
 pytestmark = pytest.mark.slow
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 @pytest.fixture(scope="module")
-def small(tmp_path_factory):
-    """The example's first 25 accounts, written as files and loaded into a workspace."""
-    import duckdb
-
-    folder = tmp_path_factory.mktemp("small")
-    src = EXAMPLES / "sample"
-    con = duckdb.connect()
-    keep = "account_id IN (SELECT account_id FROM read_csv_auto('{}') ORDER BY account_id LIMIT 25)".format(
-        src / "accounts.csv"
-    )
-    con.execute(
-        f"COPY (SELECT * FROM read_csv_auto('{src / 'accounts.csv'}') WHERE {keep}) TO '{folder / 'accounts.csv'}'"
-    )
-    con.execute(
-        f"COPY (SELECT * FROM read_csv_auto('{src / 'users.csv'}') WHERE {keep}) TO '{folder / 'users.csv'}'"
-    )
-    con.execute(
-        f"COPY (SELECT * FROM '{src / 'events.parquet'}' WHERE {keep}) TO '{folder / 'events.parquet'}'"
-    )
-    (folder / "customer-health.yaml").write_text((src / "customer-health.yaml").read_text())
+def small(small_example, tmp_path_factory):
+    """The example's first 25 accounts, loaded from files into a workspace."""
     ws = Workspace(tmp_path_factory.mktemp("ws"))
-    return ws.dataset(ws.load([folder], roots=AllowedRoots([folder.resolve()])))
+    return ws.dataset(ws.load([small_example], roots=AllowedRoots([small_example.resolve()])))
 
 
 @pytest.fixture(scope="module")

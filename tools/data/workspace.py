@@ -23,6 +23,7 @@ from customer_health.tools.base.errors import InputError, InputErrors
 from customer_health.tools.base.sql import literal
 from customer_health.tools.data.config import ProductSemantics
 from customer_health.tools.data.dataset import Dataset, ScoredRun
+from customer_health.tools.data.engines import is_remote, is_spark_master, open_source
 from customer_health.tools.data.faults import first_line, storage_fault
 from customer_health.tools.data.ingest import INGEST_VERSION, SourceTable, build_views, ingest_source
 from customer_health.tools.data.lifecycle import lifecycle, stage_counts
@@ -31,10 +32,21 @@ from customer_health.tools.data.paths import AllowedRoots, parse_yaml, read_sett
 from customer_health.tools.data.quality import QualityReport, dataset_quality, source_quality
 from customer_health.tools.data.readers import DATA_SUFFIXES, open_file
 from customer_health.tools.data.recognize import Mapping, explain_unrecognised, recognize
+from customer_health.tools.data.remote import (
+    ENGINE_NAMES,
+    bulk_latest,
+    content_digest,
+    event_facts,
+    events_quality,
+    fetched,
+    label_of,
+    relation_names,
+)
 from pydantic import BaseModel, Field
 
 if TYPE_CHECKING:
     import duckdb
+    from customer_health.tools.base.dialects import Engine
 
 
 CONFIG_NAMES = ("customer-health.yaml", "customer-health.yml")
@@ -74,7 +86,14 @@ class LoadResult(BaseModel):
     )
     loaded_at: str | None = Field(None, description="When these sources were read (UTC, ISO 8601).")
     sources: list[str] = Field(
-        default_factory=list, description="The files and folders that were loaded, as absolute paths."
+        default_factory=list,
+        description="The files and folders that were loaded, as absolute paths (or the database's connection "
+        "string, without its password).",
+    )
+    engine: str = Field(
+        "duckdb",
+        description="Where the events live and the event-level work runs: duckdb (the workspace), postgres or "
+        "spark.",
     )
     restored: bool = Field(
         False,
@@ -95,6 +114,9 @@ class LastLoad(BaseModel):
     loaded_at: str
     config: str | None = None
     mapping: dict | None = None
+    engine: str = (
+        "duckdb"  # a database source is recorded without its password (it comes from the environment)
+    )
 
 
 class Restored(BaseModel):
@@ -275,9 +297,12 @@ class Workspace:
         today: date | None = None,
         progress: Progress | None = None,
         remember: bool = False,
+        engine: str = "duckdb",
     ) -> LoadResult:
         """Load files and folders into a dataset: recognise, ingest (or reuse), assemble views, report quality.
         With `remember`, this becomes the dataset the next session in this workspace picks up (see `restore`).
+        A database source (a postgresql:// connection string, or with engine="spark" local[*] or sc://HOST:PORT)
+        keeps its events where they are (`_load_remote`).
 
         A workspace file found damaged on the way is moved aside and the load runs again on a fresh one; a full
         disk or an unwritable workspace is an InputError saying what to do, never a load that skipped a table."""
@@ -290,6 +315,7 @@ class Workspace:
             "today": today,
             "progress": progress,
             "remember": remember,
+            "engine": engine,
         }
         for attempt in (1, 2):
             try:
@@ -317,12 +343,24 @@ class Workspace:
         today: date | None,
         progress: Progress | None,
         remember: bool,
+        engine: str,
     ) -> LoadResult:
         con = self.connect()
         roots = roots or AllowedRoots.from_env()
         if not paths:
             raise InputError(
                 "no files or folders were given.", fix="Name at least one export file or folder."
+            )
+        if engine != "duckdb" or any(is_remote(str(p)) for p in paths):
+            return self._load_remote(
+                paths,
+                engine,
+                mapping=mapping,
+                roots=roots,
+                config=config,
+                today=today,
+                progress=progress,
+                remember=remember,
             )
         files, folder_files, config_path = self._expand(paths, roots, config)
         given = [str(roots.resolve(p)) for p in paths]
@@ -354,19 +392,8 @@ class Workspace:
                 else:
                     errors.append(exc)
                 continue
-            for st in loaded:
-                sources.append(st)
-                infos.append(
-                    TableInfo(
-                        kind=st.kind,
-                        source=st.source,
-                        rows=st.rows,
-                        columns=st.columns,
-                        extra_columns=st.extra_columns,
-                        cached=cached,
-                        notes=st.notes,
-                    )
-                )
+            sources += loaded
+            infos += [_table_info(st, cached) for st in loaded]
         if progress:
             progress(len(files), len(files), "done")
         if errors:
@@ -381,16 +408,6 @@ class Workspace:
         dataset_id = hashlib.sha256("|".join(sorted(s.table for s in sources)).encode()).hexdigest()[:12]
         views = reuse_views(con, dataset_id, lambda: build_views(con, f"ds_{dataset_id}", sources))
 
-        def measure() -> QualityReport:
-            tables, issues = [], []
-            for st in sources:
-                tq, iss = source_quality(con, st, today)
-                tables.append(tq)
-                issues += iss
-            return dataset_quality(
-                con, views, tables, issues, sources, today=today, skipped=skipped, semantics=semantics
-            )
-
         # kept with the dataset (content-derived id), so a warm load does not profile the sources again
         report = reuse_quality(
             con,
@@ -399,34 +416,153 @@ class Workspace:
             skipped=skipped,
             semantics=semantics,
             model=QualityReport,
-            compute=measure,
+            compute=lambda: _measure(con, sources, views, today, skipped, semantics),
         )
-        con.execute(
-            "INSERT OR REPLACE INTO datasets VALUES (?, now(), ?, ?, ?)",
-            [
-                dataset_id,
-                json.dumps([str(p) for p in paths]),
-                json.dumps(views),
-                json.dumps([s.model_dump() for s in sources]),
-            ],
+        result = LoadResult(dataset_id=dataset_id, tables=infos, quality=report, views=views, sources=given)
+        return self._register(result, sources, config_path, asked if remember else None)
+
+    def _load_remote(
+        self,
+        paths: list[str | Path],
+        engine: str,
+        *,
+        mapping: Mapping | None,
+        roots: AllowedRoots,
+        config: str | Path | None,
+        today: date | None,
+        progress: Progress | None,
+        remember: bool,
+    ) -> LoadResult:
+        """Load a database: its events stay there (a few facts about them are counted there, and the dataset's
+        engine runs the event-level work on them); its other tables, small, are fetched and ingested as files
+        are. Nothing is written to the source, and no password is kept, shown or written anywhere."""
+        con = self.connect()
+        if len(paths) != 1:
+            raise InputError(
+                "a database is loaded on its own: give one connection string, with no files beside it.",
+                column="engine",
+                fix="Load the database alone (customer-health load postgresql://USER@HOST/DATABASE), or the "
+                "files alone without --engine.",
+            )
+        source = str(paths[0])
+        if not is_remote(source) and not is_spark_master(source):
+            roots.resolve(source)  # a path passes the path policy whatever the engine
+        config_path = roots.resolve(config, folder=False) if config else None
+        semantics = _read_semantics(config_path) if config_path else None
+        asked = LastLoad(
+            dataset_id="",
+            sources=[],
+            loaded_at="",
+            config=str(config_path) if config_path else None,
+            mapping={"files": mapping.files, "columns": mapping.columns} if mapping else None,
         )
-        con.execute("INSERT OR REPLACE INTO state VALUES ('current_dataset', ?)", [dataset_id])
+        if semantics and semantics.mapping and mapping is None:
+            mapping = Mapping.from_dict(semantics.mapping, source=str(config_path))
+        mapping = mapping or Mapping()
+        mapping_key = json.dumps({"files": mapping.files, "columns": mapping.columns}, sort_keys=True)
+        from customer_health.tools.data.engines.postgres import without_secret
+
+        remote = open_source(source, engine, relation_names(mapping.files))
+        assert remote is not None  # open_source refuses a path for any engine but duckdb
+        shown = without_secret(source)
+        where = f"{ENGINE_NAMES.get(remote.dialect, remote.dialect)} at {shown}"
+        if not remote.relations:
+            raise InputError(
+                f"no table or view in {where} was recognised as accounts, users, events or another kind.",
+                fix="Name them in a mapping file (--map) whose files section maps each table to its kind, e.g. "
+                "files: {analytics.events: events, crm.accounts: accounts}.",
+            )
+        sources: list[SourceTable] = []
+        infos: list[TableInfo] = []
+        small = sorted((k, r) for k, r in remote.relations.items() if k != "events")
+        for i, (kind, relation) in enumerate(small):
+            if progress:
+                progress(i, len(small), label_of(relation))
+            label = label_of(relation)
+            with fetched(con, remote, relation) as raw:
+                digest = content_digest(con.execute(f"SELECT * FROM {raw.from_sql}").fetchall())
+                file_key = hashlib.sha256(
+                    f"{INGEST_VERSION}|{shown}|{label}|{kind}|{digest}|{mapping_key}".encode()
+                ).hexdigest()[:16]
+                forced = Mapping(files={label: kind}, columns=mapping.columns)
+                loaded, cached = self._ingest(
+                    con, file_key, f"{shown} {label}", lambda r=raw: [r], forced, label
+                )
+            sources += loaded
+            infos += [_table_info(st, cached) for st in loaded]
+        if progress:
+            progress(len(small), len(small), "done")
+        facts = event_facts(remote, remote.relations["events"]) if "events" in remote.relations else None
+        dataset_id = hashlib.sha256(
+            json.dumps(
+                [shown, remote.dialect, sorted(s.table for s in sources), facts.key() if facts else None]
+            ).encode()
+        ).hexdigest()[:12]
+        views = reuse_views(con, dataset_id, lambda: build_views(con, f"ds_{dataset_id}", sources))
+        report = _measure(con, sources, views, today, [], semantics)
+        if facts is not None:
+            latest, stray = bulk_latest(con, facts.days, today)
+            table, notes = events_quality(facts, where, latest, stray)
+            report.tables.append(table)
+            report.issues += notes
+            if latest is not None:
+                report.latest_date = latest.isoformat()
+                report.age_days = (today - latest).days if today else None
+            # a name that exists nowhere in the workspace: a read of the events not ported to the engine fails
+            views = views | {"events": f"ds_{dataset_id}_events_at_source"}
+            infos.append(
+                TableInfo(
+                    kind="events",
+                    source=facts.relation,
+                    rows=facts.rows,
+                    columns={c: c for c in facts.columns},
+                    cached=False,
+                    notes=[f"stays in {where}: the event-level work runs there"],
+                )
+            )
+        _ENGINES[dataset_id] = remote
         result = LoadResult(
             dataset_id=dataset_id,
             tables=infos,
             quality=report,
             views=views,
-            semantics_source=str(config_path) if config_path else None,
-            loaded_at=datetime.now(UTC).isoformat(timespec="seconds"),
-            sources=given,
+            sources=[shown],
+            engine=remote.dialect,
         )
+        return self._register(
+            result,
+            sources,
+            config_path,
+            asked.model_copy(update={"sources": [shown], "engine": remote.dialect}) if remember else None,
+        )
+
+    def _register(
+        self, result: LoadResult, sources: list[SourceTable], config_path: Path | None, asked: LastLoad | None
+    ) -> LoadResult:
+        """Make `result` the workspace's current dataset (and, given `asked`, the one the next session picks up),
+        stamped with its customer-health.yaml, the load time and its accounts per lifecycle stage."""
+        con = self.connect()
+        result.semantics_source = str(config_path) if config_path else None
+        con.execute(
+            "INSERT OR REPLACE INTO datasets VALUES (?, now(), ?, ?, ?)",
+            [
+                result.dataset_id,
+                json.dumps(result.sources),
+                json.dumps(result.views),
+                json.dumps([s.model_dump() for s in sources]),
+            ],
+        )
+        con.execute("INSERT OR REPLACE INTO state VALUES ('current_dataset', ?)", [result.dataset_id])
+        result.loaded_at = datetime.now(UTC).isoformat(timespec="seconds")
         ds = self.dataset(result)
         if (day := ds.latest_date) is not None:
             result.lifecycle = reuse_stage_counts(
-                con, dataset_id, day, lambda: stage_counts(lifecycle(ds, day))
+                con, result.dataset_id, day, lambda: stage_counts(lifecycle(ds, day))
             )
-        if remember:
-            self._record(asked.model_copy(update={"dataset_id": dataset_id, "loaded_at": result.loaded_at}))
+        if asked is not None:
+            self._record(
+                asked.model_copy(update={"dataset_id": result.dataset_id, "loaded_at": result.loaded_at})
+            )
         return result
 
     def _record(self, record: LastLoad) -> None:
@@ -464,11 +600,18 @@ class Workspace:
                 config=record.config,
                 today=today,
                 progress=progress,
+                engine=record.engine,
             )
         except InputError as exc:
+            secret = (
+                " The database's password is never remembered: give it in PGPASSWORD or ~/.pgpass (or a "
+                "service in PGSERVICE), or load_data the connection string again."
+                if record.engine != "duckdb" or any(is_remote(s) for s in record.sources)
+                else ""
+            )
             return Restored(
                 note=f"The dataset loaded at {record.loaded_at} from {where} could not be picked up again: "
-                f"{exc.message}"
+                f"{exc.message}{secret}"
             )
         result.restored = True
         if result.dataset_id == record.dataset_id:
@@ -496,6 +639,14 @@ class Workspace:
         if latest is None and q.loaded_on and not _dated(result.views):
             latest = date.fromisoformat(q.loaded_on)
             note = f"The data has no dates, so it is read as of the day it was loaded ({latest})."
+        engine = None
+        if result.engine != "duckdb":
+            engine = _ENGINES.get(result.dataset_id)
+            if engine is None:
+                raise InputError(
+                    f"the dataset {result.dataset_id} lives in a database this process has not connected to.",
+                    fix=f"Load it again: customer-health load {' '.join(result.sources)} --engine {result.engine}.",
+                )
         return attach(
             Dataset(
                 self.connect(),
@@ -505,6 +656,7 @@ class Workspace:
                 latest,
                 history=self,
                 as_of_note=note,
+                engine=engine,
             )
         )
 
@@ -547,6 +699,20 @@ class Workspace:
     ) -> tuple[list[SourceTable], bool]:
         digest = self._content_hash(con, path)
         file_key = hashlib.sha256(f"{INGEST_VERSION}|{digest}|{mapping_key}".encode()).hexdigest()[:16]
+        return self._ingest(con, file_key, str(path), lambda: open_file(con, path), mapping, path.name)
+
+    def _ingest(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        file_key: str,
+        where: str,
+        opened: Callable[[], list],
+        mapping: Mapping,
+        label: str,
+    ) -> tuple[list[SourceTable], bool]:
+        """The canonical tables of one source (a file, or a table fetched from a database) keyed by `file_key`
+        (its content and the mapping): reused when the workspace has them, else recognised and ingested from the
+        raw tables `opened()` gives, replacing what an earlier version of the source at `where` left."""
         rows = con.execute(
             "SELECT info FROM sources WHERE file_key = ? ORDER BY position", [file_key]
         ).fetchall()
@@ -554,9 +720,9 @@ class Workspace:
             cached = [SourceTable.model_validate_json(r[0]) for r in rows]
             if all(_table_exists(con, s.table) for s in cached):
                 return cached, True
-        self._forget_path(con, path)
+        self._forget_path(con, where)
         loaded = []
-        for position, raw in enumerate(open_file(con, path)):
+        for position, raw in enumerate(opened()):
             rec = recognize(raw.label, raw.columns, mapping, sheet=raw.sheet)
             if rec is None:
                 if raw.sheet is not None:
@@ -566,10 +732,10 @@ class Workspace:
             loaded.append(st)
             con.execute(
                 "INSERT OR REPLACE INTO sources VALUES (?, ?, ?, ?, ?, now())",
-                [f"{file_key}:{position}", file_key, str(path), position, st.model_dump_json()],
+                [f"{file_key}:{position}", file_key, where, position, st.model_dump_json()],
             )
         if not loaded:
-            raise explain_unrecognised(path.name, [], mapping)
+            raise explain_unrecognised(label, [], mapping)
         return loaded, False
 
     def _content_hash(self, con: duckdb.DuckDBPyConnection, path: Path) -> str:
@@ -594,12 +760,12 @@ class Workspace:
         )
         return digest
 
-    def _forget_path(self, con: duckdb.DuckDBPyConnection, path: Path) -> None:
-        """Drop the tables of an earlier version of this file, so a changed file doesn't leave stale copies."""
-        for (info,) in con.execute("SELECT info FROM sources WHERE path = ?", [str(path)]).fetchall():
+    def _forget_path(self, con: duckdb.DuckDBPyConnection, where: str) -> None:
+        """Drop the tables of an earlier version of this source, so a changed one doesn't leave stale copies."""
+        for (info,) in con.execute("SELECT info FROM sources WHERE path = ?", [where]).fetchall():
             table = SourceTable.model_validate_json(info).table
             con.execute(f'DROP TABLE IF EXISTS "{table}"')
-        con.execute("DELETE FROM sources WHERE path = ?", [str(path)])
+        con.execute("DELETE FROM sources WHERE path = ?", [where])
 
     def remember_scores(self, dataset_id: str, scores: ScoredRun) -> None:
         """Keep this run's scores, so a later upload of a snapshot can say how each account moved."""
@@ -643,6 +809,41 @@ class Workspace:
             .fetchall()
         )
         return {a: (s, t) for a, s, t in rows}
+
+
+# the engines of the remote datasets loaded in this process (a connection is not kept in the workspace file)
+_ENGINES: dict[str, Engine] = {}
+
+
+def _measure(
+    con: duckdb.DuckDBPyConnection,
+    sources: list[SourceTable],
+    views: dict[str, str],
+    today: date | None,
+    skipped: list[str],
+    semantics: ProductSemantics | None,
+) -> QualityReport:
+    """The quality report of ingested sources: each one profiled, then the checks across them."""
+    tables, issues = [], []
+    for st in sources:
+        tq, iss = source_quality(con, st, today)
+        tables.append(tq)
+        issues += iss
+    return dataset_quality(
+        con, views, tables, issues, sources, today=today, skipped=skipped, semantics=semantics
+    )
+
+
+def _table_info(st: SourceTable, cached: bool) -> TableInfo:
+    return TableInfo(
+        kind=st.kind,
+        source=st.source,
+        rows=st.rows,
+        columns=st.columns,
+        extra_columns=st.extra_columns,
+        cached=cached,
+        notes=st.notes,
+    )
 
 
 def _dated(views: dict[str, str]) -> bool:

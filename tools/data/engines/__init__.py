@@ -8,9 +8,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-from customer_health.tools.base.dialects import Engine
 from customer_health.tools.base.errors import InputError
+
+if TYPE_CHECKING:  # SQLGlot is imported when an engine is opened, not by every command that loads files
+    from customer_health.tools.base.dialects import Engine
 
 ENGINES = ("duckdb", "postgres", "spark")
 
@@ -18,6 +21,11 @@ ENGINES = ("duckdb", "postgres", "spark")
 def is_remote(source: str) -> bool:
     """Whether `source` names a database rather than files."""
     return str(source).lower().startswith(("postgresql://", "postgres://"))
+
+
+def is_spark_master(source: str) -> bool:
+    """Whether `source` names a Spark master: local, local[N] / local[*], or a Spark Connect URL."""
+    return source == "local" or source.startswith(("local[", "sc://"))
 
 
 def open_source(
@@ -31,7 +39,7 @@ def open_source(
         from customer_health.tools.data.engines.postgres import postgres_engine
 
         return postgres_engine(str(source), mapping)
-    if engine == "spark" and str(source).startswith(("local", "sc://")):
+    if engine == "spark" and is_spark_master(str(source)):
         from customer_health.tools.data.engines.spark import spark_engine
 
         return spark_engine(str(source), mapping)
@@ -44,4 +52,4 @@ def open_source(
     return None
 
 
-__all__ = ["ENGINES", "is_remote", "open_source"]
+__all__ = ["ENGINES", "is_remote", "is_spark_master", "open_source"]

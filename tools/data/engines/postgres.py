@@ -26,6 +26,14 @@ def masked(url: str) -> str:
     return re.sub(r"(password=)[^&\s]*", r"\1***", url, flags=re.IGNORECASE)
 
 
+def without_secret(url: str) -> str:
+    """The connection string with no password or token at all: what is recorded and shown. Connecting with it
+    again takes the password from the environment (PGPASSWORD, PGSERVICE, ~/.pgpass) as libpq does."""
+    url = re.sub(r"(://[^/:@]*):[^@/]*@", r"\1@", url)
+    url = re.sub(r"(?<=[?&;])(password|token)=[^&;\s]*[&;]?", "", url, flags=re.IGNORECASE)
+    return re.sub(r"[?&;]+$", "", url)
+
+
 def _scrubbed(text: str, url: str) -> str:
     secret = re.search(r"://[^/:@]*:([^@/]*)@", url) or re.search(r"password=([^&\s]*)", url, re.IGNORECASE)
     if secret and secret.group(1):
@@ -82,7 +90,8 @@ def find_relations(
 ) -> dict[str, str]:
     """kind → quoted relation: the tables or views `mapping` names (kind → table), and for every other kind the
     one relation named like it (its kind or a file-name hint) or else the only one carrying its required
-    canonical columns (and one of each any-of group). A named table that does not exist is an error."""
+    canonical columns (and one of each any-of group), never one the mapping gave another kind. A named table that
+    does not exist is an error."""
     found: dict[str, str] = {}
     for kind, name in (mapping or {}).items():
         if kind not in KINDS:
@@ -98,10 +107,13 @@ def find_relations(
         if kind in found:
             continue
         spec = TABLES[kind]
+        taken = {unquoted for unquoted in tables if _quoted(unquoted) in found.values()}
         fits = [
             name
             for name, cols in tables.items()
-            if set(spec.required) <= set(cols) and all(set(g) & set(cols) for g in spec.any_of)
+            if name not in taken
+            and set(spec.required) <= set(cols)
+            and all(set(g) & set(cols) for g in spec.any_of)
         ]
         named = [n for n in fits if n.split(".")[-1].lower() in (kind, *spec.name_hints)]
         pick = named[:1] or (fits if len(fits) == 1 else [])
@@ -127,4 +139,4 @@ def postgres_engine(url: str, mapping: Mapping[str, str] | None = None) -> Engin
     return engine_from_query("postgres", query, relations)
 
 
-__all__ = ["connect", "find_relations", "masked", "postgres_engine"]
+__all__ = ["connect", "find_relations", "masked", "postgres_engine", "without_secret"]
