@@ -11,12 +11,14 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import json
 import os
 import random
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -247,3 +249,40 @@ def test_a_disk_filling_up_during_an_analysis_exits_2_with_the_fix(tmp_path, mon
     assert main(["score", "mini"]) == 2
     err = capsys.readouterr().err
     assert "disk holding the workspace filled up" in err and "internal error" not in err
+
+
+def test_a_fifo_given_to_the_stdio_mcp_server_is_refused_at_once_and_stdin_eof_stops_it(work, tmp_path):
+    os.mkfifo(work / "pipe.csv")
+    serve = [str(Path(sys.executable).parent / "customer-health"), "serve"]
+    env = {**os.environ, "CUSTOMER_HEALTH_HOME": str(tmp_path / "home")}
+    proc = subprocess.Popen(
+        serve, cwd=work, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    hello = {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}
+    call = {"name": "load_data", "arguments": {"paths": ["pipe.csv"]}}
+    for message in (
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": hello},
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": call},
+    ):
+        proc.stdin.write((json.dumps(message) + "\n").encode())
+    proc.stdin.flush()
+    watchdog = threading.Timer(
+        60, proc.kill
+    )  # a wedged server never answers: end it rather than hang the suite
+    watchdog.start()
+    try:
+        answers = [json.loads(proc.stdout.readline() or "null") for _ in range(2)]
+    finally:
+        watchdog.cancel()
+    assert None not in answers, "the server did not answer within 60 s"
+    proc.stdin.close()  # the client goes away
+    try:
+        code = proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        pytest.fail("the server did not stop when its standard input closed")
+    err = proc.stderr.read().decode()
+    refused = answers[1]["result"]
+    assert refused["isError"] and "pipe.csv" in refused["content"][0]["text"]
+    assert code == 0 and "Traceback" not in err

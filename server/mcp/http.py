@@ -15,10 +15,11 @@ import ipaddress
 import json
 import logging
 import os
+import signal
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from customer_health.server.mcp.session import Sessions, current_key
+from customer_health.server.mcp.session import MAX_SESSIONS_ENV, Sessions, current_key
 from customer_health.tools.base.errors import InputError
 from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
@@ -150,11 +151,17 @@ class Guard:
     carries no session: its holder's own data, when each person has a token of their own)."""
 
     def __init__(
-        self, app, tokens: Mapping[str, str], ended: Callable[[str], None] = lambda key: None
+        self,
+        app,
+        tokens: Mapping[str, str],
+        ended: Callable[[str], None] = lambda key: None,
+        *,
+        full: str = "this server has as many open sessions as it allows.",
     ) -> None:
         self.app = app
         self._ended = ended  # told the key of a session its client closed (DELETE)
         self._expected = [(name, _digest(token)) for name, token in tokens.items()]
+        self._full = full  # what a client refused a new session (the cap is reached) is told
 
     def _holder(self, authorization: str) -> str | None:
         scheme, _, given = authorization.partition(" ")
@@ -180,11 +187,43 @@ class Guard:
         key = f"{holder}/{session}" if session else holder or None
         marked = current_key.set(key)
         try:
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, send if session else self._explain_refusal(send))
         finally:
             current_key.reset(marked)
         if session and scope.get("method") == "DELETE":
             self._ended(key)
+
+    def _explain_refusal(self, send):
+        """`send`, except that the SDK's bare 503 refusing a new session at the cap becomes a JSON-RPC error that
+        says why and what to do."""
+        refused = False
+
+        async def explained(message) -> None:
+            nonlocal refused
+            if message["type"] == "http.response.start" and message.get("status") == 503:
+                refused = True
+            elif not refused:
+                await send(message)
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                body = {"jsonrpc": "2.0", "id": None, "error": {"code": -32000, "message": self._full}}
+                await _respond(send, 503, json.dumps(body).encode(), [(b"retry-after", b"60")])
+
+        return explained
+
+
+async def _respond(send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 async def _unauthorized(send, *, wrong: bool) -> None:
@@ -193,18 +232,7 @@ async def _unauthorized(send, *, wrong: bool) -> None:
         {"error": "invalid_token" if wrong else "unauthorized", "error_description": f"{problem}."}
     ).encode()
     challenge = 'Bearer realm="customer-health"' + (', error="invalid_token"' if wrong else "")
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 401,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"www-authenticate", challenge.encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    await _respond(send, 401, body, [(b"www-authenticate", challenge.encode())])
 
 
 def app(
@@ -222,7 +250,14 @@ def app(
         session_idle_timeout=sessions.idle_seconds,
         max_sessions=sessions.cap,
     )
-    return Guard(inner, tokens, sessions.forget)
+    full = (
+        f"this server already has {sessions.cap} open sessions, as many as it allows. Close a client you no longer "
+        f"use (its session ends with it), or wait: a session idle for {sessions.idle_seconds / 60:g} minutes ends "
+        f"on its own. Whoever runs the server can allow more with {MAX_SESSIONS_ENV}."
+    )
+    if len(tokens) > 1:
+        sessions.keep_holders_apart()
+    return Guard(inner, tokens, sessions.forget, full=full)
 
 
 def run_http(
@@ -245,4 +280,14 @@ def run_http(
         ", ".join(h for h in security.allowed_hosts if not h.endswith(":*")),
     )
     asgi = app(server, sessions, host=host, tokens=tokens, security=security)
-    uvicorn.Server(uvicorn.Config(asgi, host=host, port=port, log_config=LOG_CONFIG)).run()
+    # uvicorn stops gracefully on SIGTERM, then raises the signal again for the handler it found: with the default
+    # one the process would die there, before the caller's clean-up (every session's scratch folder) runs
+    previous = signal.signal(signal.SIGTERM, _stopped)
+    try:
+        uvicorn.Server(uvicorn.Config(asgi, host=host, port=port, log_config=LOG_CONFIG)).run()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _stopped(signum, frame) -> None:
+    raise SystemExit(0)  # asked to stop (SIGTERM): a clean exit, through every `finally`

@@ -53,13 +53,18 @@ def accounts(folder: Path, n: int) -> Path:
     return folder
 
 
-@pytest.fixture
-def work(tmp_path):
-    """The server's working directory with a 12-account and a 30-account export in it."""
-    work = tmp_path / "work"
+def two_exports(root: Path) -> Path:
+    """A working directory under `root` with a 12-account and a 30-account export in it."""
+    work = root / "work"
     accounts(work / "twelve", 12)
     accounts(work / "thirty", 30)
     return work
+
+
+@pytest.fixture
+def work(tmp_path):
+    """The server's working directory with a 12-account and a 30-account export in it."""
+    return two_exports(tmp_path)
 
 
 def _free_port(host: str = "127.0.0.1") -> int:
@@ -141,11 +146,15 @@ def test_each_http_client_keeps_its_own_dataset(work):
         async with client(url) as a, client(url) as b:
             await a.call_tool("load_data", {"paths": ["twelve"]})
             await b.call_tool("load_data", {"paths": ["thirty"]})
-            return (
+            answers = (
                 await a.call_tool("score_accounts", {}),
                 await b.call_tool("score_accounts", {}),
                 await a.call_tool("describe_dataset", {}),
             )
+            assert Path(
+                answers[0].structured_content["full_table"]
+            ).is_file()  # there while the session lasts
+            return answers
 
     with http_server(work) as server:
         a_scores, b_scores, a_dataset = anyio.run(go, server.url)
@@ -153,7 +162,64 @@ def test_each_http_client_keeps_its_own_dataset(work):
     assert b_scores.structured_content["total_rows"] == 30
     assert [t["rows"] for t in a_dataset.structured_content["tables"]] == [12]
     assert a_scores.structured_content["full_table"] != b_scores.structured_content["full_table"]
-    assert Path(a_scores.structured_content["full_table"]).is_file()  # kept after the session ended
+
+
+def gone_within(path: Path, within: float = 30) -> bool:
+    """Whether `path` is removed within `within` seconds (sessions are cleaned up in the background)."""
+    deadline = time.monotonic() + within
+    while path.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not path.exists()
+
+
+def test_a_session_s_own_files_go_when_its_client_closes_it_and_the_rest_stay(work):
+    async def go(url):
+        async with client(url) as other:
+            await other.call_tool("load_data", {"paths": ["thirty"]})
+            kept = await other.call_tool("score_accounts", {})
+            async with client(url) as a:
+                await a.call_tool("load_data", {"csv_text": (work / "twelve" / "accounts.csv").read_text()})
+                scored = await a.call_tool("score_accounts", {})
+                scratch = Path(scored.structured_content["full_table"]).parents[1]
+                assert {p.name for p in scratch.iterdir()} == {"tables", "pasted"}
+            closed = gone_within(scratch)  # the client closed its session (DELETE)
+            others = Path(kept.structured_content["full_table"])
+            assert others.is_file()  # another session's tables stay while it lasts
+            return scored, closed, others
+
+    with http_server(work) as server:
+        scored, closed, others = anyio.run(go, server.url)
+    assert closed and scored.structured_content["total_rows"] == 12
+    assert gone_within(others.parents[1])  # the other client closed its session too
+    assert not list((work.parent / "ws" / "sessions").iterdir())
+
+
+def test_a_new_session_beyond_the_cap_is_refused_with_what_to_do(work):
+    async def go(url):
+        async with client(url) as first:
+            await first.call_tool("describe_dataset", {})
+            return raw_post(url)
+
+    with http_server(work, env=_env(work, CUSTOMER_HEALTH_MAX_SESSIONS="1")) as server:
+        refused = anyio.run(go, server.url)
+        after = raw_post(server.url)  # the first client closed its session: room again
+    message = refused.json()["error"]["message"]
+    assert refused.status_code == 503 and after.status_code == 200
+    assert "already has 1 open sessions" in message and "CUSTOMER_HEALTH_MAX_SESSIONS" in message
+    assert "idle for 30 minutes" in message
+
+
+def test_a_bad_session_limit_refuses_to_start(work):
+    done = subprocess.run(
+        [str(BIN / "customer-health"), "serve", "--transport", "http", "--port", str(_free_port())],
+        cwd=work,
+        env=_env(work, CUSTOMER_HEALTH_SESSION_IDLE_SECONDS="forever"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2 and "CUSTOMER_HEALTH_SESSION_IDLE_SECONDS" in done.stderr
+    assert "Traceback" not in done.stderr and done.stdout == ""
 
 
 def test_a_new_http_session_picks_up_the_remembered_dataset_for_itself(work):
@@ -363,3 +429,36 @@ def test_http_mode_writes_its_logs_to_stderr_and_nothing_to_stdout(work):
             time.sleep(0.1)
     assert "POST /mcp" in server.err.read_text()  # the access log, on stderr
     assert server.out.read_text() == ""
+
+
+def test_a_sessionless_client_s_files_last_until_the_server_stops(work):
+    async def scored(url):  # the 2026-07-28 protocol: no session for its client to close
+        async with client(url, mode="auto") as c:
+            await c.call_tool("load_data", {"paths": ["twelve"]})
+            return Path((await c.call_tool("score_accounts", {})).structured_content["full_table"])
+
+    with http_server(work) as server:
+        table = anyio.run(scored, server.url)
+        time.sleep(0.5)
+        assert table.is_file()
+    assert not table.parents[1].exists()  # the server's stop ended every session
+
+
+def test_a_token_holder_never_picks_up_the_dataset_another_holder_loaded(work):
+    tokens = work.parent / "tokens"
+    tokens.write_text(f"alice:{TOKEN}-alice\nbob:{TOKEN}-bob\n")
+
+    async def go(url):
+        async with client(url, f"{TOKEN}-alice") as a:
+            await a.call_tool("load_data", {"paths": ["twelve"]})
+        async with client(url, f"{TOKEN}-bob") as b:
+            bob_sees = await b.call_tool("describe_dataset", {})
+        async with client(url, f"{TOKEN}-alice") as a:
+            alice_sees = await a.call_tool("describe_dataset", {})
+        return bob_sees, alice_sees
+
+    with http_server(work, token_file=str(tokens)) as server:
+        bob_sees, alice_sees = anyio.run(go, server.url)
+    assert bob_sees.is_error and "no dataset is loaded yet" in bob_sees.content[0].text
+    assert "another person" in bob_sees.content[0].text and "ACC-" not in bob_sees.content[0].text
+    assert not alice_sees.is_error and alice_sees.structured_content["restored"] is True  # her own, picked up

@@ -6,14 +6,20 @@ Each `build_server` is a new server process as far as the session is concerned: 
 
 from __future__ import annotations
 
+import os
 import shutil
+import time
 from pathlib import Path
 
 import anyio
 import pytest
 from customer_health.server.mcp.server import build_server
+from customer_health.server.mcp.session import Session, Sessions, current_key
+from customer_health.tools.base.errors import InputError
 from mcp import Client
 from mcp.types import ListRootsResult, Root
+
+from tests.server.mcp.test_http import gone_within
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 
@@ -168,3 +174,92 @@ def test_a_dataset_loaded_with_the_cli_load_command_is_the_one_a_new_server_pick
     (described,) = one_session(here / "ws", [("describe_dataset", {})])
     assert described.structured_content["restored"] is True
     assert described.structured_content["sources"] == [str((here / "exports").resolve())]
+
+
+# --- what an HTTP session leaves on disk ---------------------------------------------------------------------------
+def _as(sessions: Sessions, key: str) -> Session:
+    marked = current_key.set(key)
+    try:
+        return sessions.current()
+    finally:
+        current_key.reset(marked)
+
+
+def test_a_fitted_profile_the_user_asked_for_outlives_its_session_and_the_scratch_does_not(here):
+    from tests.tools.health.test_fit import write_support_churn
+
+    data = write_support_churn(here / "history")
+    sessions = Sessions(home=here / "ws")
+    server = build_server(sessions=sessions)
+
+    async def go():
+        async with Client(server) as c:
+            await c.call_tool("load_data", {"paths": [str(data)]})
+            fits = [
+                await c.call_tool("fit_health_profile", {"out": out})
+                for out in ("kept.yaml", str(here / "named" / "mine.yaml"))
+            ]
+            described = await c.call_tool("describe_dataset", {})  # writes its table of quality issues
+        return fits, described
+
+    try:
+        fits, described = anyio.run(go)
+        paths = [Path(f.structured_content["profile_path"]) for f in fits]
+        table = Path(described.structured_content["full_table"])
+        assert all(not f.is_error for f in fits) and all(p.is_file() for p in paths) and table.is_file()
+        scratch = sessions.current().scratch  # in memory every call is one session ("local")
+        assert table.is_relative_to(scratch) and not paths[0].is_relative_to(scratch)
+        sessions.forget("local")
+        assert gone_within(scratch)
+    finally:
+        sessions.close()
+    assert paths[0] == here / "ws" / "outputs" / "mcp" / paths[0].parent.name / "kept.yaml"
+    assert paths[1] == here / "named" / "mine.yaml"
+    assert all(p.is_file() for p in paths)
+
+
+def test_a_session_idle_too_long_or_pushed_out_by_the_cap_loses_its_scratch_and_an_empty_outputs_folder(
+    tmp_path,
+):
+    sessions = Sessions(home=tmp_path / "ws", cap=2, idle_seconds=3600)
+    try:
+        tables = {
+            k: _as(sessions, k).write_table("score", [{"a": 1}]) for k in ("a", "b", "c")
+        }  # "a" pushed out
+        outputs = _as(sessions, "b").outputs
+        assert gone_within(tables["a"].parents[1]) and tables["b"].is_file() and tables["c"].is_file()
+        sessions.idle_seconds = 0.01
+        time.sleep(0.05)
+        _as(sessions, "d")  # "b" and "c" have been idle too long
+        assert (
+            gone_within(tables["b"].parents[1])
+            and gone_within(tables["c"].parents[1])
+            and gone_within(outputs)
+        )
+    finally:
+        sessions.close()
+    assert not list((tmp_path / "ws" / "sessions").iterdir())
+
+
+def test_scratch_a_killed_server_left_is_swept_once_idle_too_long_and_fresh_scratch_is_not(tmp_path):
+    stale, fresh = tmp_path / "ws" / "sessions" / "old-1", tmp_path / "ws" / "sessions" / "new-2"
+    for folder in (stale, fresh):
+        (folder / "tables").mkdir(parents=True)
+        (folder / "tables" / "score.csv").write_text("a\n1\n")
+    hour_ago = time.time() - 3600
+    for p in (stale, stale / "tables", stale / "tables" / "score.csv"):
+        os.utime(p, (hour_ago, hour_ago))
+    Sessions(home=tmp_path / "ws", idle_seconds=1800).close()
+    assert not stale.exists() and (fresh / "tables" / "score.csv").is_file()
+
+
+def test_session_limits_come_from_the_environment_and_nonsense_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("CUSTOMER_HEALTH_MAX_SESSIONS", "3")
+    monkeypatch.setenv("CUSTOMER_HEALTH_SESSION_IDLE_SECONDS", "90")
+    sessions = Sessions(home=tmp_path / "ws")
+    assert (sessions.cap, sessions.idle_seconds) == (3, 90)
+    sessions.close()
+    for bad in ("0", "-5", "nan", "inf", "lots"):
+        monkeypatch.setenv("CUSTOMER_HEALTH_MAX_SESSIONS", bad)
+        with pytest.raises(InputError, match="CUSTOMER_HEALTH_MAX_SESSIONS"):
+            Sessions(home=tmp_path / "ws")
