@@ -60,12 +60,12 @@ def main(argv: list[str] | None = None) -> int:
         f"folds={len(result.folds)} held_out_rows={sum(f.test_rows for f in result.folds)} "
         f"mean_auc={result.cv_auc_mean} expert_mean_auc={result.expert_auc_mean} "
         f"pooled_auc={result.cv_auc} expert_pooled_auc={result.expert_auc} in_sample_auc={result.in_sample_auc} "
-        f"l2={result.l2} better_than_expert={result.better_than_expert}"
+        f"l2={result.l2} learned_scales={result.learned_scales} better_than_expert={result.better_than_expert}"
     )
     for f in result.folds:
         print(
             f"  fold {f.test_from}..{f.test_to}: train {f.train_rows} ({f.train_lost} lost), test {f.test_rows} "
-            f"({f.test_lost} lost), learned {f.auc} vs expert {f.expert_auc}, l2={f.l2}"
+            f"({f.test_lost} lost), learned {f.auc} vs expert {f.expert_auc}, l2={f.l2}, scales={f.learned_scales}"
         )
     print(result.summary)
     return 0

@@ -6,25 +6,33 @@ up to that day).
 
 The model keeps the expert's view unless the history argues against it. Its log-odds of loss are
 
-    a + b · E + Σ δ_m · P_m + Σ γ_k · Q_k
+    a + b · E + Σ δ_m · P_m + Σ ρ_m · R_m + Σ γ_k · Q_k
 
 where E is the expert profile's score, P_m the expert's own 0–100 points for each of its metrics (the normalisation
-the expert applies), and Q_k the points of a catalogue metric the expert leaves out, on a linear scale over its mean
+the expert applies), R_m a linear scale over the same metric's raw values (mean ± 2.5 sd, clipped to its 1st–99th
+percentile: it sees what the expert's clamp or bands hide, e.g. logins beyond 40 or tenure beyond 24 months; not for
+a percentile metric), and Q_k the points of a catalogue metric the expert leaves out, on a linear scale over its mean
 ± 2.5 sd (clipped to its 1st–99th percentile, missing values at the median; of two metrics correlated beyond
 |r| = 0.8 only the one more associated with losses is kept, and an expert metric wins over a new one). All columns are
-standardised; a and b are free, and the departures δ, γ carry an L2 penalty whose strength is chosen by time-ordered
-cross-validation inside the training rows (never the held-out ones), from "none allowed" (the expert's ranking
-exactly) to weak. A departure is taken only when it raises the AUC on that later time by more than one standard
-error of the paired difference.
+standardised; a and b are free, and the departures δ, ρ, γ carry an L2 penalty whose strength is chosen by
+time-ordered cross-validation inside the training rows (never the held-out ones), from "none allowed" (the expert's
+ranking exactly) to weak, each strength with and without the raw scales R. Inside an outer fold's training rows
+every outcome is already known, so the inner folds train on the as-of dates before the one they test. A departure
+is taken only when it raises the AUC on that later time by more than one standard error of the paired difference
+(DeLong) — 1.645 when the inner held-out rows hold fewer than 100 losses.
 
 The model becomes a profile the scorer reads like any other: every metric keeps its normalisation, its weight is its
 (non-negative) share of the model's slope, and the component weights are the sums of their metrics' weights, so
 with full data the score is a straight line in the model's log-odds (up to the clamp) and the drivers still add up
-to every point. When no departure was taken the profile is the expert's own components. Tier lines are the scores at
+to every point. An expert metric whose raw scale departed is written as ONE metric on a band scale: the model's
+protection from its expert points and its raw scale together, stepped at 40 quantiles of its training values (and
+the scales' corners) and stretched to 0–100, its weight the log-odds that span covers. When no departure was taken the profile is the expert's own components. Tier lines are the scores at
 which the Platt-calibrated loss probability crosses multiples of the base rate.
 
 Cross-validation is by time: each fold tests the rows of a run of later as-of dates on a model trained only on
-renewals decided by the first of those dates, and compares with the expert profile on the same held-out rows.
+renewals decided by the first of those dates, and compares with the expert profile on the same held-out rows. The
+first fold's training rows hold at least half an even share of the losses (a fit on a handful of early rows says
+little about the fit on the whole history).
 """
 
 from __future__ import annotations
@@ -32,7 +40,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections import defaultdict
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
@@ -49,6 +57,7 @@ from customer_health.tools.health.metrics import CATALOGUE, account_metrics
 from customer_health.tools.health.profiles import (
     COMPONENTS,
     DEFAULT_PROFILE,
+    MetricSpec,
     Profile,
     load_profile,
     preset,
@@ -65,12 +74,16 @@ MIN_OUTCOMES = 30
 MIN_LOST = 10
 MIN_FOLD_LOST = 5  # a training or test set needs this many losses (and as many kept) to count as a fold
 MAX_FOLDS = 6
+TRAIN_SHARE = 0.5  # a fold's training set holds at least half of an even share of the losses
 INNER_FOLDS = 3  # time folds inside the training rows that choose the penalty
 PENALTIES = (3000.0, 1000.0, 300.0, 100.0, 30.0, 10.0, 3.0, 1.0)  # tried on top of "no departure"
-SUPPORT = 1.0  # a departure must lower the inner held-out log-loss by this many standard errors
+SUPPORT = 1.0  # a departure must raise the inner held-out AUC by this many standard errors (DeLong)…
+LARGE = 100  # …when the inner held-out rows hold this many losses; with fewer, by STRICT standard errors
+STRICT = 1.645  # (one-sided 95%): few inner losses, a noisy gain, and the best of 16 candidates is taken
 FREE = 1e3  # the expert score's column is scaled up by this, so its coefficient is in effect unpenalised
 CORRELATED = 0.8
 MAX_MISSING = 0.5
+CURVE_STEPS = 40  # a learned band scale steps at this many quantiles of the metric (and its scales' corners)
 SPREAD = 2.5  # the linear scale of a learned metric runs over mean ± SPREAD standard deviations
 MIN_SHARE = 0.001  # a metric with under 0.1% of the slope is left out of the profile
 TIERS = ("thriving", "healthy", "neutral", "at_risk")
@@ -110,6 +123,11 @@ class FittedMetric(BaseModel):
         description="expert: a metric of the expert profile, on the expert's scale; learned: added from this history.",
     )
     method: Literal["linear", "bands", "percentile"] = "linear"
+    learned_scale: bool = Field(
+        False,
+        description="Its 0–100 scale was learned from this history (an added metric's linear scale, or an expert "
+        "metric's band scale when its raw values ranked losses better than the expert's scale alone).",
+    )
     median: float | None
     mean: float | None
     sd: float | None
@@ -142,6 +160,9 @@ class Fold(BaseModel):
         description="Penalty on departures from the expert chosen on this fold's training rows (none: no departure "
         "was supported, so the fold's profile ranks exactly like the expert).",
     )
+    learned_scales: bool = Field(
+        False, description="Expert metrics could take learned scales over their raw values in this fold."
+    )
 
 
 class TierLine(BaseModel):
@@ -172,6 +193,11 @@ class FitResult(Envelope):
     )
     kept_expert: bool = Field(
         False, description="The learned profile scores exactly like the expert profile."
+    )
+    learned_scales: bool = Field(
+        False,
+        description="Expert metrics could take learned band scales over their raw values (chosen on earlier time "
+        "inside the history, like the penalty).",
     )
     folds: list[Fold]
     cv_auc: float | None = Field(description="AUC of the learned profiles over every held-out row, pooled.")
@@ -224,6 +250,10 @@ class _Spec(NamedTuple):
     p_median: np.ndarray
     p_mean: np.ndarray
     p_sd: np.ndarray
+    r_cols: list[int]  # expert keys that may also take a learned linear scale over their raw values
+    r_idx: list[int]  # each one's catalogue metric
+    r_mean: np.ndarray
+    r_sd: np.ndarray
     e_mean: float
     e_sd: float
     dropped: list[DroppedMetric]
@@ -233,7 +263,8 @@ class _Model(NamedTuple):
     spec: _Spec
     l2: float | None  # None: no departure from the expert
     intercept: float
-    coef: np.ndarray  # [b on the expert score, δ on the expert points, γ on the added metrics], standardised
+    coef: np.ndarray  # [b on the expert score, δ on its points, γ on added metrics, ρ on raw scales]
+    scales: bool = False  # the raw scales ρ were free to depart (else held at 0)
 
 
 def fit_health_profile(
@@ -256,13 +287,17 @@ def fit_health_profile(
             f"it to train on and as many after it to test on, so the fit cannot be checked on held-out time.",
             fix="Load a longer outcome history or use a shorter horizon_days. " + FALLBACK,
         )
-    everything = np.ones(len(h.y), dtype=bool)
-    model = learn(h, everything)
-    doc, probs = profile_document(h, model, everything)
-    in_sample = scores_by_day(h.frame, profile_from_dict(dict(doc), "learned profile"), h.days)
     pred, expert_scores, lost_held = held
     learned_aucs = [f.auc for f in folds if f.auc is not None and f.expert_auc is not None]
     expert_aucs = [f.expert_auc for f in folds if f.auc is not None and f.expert_auc is not None]
+    # the folds' mean decides: pooling mixes scores of different fold profiles, which need not share a scale
+    better = bool(learned_aucs) and float(np.mean(learned_aucs)) > float(np.mean(expert_aucs))
+    everything = np.ones(len(h.y), dtype=bool)
+    # the procedure that departs from the expert is kept only where it beat the expert on held-out time; else the
+    # profile written is the expert's own scoring (its tier lines calibrated here)
+    model = learn(h, everything, depart=better)
+    doc, probs = profile_document(h, model, everything)
+    in_sample = scores_by_day(h.frame, profile_from_dict(dict(doc), "learned profile"), h.days)
     result = FitResult(
         as_of=max(h.days),
         profile_name=doc["name"],
@@ -277,6 +312,7 @@ def fit_health_profile(
         dropped=model.spec.dropped + _unused_expert_metrics(h, doc),
         intercept=rnd(model.intercept, 6),
         l2=model.l2,
+        learned_scales=model.scales,
         kept_expert=doc["components"] == h.expert.model_dump(mode="json", exclude_none=True)["components"],
         folds=folds,
         cv_auc=rnd(stats.auc(pred, lost_held)),
@@ -284,14 +320,12 @@ def fit_health_profile(
         expert_profile=h.expert.name,
         expert_auc=rnd(stats.auc(expert_scores, lost_held)),
         expert_auc_mean=rnd(float(np.mean(expert_aucs)), 4) if expert_aucs else None,
-        better_than_expert=False,
+        better_than_expert=better,
         in_sample_auc=rnd(stats.auc(in_sample, h.y)),
         tiers=_tier_lines(doc["tiers"], probs),
         profile_path=None,
         profile=doc,
     )
-    # the folds' mean decides: pooling mixes scores of different fold profiles, which need not share a scale
-    result.better_than_expert = (result.cv_auc_mean or 0) > (result.expert_auc_mean or 0)
     if out is not None:
         result.profile_path = str(write_profile(doc, probs, out, allowed or [Path.cwd()]))
     result.caveats = caveats + _caveats(result, skipped, h.expert)
@@ -429,16 +463,23 @@ def _expert_shares(prof: Profile, keys: list[tuple[str, str]], p: np.ndarray) ->
     return out
 
 
-def time_blocks(h: History, rows: np.ndarray, max_folds: int) -> list[tuple[date, date]]:
+def time_blocks(h: History, rows: np.ndarray, max_folds: int, known: bool = False) -> list[tuple[date, date]]:
     """Runs of consecutive as-of dates among `rows` to test on, oldest first: each holds MIN_FOLD_LOST lost and kept
-    renewals, as do the rows decided by its first date (its training set); up to `max_folds` of about equal losses."""
-    y, days, decided = h.y[rows], h.days[rows], h.decided[rows]
+    renewals, as do the rows decided by its first date (its training set); up to `max_folds` of about equal losses.
+    The first training set also holds a share of the losses (TRAIN_SHARE of an even split into max_folds + 1
+    parts): a model fitted on a handful of early rows says little about one fitted on the history. `known`: every
+    outcome among `rows` is already known (the training rows of an outer fold), so a block trains on the rows of
+    the as-of dates before it rather than only those decided by its first date."""
+    y, days = h.y[rows], h.days[rows]
+    # with every outcome known, a row is usable for training from the day after its as-of date
+    decided = np.array([d + timedelta(days=1) for d in days]) if known else h.decided[rows]
     distinct = sorted(set(days.tolist()))
 
     def enough(mask: np.ndarray) -> bool:
         return min(int(y[mask].sum()), int((~y[mask]).sum())) >= MIN_FOLD_LOST
 
-    first = next((d for d in distinct[1:] if enough(decided <= d)), None)
+    need = max(MIN_FOLD_LOST, math.ceil(TRAIN_SHARE * int(y.sum()) / (max_folds + 1)))
+    first = next((d for d in distinct[1:] if enough(decided <= d) and y[decided <= d].sum() >= need), None)
     if first is None:
         return []
     later = [d for d in distinct if d >= first]
@@ -478,6 +519,7 @@ def _cross_validate(h: History) -> tuple[list[Fold], tuple[np.ndarray, np.ndarra
                 auc=rnd(stats.auc(pred, h.y[test])),
                 expert_auc=rnd(stats.auc(h.e[test], h.y[test])),
                 l2=model.l2,
+                learned_scales=model.scales,
             )
         )
     return folds, (pred_all[held], h.e[held], h.y[held])
@@ -493,39 +535,48 @@ def fold_scores(h: History, start: date, end: date) -> tuple[np.ndarray, _Model]
     return scores_by_day(h.frame[test], profile_from_dict(doc, "fold"), h.days[test]), model
 
 
-def learn(h: History, train: np.ndarray) -> _Model:
-    """The model on the `train` rows, its penalty chosen by time folds inside them."""
-    l2 = _choose_penalty(h, train)
+def learn(h: History, train: np.ndarray, depart: bool = True) -> _Model:
+    """The model on the `train` rows, its penalty (and whether expert metrics may take learned scales) chosen by
+    time folds inside them; `depart=False`: no departure (the expert's ranking)."""
+    l2, scales = _choose_penalty(h, train) if depart else (None, False)
     spec = _prepare(h, train)
-    intercept, coef = _solve(_design(h, spec, train), h.y[train], l2)
-    return _Model(spec, l2, intercept, coef)
+    intercept, coef = _solve(_design(h, spec, train), h.y[train], l2, 0 if scales else len(spec.r_cols))
+    return _Model(spec, l2, intercept, coef, scales)
 
 
-def _choose_penalty(h: History, train: np.ndarray) -> float | None:
+def _choose_penalty(h: History, train: np.ndarray) -> tuple[float | None, bool]:
     """The penalty whose departures from the expert most raise the AUC on later time inside `train` (forward time
     folds), when they raise it by more than SUPPORT standard errors of the paired difference (DeLong); else None:
-    no departure. The AUC, not the log-loss: a shift of the loss rate between periods moves every model's log-loss
+    no departure (STRICT standard errors when the inner held-out rows hold fewer than LARGE losses). Each penalty
+    is tried twice: with the expert's scales only, and with learned raw scales beside them (True). The AUC, not the log-loss: a shift of the loss rate between periods moves every model's log-loss
     alike and says nothing about the ranking a CSM acts on."""
-    parts: dict[float | None, list[tuple[np.ndarray, np.ndarray]]] = {l2: [] for l2 in (None, *PENALTIES)}
-    for start, end in time_blocks(h, train, INNER_FOLDS):
-        inner = train & (h.decided <= start)
+    choices = [(None, False)] + [(l2, scales) for scales in (False, True) for l2 in PENALTIES]
+    parts: dict[tuple[float | None, bool], list[tuple[np.ndarray, np.ndarray]]] = {c: [] for c in choices}
+    for start, end in time_blocks(h, train, INNER_FOLDS, known=True):
+        inner = train & (h.days < start)
         test = train & (h.days >= start) & (h.days <= end)
         spec = _prepare(h, inner)
         x_in, x_out = _design(h, spec, inner), _design(h, spec, test)
-        for l2 in parts:
-            _, coef = _solve(x_in, h.y[inner], l2)
-            parts[l2].append(_auc_parts(-(x_out @ coef), h.y[test]))
-    if not parts[None]:
-        return None
-    best, best_gain = None, 0.0
-    for l2 in PENALTIES:
+        for l2, scales in parts:
+            if scales and not spec.r_cols:
+                continue
+            _, coef = _solve(x_in, h.y[inner], l2, 0 if scales else len(spec.r_cols))
+            parts[l2, scales].append(_auc_parts(-(x_out @ coef), h.y[test]))
+    base = parts[None, False]
+    if not base:
+        return None, False
+    best, best_gain = (None, False), 0.0
+    for choice in choices[1:]:
+        if len(parts[choice]) != len(base):  # a fold without raw scales to learn: not a candidate
+            continue
         diffs, variances = [], []
-        for (v, w), (v0, w0) in zip(parts[l2], parts[None], strict=True):
+        for (v, w), (v0, w0) in zip(parts[choice], base, strict=True):
             diffs.append(v.mean() - v0.mean())
             variances.append(np.var(v - v0, ddof=1) / len(v) + np.var(w - w0, ddof=1) / len(w))
         gain, se = float(np.mean(diffs)), math.sqrt(sum(variances)) / len(diffs)
-        if gain > SUPPORT * se and gain > best_gain:
-            best, best_gain = l2, gain
+        z = SUPPORT if sum(len(v) for v, _ in base) >= LARGE else STRICT
+        if gain > z * se and gain > best_gain:
+            best, best_gain = choice, gain
     return best
 
 
@@ -608,6 +659,20 @@ def _prepare(h: History, train: np.ndarray) -> _Spec:
         for j in range(len(h.keys))
         if p_cover[j] >= 1 - MAX_MISSING and p_sd_all[j] > 0 and middle[1, j] > middle[0, j]
     ]
+    # an expert metric on a clamped or band scale may hide signal its raw values carry: beside its points, a linear
+    # scale over its raw values (as for an added metric) may depart too, when those values vary over most rows
+    col = {name: j for j, name in enumerate(h.names)}
+    spread = np.percentile(filled, [10, 90], axis=0) if len(x) else np.zeros((2, len(h.names)))
+    r_cols = [
+        k
+        for k, (c, m) in enumerate(h.keys)
+        if h.expert.components[c].metrics[m].method != "percentile"
+        and m in col
+        and col[m] in usable
+        and spread[1, col[m]] > spread[0, col[m]]
+    ]
+    r_idx = [col[h.keys[k][1]] for k in r_cols]
+    r = _added_points(h.x[train], r_idx, lo, hi, median, mean, sd)
     e = h.e[train]
     return _Spec(
         lo=lo,
@@ -623,6 +688,10 @@ def _prepare(h: History, train: np.ndarray) -> _Spec:
         p_median=p_median[p_cols],
         p_mean=p_filled[:, p_cols].mean(axis=0),
         p_sd=p_sd_all[p_cols],
+        r_cols=r_cols,
+        r_idx=r_idx,
+        r_mean=r.mean(axis=0),
+        r_sd=np.where(r.std(axis=0) > 0, r.std(axis=0), 1.0),
         e_mean=float(e.mean()),
         e_sd=float(e.std()) or 1.0,
         dropped=dropped,
@@ -643,29 +712,31 @@ def _design(h: History, spec: _Spec, rows: np.ndarray) -> np.ndarray:
     p = h.p[rows][:, spec.p_cols]
     p = (np.where(np.isnan(p), spec.p_median, p) - spec.p_mean) / spec.p_sd
     q = _added_points(h.x[rows], spec.new, spec.lo, spec.hi, spec.median, spec.mean, spec.sd)
-    return np.column_stack([e, p, (q - spec.q_mean) / spec.q_sd])
+    r = _added_points(h.x[rows], spec.r_idx, spec.lo, spec.hi, spec.median, spec.mean, spec.sd)
+    return np.column_stack([e, p, (q - spec.q_mean) / spec.q_sd, (r - spec.r_mean) / spec.r_sd])
 
 
-def _solve(x: np.ndarray, y: np.ndarray, l2: float | None) -> tuple[float, np.ndarray]:
-    """Intercept and coefficients: the expert score's free, the departures' penalised by `l2` (None: held at 0)."""
+def _solve(x: np.ndarray, y: np.ndarray, l2: float | None, held: int = 0) -> tuple[float, np.ndarray]:
+    """Intercept and coefficients: the expert score's free, the departures' penalised by `l2` (None: held at 0);
+    the last `held` columns are held at 0."""
     if l2 is None:
         intercept, b = stats.fit_logistic(x[:, :1], y.astype(float), 1e-3)
         return intercept, np.r_[b, np.zeros(x.shape[1] - 1)]
-    scaled = x.copy()
+    scaled = x[:, : x.shape[1] - held].copy()
     scaled[:, 0] *= FREE  # l2 · (b / FREE)² is next to nothing: the expert score's weight is free
     intercept, coef = stats.fit_logistic(scaled, y.astype(float), l2)
     coef[0] *= FREE
-    return intercept, coef
+    return intercept, np.r_[coef, np.zeros(held)]
 
 
-def _slopes(h: History, model: _Model) -> tuple[np.ndarray, np.ndarray]:
-    """The model's change in log-odds per point: of each expert key (b × its expert share + δ), of each added
-    metric (γ)."""
+def _slopes(h: History, model: _Model) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The model's change in log-odds per point: of each expert key on the expert's scale (b × its expert share +
+    δ), of each added metric (γ) and of each expert key's raw linear scale (ρ, over `spec.r_cols`)."""
     spec, coef = model.spec, model.coef
-    n_p = len(spec.p_cols)
+    n_p, n_q = len(spec.p_cols), len(spec.new)
     beta = coef[0] / spec.e_sd * h.w
     beta[spec.p_cols] += coef[1 : 1 + n_p] / spec.p_sd
-    return beta, coef[1 + n_p :] / spec.q_sd
+    return beta, coef[1 + n_p : 1 + n_p + n_q] / spec.q_sd, coef[1 + n_p + n_q :] / spec.r_sd
 
 
 def scores_by_day(frame: pd.DataFrame, prof: Profile, days: np.ndarray) -> np.ndarray:
@@ -717,18 +788,27 @@ def profile_document(h: History, model: _Model, train: np.ndarray) -> tuple[dict
 
 def _learned_metrics(h: History, model: _Model) -> dict[str, dict[str, dict]]:
     """Per component, each metric's spec with its weight: the share of the slope it carries (expert metrics on the
-    expert's scale when their points still protect; added metrics on a linear scale pointing the way losses fall)."""
-    beta, gamma = _slopes(h, model)
+    expert's scale when their points still protect, or on a learned band scale when their raw values departed;
+    added metrics on a linear scale pointing the way losses fall)."""
+    beta, gamma, rho = _slopes(h, model)
+    s = model.spec
+    rescaled = {
+        k: curve for k, r in zip(s.r_cols, rho, strict=True) if (curve := _learned_curve(h, s, k, beta[k], r))
+    }
     omega = np.maximum(-beta, 0.0)
+    for k, (_, span) in rescaled.items():
+        omega[k] = span / 100  # its log-odds per point of its band scale
     total = omega.sum() + np.abs(gamma).sum()
     metrics: dict[str, dict[str, dict]] = defaultdict(dict)
     if not total > 0:
         return metrics
     for j, (c, m) in enumerate(h.keys):
-        if omega[j] / total >= MIN_SHARE:
+        if j in rescaled and omega[j] / total >= MIN_SHARE:
+            weight = round(float(omega[j] / total) * 100, 4)
+            metrics[c][m] = {"method": "bands", "weight": weight, "bands": rescaled[j][0]}
+        elif omega[j] / total >= MIN_SHARE:
             spec = h.expert.components[c].metrics[m].model_dump(mode="json", exclude_none=True)
             metrics[c][m] = spec | {"weight": round(float(omega[j] / total) * 100, 4)}
-    s = model.spec
     for i, j in enumerate(s.new):
         if abs(gamma[i]) / total < MIN_SHARE:
             continue
@@ -741,6 +821,60 @@ def _learned_metrics(h: History, model: _Model) -> dict[str, dict[str, dict]]:
             "target": round(float(target), 6),
         }
     return metrics
+
+
+def _learned_curve(
+    h: History, s: _Spec, k: int, beta: float, rho: float
+) -> tuple[list[list[float]], float] | None:
+    """An expert metric whose raw scale departed (ρ ≠ 0), as one band scale: the model's protection (minus its
+    log-odds) from the expert's points and the raw linear scale together, as a function of the metric's value,
+    stepped at the training rows' quantiles and the scales' corners and stretched to 0–100. Returns the bands and
+    the log-odds the scale spans (none when ρ is 0 or the curve is flat)."""
+    import pandas as pd
+
+    if rho == 0:
+        return None
+    c, m = h.keys[k]
+    spec = h.expert.components[c].metrics[m]
+    j = s.r_idx[s.r_cols.index(k)]
+    values = h.x[:, j][np.isfinite(h.x[:, j])]
+    corners = [s.lo[j], s.hi[j], s.mean[j] - SPREAD * s.sd[j], s.mean[j] + SPREAD * s.sd[j]]
+    corners += [v for v in (spec.floor, spec.target) if v is not None] + [b[0] for b in spec.bands or []]
+    grid = np.unique(np.r_[np.percentile(values, np.linspace(0, 100, CURVE_STEPS + 1)), corners])
+    points = normalize(pd.Series(grid), spec, pd.Series("(none)", index=range(len(grid)))).to_numpy(float)
+    raw = _added_points(grid[:, None], [0], s.lo[[j]], s.hi[[j]], s.median[[j]], s.mean[[j]], s.sd[[j]])[:, 0]
+    protect = -(beta * points + rho * raw)
+    # one direction, as a CSM reads a scale ("higher is better"): the closest monotone curve (pool adjacent
+    # violators, each step weighted by the training rows it holds) in the direction of the curve's overall trend
+    weight = np.bincount(np.searchsorted(grid, values, side="right") - 1, minlength=len(grid)) + 1e-9
+    trend = np.average(grid * protect, weights=weight) - np.average(grid, weights=weight) * np.average(
+        protect, weights=weight
+    )
+    rising = trend >= 0
+    protect = _monotone(protect, weight, rising)
+    span = float(protect.max() - protect.min())
+    if not span > 1e-9:
+        return None
+    level = np.round((protect - protect.min()) / span * 100, 2)
+    starts = np.r_[-1e9, (grid[1:] + grid[:-1]) / 2]  # each grid value's step starts halfway from the last
+    bands: list[list[float]] = []
+    for start, score in zip(starts, level, strict=True):  # a step is kept where the score changes
+        start = round(float(start), 6)
+        if not bands or (score != bands[-1][1] and start > bands[-1][0]):
+            bands.append([start, float(score)])
+    return bands, span
+
+
+def _monotone(values: np.ndarray, weight: np.ndarray, rising: bool) -> np.ndarray:
+    """The weighted least-squares fit of `values` that never falls (or, rising=False, never rises) along them."""
+    sign = 1.0 if rising else -1.0
+    blocks: list[list[float]] = []  # [mean, weight, length]
+    for v, w in zip(sign * values, weight, strict=True):
+        blocks.append([float(v), float(w), 1])
+        while len(blocks) > 1 and blocks[-2][0] > blocks[-1][0]:
+            (m2, w2, n2), (m1, w1, n1) = blocks.pop(), blocks.pop()
+            blocks.append([(m1 * w1 + m2 * w2) / (w1 + w2), w1 + w2, n1 + n2])
+    return sign * np.repeat([b[0] for b in blocks], [b[2] for b in blocks])
 
 
 def _tiers(scores: np.ndarray, y: np.ndarray) -> tuple[dict[str, float], list[float] | None]:
@@ -767,7 +901,9 @@ def _tier_lines(tiers: dict[str, float], probs: list[float] | None) -> list[Tier
 
 
 def _fitted(h: History, model: _Model, doc: dict) -> list[FittedMetric]:
-    beta, gamma = _slopes(h, model)
+    import pandas as pd
+
+    beta, gamma, rho = _slopes(h, model)
     spec = model.spec
     col = {name: j for j, name in enumerate(h.names)}
     comp_w = {c: comp["weight"] for c, comp in doc["components"].items()}
@@ -781,12 +917,22 @@ def _fitted(h: History, model: _Model, doc: dict) -> list[FittedMetric]:
             method = s["method"]
             if (comp, name) in h.keys:
                 k = h.keys.index((comp, name))
-                if method == "linear":  # points per unit of the metric: 100 / (target − floor)
+                curve = None
+                own = h.expert.components[comp].metrics[name].model_dump(mode="json", exclude_none=True)
+                if k in spec.r_cols and method == "bands" and s["bands"] != own.get("bands"):
+                    curve = _learned_curve(h, spec, k, beta[k], rho[spec.r_cols.index(k)])
+                if curve is not None and j is not None:  # a learned band scale: its log-odds per point × sd
+                    raw = pd.Series(h.x[:, j]).dropna()
+                    pts = normalize(raw, MetricSpec(**s), pd.Series("(none)", index=raw.index))
+                    higher = bool(np.corrcoef(raw, pts)[0, 1] >= 0) if pts.std() > 0 else True
+                    per_sd = (-1 if higher else 1) * curve[1] / 100 * float(pts.std(ddof=0))
+                elif method == "linear":  # points per unit of the metric: 100 / (target − floor)
                     per_sd = beta[k] * 100 / (s["target"] - s["floor"]) * (sd or 0.0)
                 else:
                     seen = h.p[:, k][~np.isnan(h.p[:, k])]
                     per_sd = beta[k] * float(seen.std()) if len(seen) else 0.0
-                higher = s["target"] > s["floor"] if method == "linear" else True
+                if curve is None:
+                    higher = s["target"] > s["floor"] if method == "linear" else True
                 source, expert_weight = "expert", rnd(float(h.w[k]) * 100, 2)
             else:
                 per_sd = gamma[added[name]] * 50 / SPREAD
@@ -803,6 +949,7 @@ def _fitted(h: History, model: _Model, doc: dict) -> list[FittedMetric]:
                     weight=rnd(comp_w[comp] * s["weight"] / comp_t[comp], 2),
                     expert_weight=expert_weight,
                     source=source,
+                    learned_scale=curve is not None if (comp, name) in h.keys else True,
                     method=method,
                     median=rnd(float(spec.median[j]), 6) if j is not None else None,
                     mean=rnd(float(spec.mean[j]), 6) if j is not None else None,
@@ -885,6 +1032,12 @@ def _caveats(r: FitResult, skipped: dict[str, list[str]], expert: Profile) -> li
         )
         if expert.segments:
             out.append("The expert profile's per-segment weights are not carried into the learned profile.")
+        rescaled = [m.metric for m in r.metrics if m.source == "expert" and m.learned_scale]
+        if rescaled:
+            out.append(
+                "Scored on a band scale learned here (the expert's points and the metric's raw values together, "
+                "made to run one way): " + ", ".join(rescaled) + "."
+            )
     grouped = [d for d in r.dropped if d.kept_instead]
     if grouped:
         out.append(

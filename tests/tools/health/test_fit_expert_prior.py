@@ -53,16 +53,28 @@ def metrics_frame(n: int, rng: np.random.Generator) -> pd.DataFrame:
     )
 
 
-def history(per_day: int, n_days: int, ignored: float, seed: int) -> fit.History:
+def history(
+    per_day: int,
+    n_days: int,
+    ignored: float,
+    seed: int,
+    driver: str = "present_utilization",
+    tenure_to: float = 36,
+) -> fit.History:
     """Snapshots on `n_days` month ends, `per_day` each, decided 100 days later; lost with probability
-    sigmoid(−1.6 − 1.5 · z(expert score) − ignored · z(present_utilization)), z standardised over every row."""
+    sigmoid(−1.6 − 1.5 · z(expert score) − ignored · z(driver)), z standardised over every row (the driver:
+    present_utilization, which the expert leaves out, unless told otherwise); tenure runs from 1 to `tenure_to`
+    months."""
     rng = np.random.default_rng(seed)
     days = month_ends(n_days)
     frame = pd.concat([metrics_frame(per_day, rng) for _ in days], ignore_index=True)
+    frame["tenure_months"] = (
+        1 + (frame["tenure_months"] - 1) * (tenure_to - 1) / 35
+    )  # u(1, 36) → u(1, tenure_to)
     as_of = np.repeat(days, per_day)
     frame.index = [f"A{i}|{d}" for i, d in enumerate(as_of)]
     score = fit.scores_by_day(frame, EXPERT, as_of)
-    present = frame["present_utilization"].to_numpy()
+    present = frame[driver].to_numpy()
     z = lambda v: (v - v.mean()) / v.std()  # noqa: E731
     lost = rng.uniform(0, 1, len(frame)) < stats.sigmoid(-1.6 - 1.5 * z(score) - ignored * z(present))
     snaps = [
