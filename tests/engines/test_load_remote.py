@@ -288,3 +288,34 @@ def test_a_relation_the_mapping_gives_one_kind_is_not_recognised_as_another():
     }
     found = find_relations(tables, {"users": "people"})
     assert found == {"users": '"people"', "events": '"acts"'}
+
+
+def test_events_whose_timestamp_is_text_are_refused_at_load_with_the_view_that_fixes_it(
+    example_db, tmp_path, monkeypatch
+):
+    url, admin, _ = example_db
+    admin.execute("CREATE SCHEMA IF NOT EXISTS texttime")
+    admin.execute(
+        "CREATE TABLE IF NOT EXISTS texttime.events AS SELECT CAST(timestamp AS text) AS timestamp, user_id, "
+        "account_id, event FROM loadtest.events LIMIT 200"
+    )
+    mapping = tmp_path / "map.yaml"
+    mapping.write_text("files:\n  texttime.events: events\n  loadtest.accounts: accounts\n")
+    code, out, err = cli(["load", *db_args(url, mapping)], tmp_path / "home", monkeypatch)
+    assert code == 2, err
+    assert "timestamp column in texttime.events is not a date or timestamp" in err
+    assert "CREATE VIEW" in err and PASSWORD not in err + out and "Traceback" not in err
+
+
+def test_a_reduction_postgresql_refuses_is_a_readable_error_without_the_password(example_db):
+    from customer_health.tools.data.engines.postgres import postgres_engine
+
+    url, _, _ = example_db
+    engine = postgres_engine(url, {"events": "loadtest.events"})
+    with pytest.raises(InputError) as caught:
+        engine.fetch(
+            "SELECT timestamp - 1 AS t FROM loadtest.events"
+        )  # timestamp minus an integer: no operator
+    message = str(caught.value)
+    assert "could not run a reduction" in message and "canonical columns" in message
+    assert PASSWORD not in message

@@ -17,6 +17,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from customer_health.tools.base.errors import InputError
 from customer_health.tools.base.sql import quote
 from customer_health.tools.data.quality import BULK_DAYS, BULK_SHARE, MAX_EXAMPLES, QualityIssue, TableQuality
 from customer_health.tools.data.readers import RawSource
@@ -122,6 +123,17 @@ def event_facts(engine: Engine, relation: str) -> EventFacts:
     if "user_id" in lower:
         parts.append("COUNT(DISTINCT user_id) AS users")
     row = {k.lower(): v for k, v in engine.fetch(f"SELECT {', '.join(parts)} FROM {relation}")[0].items()}
+    for end in ("first_at", "last_at"):
+        if row[end] is not None and not isinstance(row[end], date):  # datetime is a date too
+            raise InputError(
+                f"the events' timestamp column in {label_of(relation)} is not a date or timestamp on the "
+                f"{engine.dialect} side (its values come back as {type(row[end]).__name__}), so no window can be "
+                "measured on it.",
+                column="timestamp",
+                fix="Create a view that casts it, e.g. CREATE VIEW events_v AS SELECT CAST(timestamp AS TIMESTAMP) AS "
+                "timestamp, user_id, account_id, event FROM events, and name the view in a mapping file "
+                "(--map, files: {events_v: events}).",
+            )
     days = engine.fetch(
         f"SELECT CAST(timestamp AS DATE) AS day, COUNT(*) AS n FROM {relation} "
         "WHERE timestamp IS NOT NULL GROUP BY CAST(timestamp AS DATE)"

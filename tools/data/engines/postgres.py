@@ -20,6 +20,13 @@ _FIX = (
 )
 
 
+REDUCTION_FIX = (
+    "Check that the tables or views the load found carry the canonical columns with usable types (the events' "
+    "timestamp a timestamp, not text; ids text) and that the connecting user may read them: a view that renames and "
+    "casts the columns, named in a mapping file (--map, files: {schema.view: events}), is the usual fix."
+)
+
+
 def masked(url: str) -> str:
     """The connection string with any password replaced by ***, for messages."""
     url = re.sub(r"(://[^/:@]*:)[^@/]*@", r"\1***@", url)
@@ -127,12 +134,20 @@ def postgres_engine(url: str, mapping: Mapping[str, str] | None = None) -> Engin
     conn = connect(url)
     relations = find_relations(_tables(conn), mapping)
 
+    import psycopg
+
     def query(sql: str) -> tuple[list[str], list[tuple]]:
         try:
             with conn.cursor() as cur:
                 cur.execute(sql)
                 names = [d.name for d in cur.description]
                 return names, cur.fetchall()
+        except psycopg.Error as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise InputError(
+                f"PostgreSQL at {masked(url)} could not run a reduction: {_scrubbed(first, url)}",
+                fix=REDUCTION_FIX,
+            ) from None
         finally:
             conn.rollback()  # end the read-only transaction; nothing is ever committed
 

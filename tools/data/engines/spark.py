@@ -13,7 +13,7 @@ from collections.abc import Mapping
 import sqlglot
 from customer_health.tools.base.dialects import Engine, engine_from_query
 from customer_health.tools.base.errors import InputError
-from customer_health.tools.data.engines.postgres import find_relations, masked
+from customer_health.tools.data.engines.postgres import REDUCTION_FIX, find_relations, masked
 
 
 def _query_only(sql: str) -> None:
@@ -61,8 +61,16 @@ def spark_engine(master: str = "local[*]", mapping: Mapping[str, str] | None = N
 
     def query(sql: str) -> tuple[list[str], list[tuple]]:
         _query_only(sql)
-        frame = spark.sql(sql)
-        return list(frame.columns), [tuple(r) for r in frame.collect()]
+        try:
+            frame = spark.sql(sql)
+            return list(frame.columns), [tuple(r) for r in frame.collect()]
+        except Exception as exc:  # noqa: BLE001 - Spark's own errors (analysis, execution) are the source's to fix
+            first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+            raise InputError(
+                f"Spark at {masked(master)} could not run a reduction: {type(exc).__name__}"
+                + (f": {first}" if first else ""),
+                fix=REDUCTION_FIX,
+            ) from None
 
     return engine_from_query("spark", query, relations)
 
