@@ -313,9 +313,20 @@ def _latest_date(
         source = f"(SELECT start_date FROM {source}" + (
             f" UNION ALL SELECT canceled_at FROM {source})" if cancels else ")"
         )
+    days = (
+        f"(SELECT CAST({col} AS DATE) AS day, count(*) AS n FROM {source} WHERE {col} IS NOT NULL GROUP BY 1)"
+    )
+    latest, stray = bulk_latest(con, days, today)
+    return latest, outlier_issues(kind, TABLES[kind].date_column, latest, stray)
+
+
+def bulk_latest(
+    con: duckdb.DuckDBPyConnection, days: str, today: date | None
+) -> tuple[date | None, list[tuple[date, int]]]:
+    """The as-of rule on rows per day (`days`: a relation of `day`, `n`): the latest day whose BULK_DAYS hold
+    BULK_SHARE of the rows, not after `today`; and the (day, rows) after it, which it does not take."""
     rows = con.execute(
-        f"""WITH d AS (SELECT CAST({col} AS DATE) AS day, count(*) AS n FROM {source}
-                       WHERE {col} IS NOT NULL GROUP BY 1),
+        f"""WITH d AS (SELECT day, n FROM {days} AS given),
            w AS (SELECT day, n, sum(n) OVER (ORDER BY day RANGE BETWEEN INTERVAL {BULK_DAYS - 1} DAY PRECEDING
                                                AND CURRENT ROW) AS recent FROM d)
            SELECT day, n, recent >= ? * (SELECT sum(n) FROM d) AND (CAST(? AS DATE) IS NULL OR day <= ?) AS bulk
@@ -325,22 +336,28 @@ def _latest_date(
     kept = [day for day, _, bulk in rows if bulk]
     if not kept:
         return (rows[-1][0] if rows and (today is None or rows[-1][0] <= today) else None), []
-    latest = kept[-1]
-    stray = [(day, n) for day, n, _ in rows if day > latest]
+    return kept[-1], [(day, n) for day, n, _ in rows if day > kept[-1]]
+
+
+def outlier_issues(
+    kind: str, column: str, latest: date | None, stray: list[tuple[date, int]]
+) -> list[QualityIssue]:
+    """The warning for rows dated after the day the bulk of a table ends (none when there are none)."""
     if not stray:
-        return latest, []
+        return []
     count = sum(n for _, n in stray)
-    issue = QualityIssue(
-        code="as_of_outlier",
-        severity="warning",
-        table=kind,
-        column=TABLES[kind].date_column,
-        count=count,
-        message=f"{count} row(s) dated after {latest}, where the bulk of the {kind} ends, are not taken as the "
-        "as-of date (a stray or future date is a data problem, not the new 'now')",
-        examples=[str(day) for day, _ in stray[-MAX_EXAMPLES:]],
-    )
-    return latest, [issue]
+    return [
+        QualityIssue(
+            code="as_of_outlier",
+            severity="warning",
+            table=kind,
+            column=column,
+            count=count,
+            message=f"{count} row(s) dated after {latest}, where the bulk of the {kind} ends, are not taken as the "
+            "as-of date (a stray or future date is a data problem, not the new 'now')",
+            examples=[str(day) for day, _ in stray[-MAX_EXAMPLES:]],
+        )
+    ]
 
 
 def _named_accounts(con: duckdb.DuckDBPyConnection, kind: str, view: str) -> list[QualityIssue]:

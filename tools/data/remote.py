@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING
 
 from customer_health.tools.base.errors import InputError
 from customer_health.tools.base.sql import quote
-from customer_health.tools.data.quality import BULK_DAYS, BULK_SHARE, MAX_EXAMPLES, QualityIssue, TableQuality
+from customer_health.tools.data.quality import QualityIssue, TableQuality, outlier_issues
+from customer_health.tools.data.quality import bulk_latest as quality_bulk_latest
 from customer_health.tools.data.readers import RawSource
 
 if TYPE_CHECKING:
@@ -163,25 +164,14 @@ def _day(row: dict) -> date:
 def bulk_latest(
     con: duckdb.DuckDBPyConnection, days: list[tuple[date, int]], today: date | None
 ) -> tuple[date | None, list[tuple[date, int]]]:
-    """The latest day the bulk of the events reaches (BULK_SHARE of the rows within BULK_DAYS, not after
-    `today`) from rows per day, and the stray days after it: the file loader's as-of rule, on counts."""
+    """The file loader's as-of rule (`quality.bulk_latest`) on the rows per day counted at the source."""
     import pyarrow as pa
 
     if not days:
         return None, []
     table = pa.table({"day": [d for d, _ in days], "n": [n for _, n in days]})
     with registered(con, "_remote_days", table) as name:
-        rows = con.execute(
-            f"""SELECT day, n, sum(n) OVER (ORDER BY day RANGE BETWEEN INTERVAL {BULK_DAYS - 1} DAY PRECEDING
-                AND CURRENT ROW) >= ? * (SELECT sum(n) FROM {name})
-                AND (CAST(? AS DATE) IS NULL OR day <= ?) AS bulk FROM {name} ORDER BY day""",
-            [BULK_SHARE, today, today],
-        ).fetchall()
-    kept = [day for day, _, bulk in rows if bulk]
-    if not kept:
-        last = rows[-1][0]
-        return (last if today is None or last <= today else None), []
-    return kept[-1], [(day, n) for day, n, _ in rows if day > kept[-1]]
+        return quality_bulk_latest(con, name, today)
 
 
 def events_quality(facts: EventFacts, where: str, latest: date | None, stray: list[tuple[date, int]]):
@@ -215,20 +205,7 @@ def events_quality(facts: EventFacts, where: str, latest: date | None, stray: li
             "unmapped-event checks are not run on them.",
         )
     ]
-    if stray:
-        count = sum(n for _, n in stray)
-        issues.append(
-            QualityIssue(
-                code="as_of_outlier",
-                severity="warning",
-                table="events",
-                column="timestamp",
-                count=count,
-                message=f"{count} row(s) dated after {latest}, where the bulk of the events ends, are not taken "
-                "as the as-of date (a stray or future date is a data problem, not the new 'now')",
-                examples=[str(day) for day, _ in stray[-MAX_EXAMPLES:]],
-            )
-        )
+    issues += outlier_issues("events", "timestamp", latest, stray)
     return table, issues
 
 
