@@ -164,7 +164,7 @@ def _generate(out: Path, n_events: int) -> None:
     subprocess.run([sys.executable, str(gen), "--out", str(out), *size], check=True)
 
 
-def run_size(n_events: int, base: Path, repeat: int, commands: list[str]) -> dict:
+def run_size(n_events: int, base: Path, repeat: int, commands: list[str], home: Path | None = None) -> dict:
     import duckdb
     from customer_health.tools.health.profiles import load_profile
 
@@ -173,7 +173,7 @@ def run_size(n_events: int, base: Path, repeat: int, commands: list[str]) -> dic
     cli = [str(Path(sys.executable).with_name("customer-health"))]
     env = {
         **os.environ,
-        "CUSTOMER_HEALTH_HOME": str(base / f"home-{n_events}"),
+        "CUSTOMER_HEALTH_HOME": str((home or base) / f"home-{n_events}"),
         "CUSTOMER_HEALTH_ALLOW": str(base),
     }
     env["BENCH_PROFILE"] = load_profile(None).model_dump_json()
@@ -253,6 +253,11 @@ def main() -> None:
     parser.add_argument("--events", default="5000000")
     parser.add_argument("--keep", help="Generate into (and reuse) this folder instead of a temporary one.")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--home",
+        help="Keep the workspaces (home-N) here instead of beside the exports: one folder per code version "
+        "compared, or per engineer sharing --keep's exports (a workspace admits one process at a time).",
+    )
     parser.add_argument("--commands", default="funnel,seats,score")
     parser.add_argument("--baseline", choices=sorted(BASELINES), help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
@@ -264,7 +269,8 @@ def main() -> None:
         return
     base = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="chbench-warm-"))
     for n in (int(x) for x in args.events.split(",")):
-        print(json.dumps(run_size(n, base, args.repeat, args.commands.split(","))), flush=True)
+        home = Path(args.home) if args.home else None
+        print(json.dumps(run_size(n, base, args.repeat, args.commands.split(","), home)), flush=True)
 
 
 if __name__ == "__main__":

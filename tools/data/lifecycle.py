@@ -59,12 +59,26 @@ def lifecycle_table(ds: Dataset, day: date) -> str:
     """The quoted name of a DuckDB view of `lifecycle(ds, day)` (account_id plus `COLUMNS`), for SQL joins."""
 
     def register() -> str:
+        from customer_health.tools.data.load_cache import keep_lifecycle_table, kept_lifecycle_table
+
+        # a table an earlier process kept in the workspace: read as it is, without building (or importing) pandas
+        if (kept := kept_lifecycle_table(ds, day)) is not None:
+            return quote(kept)
         frame = lifecycle(ds, day).reset_index()
         name = f"lifecycle_{ds.dataset_id}_{day:%Y%m%d}"
         ds.con.register(name, frame)
+        keep_lifecycle_table(ds, day, quote(name))
         return quote(name)
 
     return ds.memo(("lifecycle_table", day), register)
+
+
+def table_stage_counts(ds: Dataset, day: date) -> dict[str, int]:
+    """`stage_counts` of `lifecycle(ds, day)`, counted in SQL on `lifecycle_table` (no frame is built when the
+    workspace kept the table)."""
+    rows = ds.con.execute(f"SELECT stage, count(*) FROM {lifecycle_table(ds, day)} GROUP BY stage").fetchall()
+    found = {stage: int(n) for stage, n in rows}
+    return {s: found.get(s, 0) for s in STAGES}
 
 
 def is_customer(stage: str | None) -> bool:
@@ -75,10 +89,10 @@ def stage_counts(frame: pd.DataFrame) -> dict[str, int]:
     return {s: int((frame["stage"] == s).sum()) for s in STAGES}
 
 
-def population_caveats(frame: pd.DataFrame, day: date, everyone: bool) -> list[str]:
+def population_caveats(frame: pd.DataFrame | dict[str, int], day: date, everyone: bool) -> list[str]:
     """What a triage view on `day` covers: the customers, and how many accounts it leaves out (or, with `everyone`,
-    lists beside them), by stage."""
-    counts = stage_counts(frame)
+    lists beside them), by stage. `frame` is the lifecycle frame, or its `stage_counts` already counted."""
+    counts = frame if isinstance(frame, dict) else stage_counts(frame)
     others = {"churned": counts["churned"], "not yet customers": counts["not_yet_customer"]}
     others = {k: v for k, v in others.items() if v}
     if not others:
@@ -413,5 +427,6 @@ __all__ = [
     "is_customer",
     "lifecycle",
     "lifecycle_table",
+    "table_stage_counts",
     "stage_counts",
 ]

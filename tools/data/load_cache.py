@@ -20,6 +20,7 @@ A store that cannot be written (a read-only or full workspace) only costs the sa
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -281,3 +282,62 @@ def reuse_lifecycle(ds: Dataset, day: date, compute: Callable[[], pd.DataFrame])
     if (as_columns := frame_to_kept(frame)) is not None:
         store.put(key, ds.dataset_id, "lifecycle", as_columns)
     return frame
+
+
+def _lifecycle_table_name(ds: Dataset, day: date) -> str:
+    key = cache_key("lifecycle_table", ds.dataset_id, {"day": day, "config": config_hash(ds.semantics)})
+    return f"load_cache_lifecycle_{key[:32]}"
+
+
+def kept_lifecycle_table(ds: Dataset, day: date) -> str | None:
+    """The workspace table holding the lifecycle frame on `day` as DuckDB read it from pandas, when an earlier
+    process kept it for this dataset, config and code (`keep_lifecycle_table`); else None. Joining it gives what
+    joining the registered frame gives, with no frame built."""
+    import duckdb
+
+    if store_of(ds) is None:
+        return None
+    name = _lifecycle_table_name(ds, day)
+    try:
+        found = ds.con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main' AND table_name = ?", [name]
+        ).fetchall()[0][0]
+    except duckdb.Error:
+        return None
+    return name if found else None
+
+
+def keep_lifecycle_table(ds: Dataset, day: date, relation: str) -> None:
+    """Copy `relation` (the registered lifecycle frame on `day`) into a workspace table for later processes; a
+    workspace that cannot be written only costs the saving."""
+    import duckdb
+
+    if store_of(ds) is None:
+        return
+    name = _lifecycle_table_name(ds, day)
+    with contextlib.suppress(duckdb.Error, OSError):
+        ds.con.execute(f'CREATE TABLE IF NOT EXISTS "{name}" AS SELECT * FROM {relation}')
+
+
+class KeptRows(BaseModel):
+    """Rows of plain values (text, integers, None) that a reduction of the events returned."""
+
+    rows: list[list[Any]]
+
+
+def reuse_rows(ds: Dataset, kind: str, parts: dict, compute: Callable[[], list[tuple]]) -> list[tuple]:
+    """The rows of a reduction of the dataset's events kept by an earlier process for these key parts, or
+    `compute()` (kept for next time). Only for events in the workspace itself (events left on another engine may
+    change under the same dataset), and only for rows of text, integers and None (what JSON gives back as it was)."""
+    from customer_health.tools.base.dialects import engine_of
+
+    store = store_of(ds)
+    if store is None or engine_of(ds).con is not ds.con:
+        return compute()
+    key = cache_key(kind, ds.dataset_id, parts)
+    if (kept := store.get(key, KeptRows)) is not None:
+        return [tuple(r) for r in kept.rows]
+    rows = compute()
+    if all(v is None or type(v) in (str, int) for r in rows for v in r):
+        store.put(key, ds.dataset_id, kind, KeptRows(rows=[list(r) for r in rows]))
+    return rows

@@ -38,6 +38,7 @@ from customer_health.tools.base.numbers import ratio, rnd
 from customer_health.tools.base.sql import literal, quote, window
 from customer_health.tools.data.accounts import resolve_account
 from customer_health.tools.data.dataset import Dataset, resolve_as_of
+from customer_health.tools.data.load_cache import reuse_rows
 from customer_health.tools.data.semantics import is_error
 from customer_health.tools.usage.workflows import next_step_ctes
 from pydantic import BaseModel, Field
@@ -195,7 +196,7 @@ def _validate(
             column="steps",
             fix=f"Keep the {most} steps that matter most, or split the journey into consecutive funnels.",
         )
-    frequencies = dict(event_counts(ds))
+    frequencies = dict(reuse_rows(ds, "event_counts", {}, lambda: event_counts(ds)))
     names = list(frequencies)
     if not isinstance(steps, list | tuple) or len(steps) < 2:
         raise InputError("a funnel needs at least two steps, in order.", column="steps", options=names)
@@ -574,14 +575,21 @@ def _sponsorship(ds: Dataset, drop: _Drop, spec: _Spec) -> FunnelEvidence | None
 def _sponsor_activity(ds: Dataset, flags: list[str], day: date) -> dict[str, tuple[int, int]]:
     """Per account: flagged champions/exec sponsors, and how many of them had events in the last 30 days."""
     flagged = " OR ".join(f"COALESCE({quote(f)}, FALSE)" for f in flags)
-    rows = engine_of(ds).fetch(
+    sql = (
         f"WITH s AS (SELECT user_id, account_id FROM {relation(ds, 'users')} WHERE {flagged}), "
         f"act AS (SELECT DISTINCT user_id FROM {relation(ds, 'events')} "
         f"WHERE {window(day, SPONSOR_DAYS).sql()} AND user_id IN (SELECT user_id FROM s)) "
         "SELECT s.account_id AS account_id, COUNT(*) AS n, COUNT(act.user_id) AS m "
         "FROM s LEFT JOIN act ON act.user_id = s.user_id GROUP BY s.account_id"
     )
-    return {r["account_id"]: (int(r["n"]), int(r["m"])) for r in rows}
+    # kept by the query itself (it names the day and the flags): a warm process does not scan the events again
+    rows = reuse_rows(
+        ds,
+        "sponsor_activity",
+        {"sql": sql},
+        lambda: [(r["account_id"], int(r["n"]), int(r["m"])) for r in engine_of(ds).fetch(sql)],
+    )
+    return {account: (n, m) for account, n, m in rows}
 
 
 def _ux_friction(drop: _Drop) -> FunnelEvidence | None:

@@ -13,12 +13,11 @@ from customer_health.tools.base import bounds
 from customer_health.tools.base.dialects import engine_of, reduced, relation
 from customer_health.tools.base.errors import InputError
 from customer_health.tools.base.models import Envelope, constructor, gc_paused
-from customer_health.tools.base.numbers import DECIMALS, rnd, rounded
+from customer_health.tools.base.numbers import DECIMALS, rnd
 from customer_health.tools.base.sql import Window, fetch_dicts, in_list, window
-from customer_health.tools.base.stats import percentile_in_group
 from customer_health.tools.data.accounts import account_has, account_source_sql
 from customer_health.tools.data.dataset import Dataset, resolve_as_of
-from customer_health.tools.data.lifecycle import lifecycle, population_caveats
+from customer_health.tools.data.lifecycle import population_caveats, table_stage_counts
 from customer_health.tools.data.semantics import ResolvedSemantics, resolve_semantics
 from pydantic import BaseModel, Field
 
@@ -90,19 +89,49 @@ class SeatUtilization(Envelope):
     accounts: list[SeatRow]
 
 
+def percentiles_in_groups(values: list[float | None], groups: list[str]) -> list[float | None]:
+    """Each value's position among its group's values, 0 (lowest) … 1 (highest), ties sharing the mean rank; None
+    for a missing value or one alone in its group. `stats.percentile_in_group` without pandas (a warm `seats`
+    process imports neither pandas nor numpy), value for value the same."""
+    members: dict[str, list[tuple[float, int]]] = {}
+    for i, (v, g) in enumerate(zip(values, groups, strict=True)):
+        if v is not None and v == v:
+            members.setdefault(g, []).append((v, i))
+    out: list[float | None] = [None] * len(values)
+    for group in members.values():
+        if len(group) < 2:
+            continue
+        group.sort(key=lambda m: m[0])
+        start = 0
+        while start < len(group):
+            end = start
+            while end + 1 < len(group) and group[end + 1][0] == group[start][0]:
+                end += 1
+            rank = (start + 1 + end + 1) / 2  # the mean of ranks start+1 … end+1, as pandas averages ties
+            for _, i in group[start : end + 1]:
+                out[i] = (rank - 1) / (len(group) - 1)
+            start = end + 1
+    return out
+
+
+def _median(values: list[float]) -> float | None:
+    """The median as pandas' groupby gives it: the mean of the two middle values of an even count."""
+    if not values:
+        return None
+    ordered, mid = sorted(values), len(values) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
 def _seat_rows(rows: list[dict]) -> tuple[list[SeatRow], dict[str, dict[str, float | None]]]:
     """Seat rows from the query's dicts (typed by the SQL, so built without validation), with each account's
     percentile of present and adopted utilization within its segment, and the segment medians.
 
     Percentiles rank the unrounded ratios (`pu`, `au`), as `percentile_in_group` does for every other metric; a
     few thousand accounts rank faster here than in window functions over the events query."""
-    import pandas as pd
-
-    segments = pd.Series([r["segment"] or "(none)" for r in rows], dtype=object)
+    segments = [r["segment"] or "(none)" for r in rows]
     ranked = {}
     for raw, name in (("pu", "segment_percentile"), ("au", "adopted_segment_percentile")):
-        values = pd.Series([r.pop(raw) for r in rows], dtype=float)
-        ranked[name] = rounded(percentile_in_group(values, segments))
+        ranked[name] = [rnd(v) for v in percentiles_in_groups([r.pop(raw) for r in rows], segments)]
     make = constructor(SeatRow)
     accounts = []
     for i, r in enumerate(rows):
@@ -111,9 +140,12 @@ def _seat_rows(rows: list[dict]) -> tuple[list[SeatRow], dict[str, dict[str, flo
         accounts.append(make(r))
     medians: dict[str, dict[str, float | None]] = {}
     for field in ("present_utilization", "adopted_utilization"):
-        values = pd.Series([getattr(r, field) for r in accounts], dtype=float)
-        for seg, med in values.groupby(segments).median().items():
-            medians.setdefault(str(seg), {})[field] = rnd(med)
+        by_segment: dict[str, list[float]] = {seg: [] for seg in segments}
+        for seg, r in zip(segments, accounts, strict=True):
+            if (v := getattr(r, field)) is not None and v == v:
+                by_segment[seg].append(v)
+        for seg, values in by_segment.items():
+            medians.setdefault(str(seg), {})[field] = rnd(_median(values))
     return accounts, dict(sorted(medians.items()))
 
 
@@ -162,7 +194,7 @@ def seat_utilization(
             else "No events and no 30-day active-user column: utilization cannot be computed."
         )
     source = account_source_sql(ds, columns, day, everyone)
-    caveats += population_caveats(lifecycle(ds, day), day, everyone)
+    caveats += population_caveats(table_stage_counts(ds, day), day, everyone)
     if not account_has(ds, "seats_purchased"):
         caveats.append("No seats_purchased: utilization ratios and bands are unavailable; counts are shown.")
     if ds.has("events") and not ds.events_tied():
@@ -208,4 +240,4 @@ def seat_utilization(
     )
 
 
-__all__ = ["SeatRow", "SeatUtilization", "seat_utilization", "utilization_flag"]
+__all__ = ["SeatRow", "SeatUtilization", "percentiles_in_groups", "seat_utilization", "utilization_flag"]

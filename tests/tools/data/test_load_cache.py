@@ -244,3 +244,65 @@ def test_reading_a_kept_answer_leaves_the_connection_free_for_the_next_statement
     assert store.get("k", load_cache.StageCounts).counts == {"active": 2}
     con.register("frame", pd.DataFrame({"a": [1]}))  # DuckDB refuses this while a result is left unread
     assert con.execute("SELECT a FROM frame").fetchall() == [(1,)]
+
+
+# --- the lifecycle table and the event counts, kept for a process that needs no frame ------------------------------
+
+
+def _table_rows(home: Path, folder: Path, day: date) -> tuple[str, list[tuple]]:
+    """The name `lifecycle_table` gives a fresh process, and the rows read through it."""
+    from customer_health.tools.data.lifecycle import lifecycle_table
+
+    with Workspace(home) as ws:
+        ds = ws.dataset(ws.load([folder], roots=AllowedRoots([folder.parent.resolve()]), today=DAY))
+        name = lifecycle_table(ds, day)
+        rows = ds.con.execute(f"SELECT * FROM {name} ORDER BY account_id").fetchall()
+        types = [d[1] for d in ds.con.execute(f"SELECT * FROM {name}").description]
+        return name, [*rows, tuple(types)]
+
+
+def test_a_second_process_joins_the_kept_lifecycle_table_without_working_out_a_frame(
+    tmp_path, mini, lifecycle_calls, monkeypatch
+):
+    (mini / "subscriptions.csv").write_text(SUBSCRIPTIONS, encoding="utf-8")
+    first_name, first = _table_rows(tmp_path / "ws", mini, DAY)
+    # the next process reads the table itself: neither the frame nor its kept JSON is built
+    monkeypatch.setattr(load_cache, "kept_to_frame", _refuse)
+    calls = len(lifecycle_calls)
+    second_name, second = _table_rows(tmp_path / "ws", mini, DAY)
+    assert len(lifecycle_calls) == calls
+    assert second == first  # the same rows, the same column types
+    assert first_name.startswith('"lifecycle_') and second_name.startswith('"load_cache_lifecycle_')
+    assert ("A1", "active") in [r[:2] for r in second] and ("A2", "churned") in [r[:2] for r in second]
+
+
+def test_another_day_gets_a_lifecycle_table_of_its_own(tmp_path, mini):
+    _, on_day = _table_rows(tmp_path / "ws", mini, DAY)
+    _table_rows(tmp_path / "ws", mini, date(2025, 2, 1))
+    _, again = _table_rows(tmp_path / "ws", mini, DAY)
+    name, earlier = _table_rows(tmp_path / "ws", mini, date(2025, 2, 1))
+    assert name.startswith('"load_cache_lifecycle_') and again == on_day
+    stages = {r[0]: r[1] for r in earlier[:-1]}
+    # on 2025-02-01 A1 (contract from 2025-01-15) is onboarding and A2 (from 2025-03-01) not yet a customer
+    assert (stages["A1"], stages["A2"]) == ("onboarding", "not_yet_customer")
+
+
+def test_a_second_process_reuses_the_event_counts(tmp_path, mini, monkeypatch):
+    from customer_health.tools.base.dialects import event_counts
+    from customer_health.tools.data.load_cache import reuse_rows
+
+    with Workspace(tmp_path / "ws") as ws:
+        ds = ws.dataset(ws.load([mini], roots=AllowedRoots([mini.parent.resolve()]), today=DAY))
+        first = reuse_rows(ds, "event_counts", {}, lambda: event_counts(ds))
+    with Workspace(tmp_path / "ws") as ws:
+        ds = ws.dataset(ws.load([mini], roots=AllowedRoots([mini.parent.resolve()]), today=DAY))
+        assert reuse_rows(ds, "event_counts", {}, _refuse) == first == event_counts(ds)
+        # other key parts are another answer; rows holding what JSON would not give back are not kept
+        assert reuse_rows(ds, "event_counts", {"day": DAY}, lambda: [("x", None)]) == [("x", None)]
+        assert reuse_rows(ds, "dated", {}, lambda: [(DAY, 1.5)]) == [(DAY, 1.5)]
+        assert reuse_rows(ds, "dated", {}, lambda: [("again",)]) == [("again",)]
+    assert first and all(type(n) is str and type(c) is int for n, c in first)
+
+
+def _refuse(*args, **kwargs):
+    raise AssertionError("worked out again, though the workspace kept it")

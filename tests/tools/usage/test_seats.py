@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import date
+from pathlib import Path
 
 import pandas as pd
 import pytest
 from customer_health.tools.base.errors import InputError
 from customer_health.tools.base.stats import percentile_in_group
-from customer_health.tools.usage.seats import seat_utilization, utilization_flag
+from customer_health.tools.usage.seats import percentiles_in_groups, seat_utilization, utilization_flag
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 
 def _by_id(result):
@@ -104,3 +109,59 @@ def test_snapshot_without_events_uses_active_users_30d(tmp_path):
     assert (rows["S1"].present_utilization, rows["S1"].flag) == (0.4, "low")
     assert rows["S2"].flag == "over_deployed" and rows["S2"].adopted_users is None
     assert any("active_users_30d" in c for c in result.caveats)
+
+
+# --- without pandas: the percentiles and medians a warm process works out in Python --------------------------------
+
+SHARES = st.one_of(
+    st.none(),
+    st.just(float("nan")),
+    st.sampled_from([0.0, 0.1, 1 / 3, 0.5, 1.0, 1.0 + 2**-52, 1.5]),  # ties, and values a hair apart
+    st.floats(0, 3, allow_nan=False),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(SHARES, st.sampled_from(["SMB", "Mid-Market", "(none)"])), max_size=40))
+def test_percentiles_in_python_equal_the_pandas_percentile_in_group_value_for_value(pairs):
+    values, groups = [v for v, _ in pairs], [g for _, g in pairs]
+    pandas = percentile_in_group(pd.Series(values, dtype=float), pd.Series(groups, dtype=object)).tolist()
+    assert percentiles_in_groups(values, groups) == [None if v != v else v for v in pandas]
+
+
+def test_percentiles_in_python_by_hand():
+    # group a ranks 1, 2.5, 2.5, 4 of 4 → (rank−1)/3; b and c have one valued member each: no peers
+    got = percentiles_in_groups([0.1, 0.5, 0.5, 0.9, 0.3, None, 0.2], ["a", "a", "a", "a", "b", "c", "c"])
+    assert got == [0.0, 0.5, 0.5, 1.0, None, None, None]
+
+
+def test_segment_medians_are_the_pandas_medians_of_the_listed_rows(portfolio):
+    result = seat_utilization(portfolio, window_days=30, everyone=True)
+    frame = pd.DataFrame([r.model_dump() for r in result.accounts])
+    frame["segment"] = frame["segment"].fillna("(none)")
+    for field in ("present_utilization", "adopted_utilization"):
+        expected = frame.groupby("segment")[field].median()
+        got = {seg: meds[field] for seg, meds in result.segment_medians.items()}
+        assert got == {s: (None if pd.isna(v) else round(v, 4)) for s, v in expected.items()}
+
+
+def test_a_warm_seats_process_imports_neither_pandas_nor_numpy(tmp_path):
+    """The second process on a workspace reads the kept lifecycle table and ranks in Python."""
+    mini = Path(__file__).resolve().parents[2] / "data" / "mini"
+    script = (
+        "import sys\n"
+        "from datetime import date\n"
+        "from pathlib import Path\n"
+        "from customer_health.tools.data.workspace import AllowedRoots, Workspace\n"
+        "from customer_health.tools.usage.seats import seat_utilization\n"
+        "with Workspace(Path(sys.argv[1])) as ws:\n"
+        "    folder = Path(sys.argv[2])\n"
+        "    ds = ws.dataset(ws.load([folder], roots=AllowedRoots([folder.parent]), today=date(2026, 6, 1)))\n"
+        "    result = seat_utilization(ds, as_of='2026-06-01')\n"
+        "print(len(result.accounts), sorted(m for m in ('pandas', 'numpy') if m in sys.modules))\n"
+    )
+    run = [sys.executable, "-c", script, str(tmp_path / "ws"), str(mini)]
+    first = subprocess.run(run, capture_output=True, text=True, check=True).stdout.split(" ", 1)
+    warm = subprocess.run(run, capture_output=True, text=True, check=True).stdout.split(" ", 1)
+    assert int(first[0]) > 0 and warm[0] == first[0]
+    assert warm[1].strip() == "[]"
