@@ -154,13 +154,15 @@ def per_window_of_life(out: pd.DataFrame) -> None:
 
     alive = pd.to_numeric(out["tenure_days"], errors="coerce") + 1
     young = (alive >= 1) & (alive < WINDOW_DAYS)
+    # read the rows from the column, not with out.loc[rows, name]: that copies the rows of every column first
     for name in ("core_actions_per_seat", "logins_30d"):
-        if name in out:
-            out.loc[young, name] = out.loc[young, name] * WINDOW_DAYS / alive[young]
+        if name in out and young.any():
+            out.loc[young, name] = out[name][young] * WINDOW_DAYS / alive[young]
     if "core_trend" in out:
         part = (alive > WINDOW_DAYS) & (alive < 2 * WINDOW_DAYS)
-        lived = alive[part] - WINDOW_DAYS
-        out.loc[part, "core_trend"] = (out.loc[part, "core_trend"] + 1) * lived / WINDOW_DAYS - 1
+        if part.any():
+            lived = alive[part] - WINDOW_DAYS
+            out.loc[part, "core_trend"] = (out["core_trend"][part] + 1) * lived / WINDOW_DAYS - 1
 
 
 def on_pace(

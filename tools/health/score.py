@@ -173,10 +173,10 @@ def _score_accounts(
     if history and ds.has("events"):
         earlier = score_frame(account_metrics(ds, day - timedelta(days=30), sem), prof, drivers=False)
         apply_previous(rows, {r.account_id: r.health_score for r in earlier})
+    by_id = _columns_by_account(stages, ("stage", "since", "evidence"))
     for r in rows:
-        if r.account_id in stages.index:
-            stage = stages.loc[r.account_id]
-            r.stage, r.stage_since, r.stage_evidence = stage["stage"], stage["since"], stage["evidence"]
+        if r.account_id in by_id:
+            r.stage, r.stage_since, r.stage_evidence = by_id[r.account_id]
             r.status = "customer" if is_customer(r.stage) else r.stage
     if not everyone:
         rows = [r for r in rows if r.status == "customer"]
@@ -232,14 +232,28 @@ def _calendar(rows: list[AccountScore], metrics: pd.DataFrame, day: date) -> Non
     """Each row's owner, renewal date and days to it on `day` (a call list ranks by them)."""
     import pandas as pd
 
-    owners = metrics["csm_owner"] if "csm_owner" in metrics else pd.Series(dtype=object)
-    renewals = pd.to_datetime(metrics["renewal_date"], errors="coerce") if "renewal_date" in metrics else None
+    owners = (
+        dict(zip(metrics.index, metrics["csm_owner"].tolist(), strict=True)) if "csm_owner" in metrics else {}
+    )
+    renewals = (
+        dict(
+            zip(metrics.index, pd.to_datetime(metrics["renewal_date"], errors="coerce").tolist(), strict=True)
+        )
+        if "renewal_date" in metrics
+        else {}
+    )
     for r in rows:
         r.csm_owner = text_or_none(owners.get(r.account_id))
-        when = renewals.get(r.account_id) if renewals is not None else None
+        when = renewals.get(r.account_id)
         if when is not None and not pd.isna(when):
             r.renewal_date = when.date()
             r.days_to_renewal = (r.renewal_date - day).days
+
+
+def _columns_by_account(frame: pd.DataFrame, columns: tuple[str, ...]) -> dict[str, tuple]:
+    """Each account's values of `columns` (the frame is indexed by account), as `frame.loc[account, columns]` would
+    give them, read once per column instead of once per account (a row lookup costs ~0.1 ms: seconds over 10,000)."""
+    return dict(zip(frame.index, zip(*(frame[c].tolist() for c in columns), strict=True), strict=True))
 
 
 def _scorable(metrics: pd.DataFrame, prof: Profile) -> pd.Series:
@@ -388,13 +402,18 @@ def _score_frame(metrics: pd.DataFrame, prof: Profile, drivers: bool) -> list[Ac
 def _drivers(metrics, parts, points, comp_w, comp_total, comp_score, denom, segments) -> list[list[Driver]]:
     """Every account's drivers, biggest drag first: each metric with data, its effective weight in % of the
     score (component weight ÷ the weight with data × metric weight ÷ its component's weight with data), the
-    points it earns and the points it leaves on the table."""
+    points it earns and the points it leaves on the table.
+
+    Column by column: each metric's numbers and sentences for all its accounts at once, then one sort of every
+    driver by (account, points lost descending, metric) — what sorting each account's list by (−lost, metric)
+    gives, ties kept in the order they were found — and the drivers built in that order."""
     import numpy as np
     import pandas as pd
 
     seg_list = segments.tolist()
-    per_account: list[list[Driver]] = [[] for _ in range(len(metrics))]
-    make = constructor(Driver)
+    found: list[dict] = []  # every driver's fields, metric by metric
+    accounts: list[np.ndarray] = []
+    losses: list[list[float]] = []
     for comp, component in parts:
         w_c = comp_w[comp]
         counted = ~np.isnan(comp_score[comp]) & (w_c > 0)
@@ -411,45 +430,57 @@ def _drivers(metrics, parts, points, comp_w, comp_total, comp_score, denom, segm
                 medians = {k: _float(v) for k, v in raw.groupby(segments).median().items()}
             else:
                 values, medians = [None] * len(rows), {}
-            label, unit = CATALOGUE[metric].label, CATALOGUE[metric].unit
+            label, show = CATALOGUE[metric].label, _formatter(CATALOGUE[metric].unit)
             # per segment, once: the rounded median and the sentence's " vs … median" ending
             median_r = {k: rnd(v) for k, v in medians.items()}
             ending = {k: _median_text(metric, v, k) for k, v in medians.items()}
+            segs = [seg_list[i] for i in rows.tolist()]
+            lost = rounded(eff * (100 - pts) / 100, 2)
             columns = zip(
-                rows.tolist(),
                 values,
                 rounded(values),
                 rounded(pts, 1),
                 rounded(eff, 2),
                 rounded(eff * pts / 100, 2),
-                rounded(eff * (100 - pts) / 100, 2),
+                lost,
+                segs,
                 strict=True,
             )
-            for i, value, value_r, scale, weight, earned, lost in columns:
-                seg = seg_list[i]
-                per_account[i].append(
-                    make(
-                        {
-                            "metric": metric,
-                            "component": comp,
-                            "label": label,
-                            "value": value_r,
-                            "points_scale": scale,
-                            "weight": weight,
-                            "points": earned,
-                            "lost": lost,
-                            "segment_median": median_r.get(seg),
-                            "text": f"{label}: {format_value(value, unit)}{ending.get(seg, '')}",
-                        }
-                    )
-                )
-    for drivers in per_account:
-        drivers.sort(key=_drag)
+            found += [
+                {
+                    "metric": metric,
+                    "component": comp,
+                    "label": label,
+                    "value": value_r,
+                    "points_scale": scale,
+                    "weight": weight,
+                    "points": earned,
+                    "lost": lost_r,
+                    "segment_median": median_r.get(seg),
+                    "text": f"{label}: {'no data' if value is None else show(value)}{ending.get(seg, '')}",
+                }
+                for value, value_r, scale, weight, earned, lost_r, seg in columns
+            ]
+            accounts.append(rows)
+            losses.append(lost)
+    per_account: list[list[Driver]] = [[] for _ in range(len(metrics))]
+    if not found:
+        return per_account
+    names = [d["metric"] for d in found]
+    rank = {m: r for r, m in enumerate(sorted(set(names)))}  # the metrics in Python's string order
+    account = np.concatenate(accounts)
+    # lexsort: the last key sorts first, and it is stable (equal keys keep the order they were found in)
+    order = np.lexsort(
+        (
+            np.array([rank[m] for m in names]),
+            -np.array([v for lost in losses for v in lost], dtype=float),
+            account,
+        )
+    )
+    make = constructor(Driver)
+    for i, k in zip(account[order].tolist(), order.tolist(), strict=True):
+        per_account[i].append(make(found[k]))
     return per_account
-
-
-def _drag(d: Driver) -> tuple[float, str]:
-    return (-d.lost, d.metric)
 
 
 def _weights(prof: Profile, seg: str, new: bool) -> dict[str, float]:
@@ -476,19 +507,25 @@ def _median_text(metric: str, segment_median: float | None, segment: str) -> str
 
 
 def format_value(value: float | None, unit: str) -> str:
-    if value is None:
-        return "no data"
-    if unit == "share":
-        return formats.percent(value)
-    if unit == "change":
-        return formats.change(value)
-    if unit == "flag":
-        return "yes" if value >= 0.5 else "no"
-    if unit == "days":
-        return f"{value:.0f} days"
-    if unit == "months":
-        return f"{value:.0f} months"
+    return "no data" if value is None else _formatter(unit)(value)
+
+
+def _formatter(unit: str):
+    """The function writing a (present) value of `unit`: chosen once per metric when writing many."""
+    return _FORMATS.get(unit, _plain)
+
+
+def _plain(value: float) -> str:
     return f"{value:.1f}" if value != int(value) else f"{value:.0f}"
+
+
+_FORMATS = {
+    "share": formats.percent,
+    "change": formats.change,
+    "flag": lambda value: "yes" if value >= 0.5 else "no",
+    "days": lambda value: f"{value:.0f} days",
+    "months": lambda value: f"{value:.0f} months",
+}
 
 
 def _float(value: object) -> float | None:

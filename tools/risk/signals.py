@@ -183,8 +183,10 @@ def risk_signals(
     )
 
 
+@gc_paused
 def attach_signals(scores: HealthScores, risk: RiskSignals) -> None:
-    """Copy each account's signals and next action onto its score row, so one score table carries both."""
+    """Copy each account's signals and next action onto its score row, so one score table carries both (with the
+    cycle collector paused: it would otherwise walk the portfolio's ~150,000 drivers again and again)."""
     by_id = {a.account_id: a for a in risk.accounts}
     for s in scores.accounts:
         r = by_id.get(s.account_id)
