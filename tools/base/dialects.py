@@ -51,9 +51,20 @@ class Engine:
     relations: Mapping[str, str] = field(default_factory=dict)
     query: Callable[[str], tuple[list[str], list[tuple]]] | None = None
     con: Any = None
+    # on the workspace's own engine: the name of a workspace table holding a reduction's rows, kept by an earlier
+    # call (in this process or another) or made now; None when it cannot be kept (see load_cache.KeptReductions)
+    keep: Callable[[str], str | None] | None = None
 
-    def fetch(self, portable_sql: str) -> list[dict]:
-        """Run one reduction written in the portable subset; only its (small) result comes back."""
+    def kept(self, portable_sql: str) -> str | None:
+        """The workspace table holding this reduction's rows, when the engine keeps reductions; else None."""
+        return self.keep(portable_sql) if self.keep is not None and self.dialect == PORTABLE else None
+
+    def fetch(self, portable_sql: str, *, keep: bool = True) -> list[dict]:
+        """Run one reduction written in the portable subset; only its (small) result comes back. With `keep`
+        (not for one-row questions, where keeping costs more than asking) the rows come from a kept table."""
+        table = self.kept(portable_sql) if keep else None
+        if table is not None:
+            return self.run(f'SELECT * FROM "{table}"')
         return self.run(transpile(portable_sql, self.dialect))
 
     def rows(self, portable_sql: str) -> tuple[list[str], list[tuple]]:
@@ -65,29 +76,40 @@ class Engine:
         return (list(got[0]) if got else []), [tuple(r.values()) for r in got]
 
 
-def engine_from_query(dialect: str, query, relations: Mapping[str, str] | None = None, con=None) -> Engine:
+def engine_from_query(
+    dialect: str, query, relations: Mapping[str, str] | None = None, con=None, keep=None
+) -> Engine:
     """An engine from one function running SQL and returning (column names, rows as tuples)."""
 
     def run(sql: str) -> list[dict]:
         names, rows = query(sql)
         return [dict(zip(names, row, strict=True)) for row in rows]
 
-    return Engine(dialect, run, dict(relations or {}), query, con)
+    return Engine(dialect, run, dict(relations or {}), query, con, keep)
 
 
-def duckdb_engine(con, relations: Mapping[str, str] | None = None) -> Engine:
-    """The embedded DuckDB workspace as an engine."""
+def duckdb_engine(con, relations: Mapping[str, str] | None = None, keep=None) -> Engine:
+    """The embedded DuckDB workspace as an engine; `keep` (see `Engine.keep`) when its reductions are kept."""
 
     def query(sql: str) -> tuple[list[str], list[tuple]]:
         cur = con.execute(sql)
         return [d[0] for d in cur.description], cur.fetchall()
 
-    return engine_from_query("duckdb", query, relations, con)
+    return engine_from_query("duckdb", query, relations, con, keep)
+
+
+# the dataset memo key under which a workspace-built dataset holds its reduction keeper (load_cache.attach)
+KEEPER = ("reduction_keeper",)
 
 
 def engine_of(ds) -> Engine:
-    """The engine a dataset's event-level reductions run on: its own (`ds.engine`), or its DuckDB connection."""
-    return getattr(ds, "engine", None) or duckdb_engine(ds.con)
+    """The engine a dataset's event-level reductions run on: its own (`ds.engine`), or its DuckDB connection
+    (keeping reductions' rows in the workspace when the dataset has a keeper: `load_cache.attach`)."""
+    own = getattr(ds, "engine", None)
+    if own is not None:
+        return own
+    memo = getattr(ds, "memo", None)
+    return duckdb_engine(ds.con, keep=memo(KEEPER, lambda: None) if memo is not None else None)
 
 
 def relation(ds, kind: str) -> str:
@@ -120,7 +142,7 @@ def readable(ds, kind: str) -> bool:
 
 def first_row(ds, portable_sql: str) -> dict:
     """The one row of a reduction that returns one row (an aggregate without GROUP BY), run on the dataset's engine."""
-    return engine_of(ds).fetch(portable_sql)[0]
+    return engine_of(ds).fetch(portable_sql, keep=False)[0]
 
 
 def reduced_once(ds, portable_sql: str, name: str, types: Mapping[str, str]) -> str:
@@ -164,7 +186,8 @@ def reduced(con, engine: Engine, portable_sql: str, name: str, types: Mapping[st
     as `name` and read with `types` (column → DuckDB type, every column the reduction returns: the types the
     inlined form has), so the account-level SQL around it is the same on every engine."""
     if engine.con is con:
-        return f"({transpile(portable_sql, 'duckdb')})"
+        table = engine.kept(portable_sql)
+        return f'(SELECT * FROM "{table}")' if table is not None else f"({transpile(portable_sql, 'duckdb')})"
     cast = ", ".join(f"CAST({c} AS {t}) AS {c}" for c, t in types.items())
     import pyarrow as pa
 
@@ -223,6 +246,7 @@ def next_at_or_after(
 
 __all__ = [
     "DIALECTS",
+    "KEEPER",
     "PORTABLE",
     "STAYS_ON_ENGINE",
     "Engine",

@@ -14,6 +14,10 @@ workspace table under a key made of everything it depends on:
 - this module's format version, the ingest version and a stamp of the data layer's code (an upgrade or an edit
   recomputes).
 
+The rows of the event-level reductions (the dialects' `reduced`, `Engine.fetch`) are kept too, each as a workspace
+table named by a hash of the dataset_id, the code stamp and the reduction's SQL (`KeptReductions`, at most
+MAX_KEPT_REDUCTIONS of them, the least recently used dropped first).
+
 Only datasets the workspace built use the store (`attach`); a Dataset over any other connection computes as before.
 A store that cannot be written (a read-only or full workspace) only costs the saving: the answer is still returned.
 """
@@ -24,11 +28,13 @@ import contextlib
 import functools
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from customer_health.tools.base.dialects import KEEPER
 from customer_health.tools.data.config import ProductSemantics
 from customer_health.tools.data.dataset import Dataset
 from customer_health.tools.data.ingest import INGEST_VERSION
@@ -133,8 +139,11 @@ def config_hash(semantics: ProductSemantics | None) -> str | None:
 
 
 def attach(ds: Dataset) -> Dataset:
-    """Let computations on this workspace-built dataset keep and reuse what they derive (see `store_of`)."""
-    ds.memo(_MEMO_KEY, lambda: LoadCache(ds.con))
+    """Let computations on this workspace-built dataset keep and reuse what they derive (see `store_of`), and
+    keep the rows of its event-level reductions in workspace tables (`KeptReductions`)."""
+    store = ds.memo(_MEMO_KEY, lambda: LoadCache(ds.con))
+    if ds.engine is None:  # events on another engine may change under the same dataset: never kept
+        ds.memo(KEEPER, lambda: KeptReductions(ds, store))
     return ds
 
 
@@ -341,3 +350,105 @@ def reuse_rows(ds: Dataset, kind: str, parts: dict, compute: Callable[[], list[t
     if all(v is None or type(v) in (str, int) for r in rows for v in r):
         store.put(key, ds.dataset_id, kind, KeptRows(rows=[list(r) for r in rows]))
     return rows
+
+
+# the workspace tables that hold kept reductions, and how many are kept at most (the least recently used go first)
+REDUCTION_PREFIX = "kept_red_"
+MAX_KEPT_REDUCTIONS = 48
+
+
+class KeptTable(BaseModel):
+    """A kept reduction's table and the code stamp it was made under."""
+
+    table: str
+    code: str
+
+
+class KeptReductions:
+    """The rows of the dataset's event-level reductions, each made once into a workspace table and read from it
+    by later calls, in this process and later ones (the dialects' `Engine.keep`).
+
+    A reduction's SQL names everything it depends on (as-of dates, windows, event names, relations), and the
+    dataset_id is a hash of the sources' content: (dataset_id, code stamp, the SQL) is a complete key. A reduction
+    reading a relation of this process only (a registered frame, a temporary view) is not kept. A workspace that
+    cannot be written only loses the saving: the caller runs the reduction as it is. At most `cap` tables are kept;
+    when one more is made, those of an older code and the least recently used go."""
+
+    def __init__(self, ds: Dataset, store: LoadCache, cap: int = MAX_KEPT_REDUCTIONS) -> None:
+        self.ds, self.store, self.cap = ds, store, cap
+        self._tables: set[str] | None = None
+        self._used: set[str] = set()
+        self._off = False
+
+    def table_name(self, sql: str) -> str:
+        digest = hashlib.sha256(sql.encode()).hexdigest()
+        return REDUCTION_PREFIX + cache_key("reduction", self.ds.dataset_id, {"sql": digest})[:32]
+
+    def __call__(self, sql: str) -> str | None:
+        import duckdb
+
+        if self._off:
+            return None
+        name = self.table_name(sql)
+        try:
+            if name in self._existing():
+                self._touch(name)
+                return name
+            if self._reads_temporary(sql):
+                return None
+            self.ds.con.execute(f'CREATE TABLE IF NOT EXISTS "{name}" AS {sql}')
+        except (duckdb.Error, OSError):
+            self._off = True  # read-only, full or busy: run reductions as they are from now on
+            return None
+        self._existing().add(name)
+        self._used.add(name)
+        self.store.put(name, self.ds.dataset_id, "reduction", KeptTable(table=name, code=code_stamp()))
+        self._evict(keep=name)
+        return name
+
+    def _existing(self) -> set[str]:
+        if self._tables is None:
+            rows = self.ds.con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' AND NOT temporary "
+                "AND starts_with(table_name, ?)",
+                [REDUCTION_PREFIX],
+            ).fetchall()
+            self._tables = {r[0] for r in rows}
+        return self._tables
+
+    def _reads_temporary(self, sql: str) -> bool:
+        rows = self.ds.con.execute(
+            "SELECT view_name FROM duckdb_views() WHERE temporary "
+            "UNION ALL SELECT table_name FROM duckdb_tables() WHERE temporary"
+        ).fetchall()
+        words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", sql))
+        return any(r[0] in words for r in rows)
+
+    def _touch(self, name: str) -> None:
+        """Mark a kept table used now (once per process), so the cap drops the least recently used first."""
+        import duckdb
+
+        if name in self._used:
+            return
+        self._used.add(name)
+        with contextlib.suppress(duckdb.Error, OSError):
+            self.ds.con.execute(f"UPDATE {_TABLE} SET stored_at = now() WHERE key = ?", [name])
+
+    def _evict(self, keep: str) -> None:
+        import duckdb
+
+        try:
+            rows = self.ds.con.execute(
+                f"SELECT key, value FROM {_TABLE} WHERE kind = 'reduction' ORDER BY stored_at DESC, key"
+            ).fetchall()
+            current = [k for k, v in rows if json.loads(v).get("code") == code_stamp()]
+            recorded = {k for k, _ in rows}
+            # tables of an older code, the least recently used beyond the cap, and tables nothing records
+            drop = [k for k in recorded if k not in current] + current[self.cap :]
+            drop += sorted(self._existing() - recorded)
+            for name in dict.fromkeys(d for d in drop if d != keep):
+                self.ds.con.execute(f'DROP TABLE IF EXISTS "{name}"')
+                self.ds.con.execute(f"DELETE FROM {_TABLE} WHERE key = ?", [name])
+                self._existing().discard(name)
+        except (duckdb.Error, OSError, ValueError):
+            pass  # the next keep tries again

@@ -54,3 +54,49 @@ def test_a_plain_dict_is_written_with_its_dates_as_text():
     from datetime import datetime
 
     assert to_json({"at": datetime(2026, 1, 2, 3, 4)}) == '{\n  "at": "2026-01-02 03:04:00"\n}'
+
+
+class Leaf(BaseModel):
+    x: float | None = None
+    xs: list[float] = []
+    label: str = ""
+
+
+class Tree(BaseModel):
+    leaf: Leaf = Leaf()
+    leaves: dict[str, Leaf] = {}
+    child: Tree | None = None
+    data: Any = None
+
+
+FLOATS = st.floats(allow_nan=True, allow_infinity=True)
+LEAVES = st.builds(
+    Leaf,
+    x=st.none() | FLOATS,
+    xs=st.lists(FLOATS, max_size=3),
+    label=st.text(st.characters(codec=None, exclude_categories=()), max_size=6),
+)
+TREES = st.recursive(
+    st.builds(Tree, leaf=LEAVES, data=VALUES),
+    lambda inner: st.builds(
+        Tree, leaf=LEAVES, leaves=st.dictionaries(st.text(max_size=4), LEAVES, max_size=2), child=inner
+    ),
+    max_leaves=4,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(TREES)
+def test_nested_models_are_written_as_the_standard_library_writes_them(tree):
+    assert to_json(tree) == _stdlib(tree)
+
+
+def test_nan_and_infinities_are_written_where_and_as_the_json_dump_of_the_model_gives_them():
+    # model_dump gives a float field's NaN as a float (json writes NaN) and an untyped one as None (null), where
+    # model_dump_json writes null for both (a nested model keeps its own config): a one-pass writer must not differ
+    tree = Tree(
+        leaf=Leaf(x=float("nan"), xs=[float("inf")]), child=Tree(leaf=Leaf(x=None)), data=float("-inf")
+    )
+    text = to_json(tree)
+    assert text == _stdlib(tree)
+    assert '"x": NaN' in text and "Infinity\n" in text and '"data": null' in text

@@ -431,3 +431,56 @@ def test_the_portable_reductions_give_the_asof_rows_on_random_events(events, dat
     for created in (False, True):
         portable, before = _cohorts_both(con, day, created, max_months=2)
         assert portable == before
+
+
+# --- reductions kept by the engine ---------------------------------------------------------------------------------
+
+
+def _keeping_engine(con):
+    """The workspace's own engine with a keeper that materialises each reduction as a table, recording its asks."""
+    asked: list[str] = []
+
+    def keep(sql: str) -> str:
+        asked.append(sql)
+        name = f"kept_{len(asked)}"
+        con.execute(f"CREATE TABLE {name} AS {sql}")
+        return name
+
+    return duckdb_engine(con, keep=keep), asked
+
+
+def test_a_kept_reduction_is_read_from_its_table_by_fetch_and_by_reduced():
+    con = duckdb.connect()
+    con.execute("CREATE TABLE ev AS SELECT * FROM (VALUES ('a', 1), ('a', 2), ('b', 5)) t(account_id, n)")
+    engine, asked = _keeping_engine(con)
+    sql = "SELECT account_id, SUM(n) AS total FROM ev GROUP BY account_id ORDER BY account_id"
+    assert engine.fetch(sql) == [{"account_id": "a", "total": 3}, {"account_id": "b", "total": 5}]
+    assert reduced(con, engine, sql, "_r", {}) == '(SELECT * FROM "kept_2")'
+    assert asked == [sql, sql]
+    con.execute("DELETE FROM ev")  # the kept rows no longer depend on the events
+    assert con.execute('SELECT * FROM "kept_2" ORDER BY account_id').fetchall() == [("a", 3), ("b", 5)]
+
+
+def test_one_row_questions_and_other_engines_never_ask_the_keeper():
+    from customer_health.tools.base.dialects import first_row
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE ev AS SELECT * FROM (VALUES ('a', 1), ('b', 5)) t(account_id, n)")
+    engine, asked = _keeping_engine(con)
+    ds = SimpleNamespace(con=con, engine=engine)
+    assert first_row(ds, "SELECT SUM(n) AS total FROM ev") == {"total": 6}
+    # another engine's rows travel into this connection as before: the keeper is not asked
+    workspace = duckdb.connect()
+    got = reduced(
+        workspace, engine, "SELECT account_id, n FROM ev", "_r", {"account_id": "VARCHAR", "n": "BIGINT"}
+    )
+    assert workspace.execute(f"SELECT * FROM {got} ORDER BY account_id").fetchall() == [("a", 1), ("b", 5)]
+    assert asked == []
+
+
+def test_a_keeper_that_cannot_keep_leaves_the_reduction_inlined():
+    con = duckdb.connect()
+    con.execute("CREATE TABLE ev AS SELECT 1 AS n")
+    engine = duckdb_engine(con, keep=lambda sql: None)
+    assert reduced(con, engine, "SELECT n FROM ev", "_r", {}) == "(SELECT n FROM ev)"
+    assert engine.fetch("SELECT n FROM ev") == [{"n": 1}]

@@ -306,3 +306,119 @@ def test_a_second_process_reuses_the_event_counts(tmp_path, mini, monkeypatch):
 
 def _refuse(*args, **kwargs):
     raise AssertionError("worked out again, though the workspace kept it")
+
+
+# --- event-level reductions kept as workspace tables ---------------------------------------------------------------
+
+PER_USER = (
+    "SELECT user_id, COUNT(*) AS n, MAX(timestamp) AS last FROM {events} GROUP BY user_id ORDER BY user_id"
+)
+
+
+def _workspace_dataset(ws: Workspace, folder: Path) -> Dataset:
+    return ws.dataset(ws.load([folder], roots=AllowedRoots([folder.parent.resolve()]), today=DAY))
+
+
+def _kept_tables(con) -> set[str]:
+    rows = con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE starts_with(table_name, ?)",
+        [load_cache.REDUCTION_PREFIX],
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def test_a_later_process_reads_a_reduction_from_the_table_the_first_one_kept(tmp_path, mini):
+    from customer_health.tools.base.dialects import duckdb_engine, engine_of, reduced, relation
+
+    with Workspace(tmp_path / "ws") as ws:
+        ds = _workspace_dataset(ws, mini)
+        sql = PER_USER.format(events=relation(ds, "events"))
+        before = _kept_tables(ds.con)  # the load's own reductions
+        first = engine_of(ds).fetch(sql)
+        plain = duckdb_engine(ds.con).fetch(sql)  # the same SQL run as it is, nothing kept
+        (table,) = _kept_tables(ds.con) - before
+    with Workspace(tmp_path / "ws") as ws:
+        ds = _workspace_dataset(ws, mini)
+        inlined = reduced(ds.con, engine_of(ds), sql, "_r", {})
+        assert inlined == f'(SELECT * FROM "{table}")'
+        again = engine_of(ds).fetch(sql)
+        types = [d[1] for d in ds.con.execute(f"SELECT * FROM {inlined} AS r").description]
+        plain_types = [d[1] for d in ds.con.execute(f"SELECT * FROM ({sql}) AS r").description]
+    # mini: u1 has 3 events, u2 and u3 …: the rows (in their order) and the column types are what the SQL gives
+    assert again == first == plain
+    assert [r["user_id"] for r in first] == sorted(r["user_id"] for r in first)
+    assert sum(r["n"] for r in first) == len((mini / "events.csv").read_text().strip().splitlines()) - 1
+    assert types == plain_types
+
+
+def test_one_row_questions_and_reductions_of_frames_of_this_process_are_not_kept(tmp_path, mini):
+    import pandas as pd
+    from customer_health.tools.base.dialects import engine_of, first_row, relation
+
+    with Workspace(tmp_path / "ws") as ws:
+        ds = _workspace_dataset(ws, mini)
+        before = _kept_tables(ds.con)
+        assert first_row(ds, f"SELECT COUNT(*) AS n FROM {relation(ds, 'events')}")["n"] > 0
+        ds.con.register("only_here", pd.DataFrame({"user_id": ["u1"]}))
+        rows = engine_of(ds).fetch(
+            f"SELECT user_id FROM only_here WHERE user_id IN (SELECT user_id FROM {relation(ds, 'events')})"
+        )
+        assert rows == [{"user_id": "u1"}]
+        assert _kept_tables(ds.con) == before
+
+
+def test_a_workspace_that_cannot_be_written_only_loses_the_saving(tmp_path):
+    path = tmp_path / "ro.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute(
+            "CREATE TABLE ev AS SELECT * FROM (VALUES ('a1', 'u1'), ('a1', 'u2'), ('a2', 'u1')) t(account_id, user_id)"
+        )
+    from customer_health.tools.base.dialects import engine_of, reduced
+
+    with duckdb.connect(str(path), read_only=True) as con:
+        ds = load_cache.attach(Dataset(con, "ro", {"events": "ev"}))
+        sql = "SELECT account_id, COUNT(*) AS n FROM ev GROUP BY account_id ORDER BY account_id"
+        assert engine_of(ds).fetch(sql) == [{"account_id": "a1", "n": 2}, {"account_id": "a2", "n": 1}]
+        assert reduced(ds.con, engine_of(ds), sql, "_r", {}) == f"({sql})"
+        assert engine_of(ds).fetch(sql) == [{"account_id": "a1", "n": 2}, {"account_id": "a2", "n": 1}]
+
+
+def test_a_dataset_on_another_engine_keeps_no_reduction():
+    from customer_health.tools.base.dialects import duckdb_engine, engine_of
+
+    con = duckdb.connect()
+    remote = duckdb_engine(duckdb.connect(), {"events": "ev"})
+    ds = load_cache.attach(Dataset(con, "remote", {}, engine=remote))
+    assert engine_of(ds) is remote and remote.keep is None
+
+
+def _keeper(con, cap: int) -> load_cache.KeptReductions:
+    """A keeper as a fresh process has it (nothing remembered from earlier calls but the workspace)."""
+    ds = Dataset(con, "ds1", {"events": "ev"})
+    return load_cache.KeptReductions(ds, load_cache.LoadCache(con), cap=cap)
+
+
+def test_at_most_cap_reductions_are_kept_and_the_least_recently_used_goes_first(tmp_path):
+    con = duckdb.connect(str(tmp_path / "ws.duckdb"))
+    con.execute("CREATE TABLE ev AS SELECT range AS x FROM range(10)")
+    a, b, c = (f"SELECT SUM(x) + {k} AS s FROM ev" for k in (1, 2, 3))
+    first = _keeper(con, cap=2)
+    ta, tb = first(a), first(b)
+    assert _kept_tables(con) == {ta, tb}
+    later = _keeper(con, cap=2)
+    assert later(a) == ta  # used again: now b is the least recently used
+    tc = later(c)
+    assert _kept_tables(con) == {ta, tc}
+    assert con.execute(f'SELECT s FROM "{tc}"').fetchall() == [(48,)]  # 0 + … + 9 = 45, + 3
+    recorded = con.execute("SELECT key FROM load_cache WHERE kind = 'reduction'").fetchall()
+    assert {r[0] for r in recorded} == {ta, tc}
+
+
+def test_tables_kept_by_other_code_are_dropped_when_one_is_kept(tmp_path, monkeypatch):
+    con = duckdb.connect(str(tmp_path / "ws.duckdb"))
+    con.execute("CREATE TABLE ev AS SELECT range AS x FROM range(10)")
+    monkeypatch.setattr(load_cache, "code_stamp", lambda: "older")
+    old = _keeper(con, cap=5)("SELECT SUM(x) AS s FROM ev")
+    monkeypatch.setattr(load_cache, "code_stamp", lambda: "newer")
+    new = _keeper(con, cap=5)("SELECT MAX(x) AS m FROM ev")
+    assert old != new and _kept_tables(con) == {new}
