@@ -511,8 +511,10 @@ def format_value(value: float | None, unit: str) -> str:
 
 
 def _formatter(unit: str):
-    """The function writing a (present) value of `unit`: chosen once per metric when writing many."""
-    return _FORMATS.get(unit, _plain)
+    """The function writing a (present) value of `unit`: chosen once per metric when writing many. A negative zero
+    is written as zero (adding 0.0 turns -0.0 into 0.0): "-0 vs 0" is never a difference."""
+    write = _FORMATS.get(unit, _plain)
+    return lambda value: write(value + 0.0)
 
 
 def _plain(value: float) -> str:

@@ -196,3 +196,9 @@ def test_young_accounts_rates_change_only_their_own_rows_and_no_young_account_ch
     per_window_of_life(frame)
     assert frame["logins_30d"].tolist() == [3.0 * 30 / 5, 5.0]  # 5 days lived
     assert frame["name"].tolist() == ["a", "b"]
+
+
+@pytest.mark.parametrize("unit", ["", "share", "change", "days", "months", "count"])
+def test_a_negative_zero_is_written_as_zero(unit):
+    assert format_value(-0.0, unit) == format_value(0.0, unit)
+    assert not format_value(-0.0, unit).startswith("-")
