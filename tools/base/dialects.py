@@ -20,6 +20,7 @@ from functools import lru_cache
 from typing import Any
 
 from customer_health.tools.base.errors import InputError
+from customer_health.tools.base.sql import register
 
 # The portable subset is written in DuckDB's spelling; SQLGlot reads it as that and writes the target.
 PORTABLE = "duckdb"
@@ -203,7 +204,7 @@ def reduced(con, engine: Engine, portable_sql: str, name: str, types: Mapping[st
         arrays.append(
             pa.array(values, type=getattr(pa, arrow)() if arrow != "timestamp_us" else pa.timestamp("us"))
         )
-    con.register(name, pa.table(arrays, names=list(types)))
+    register(con, name, pa.table(arrays, names=list(types)))
     return f"(SELECT {cast} FROM {name})"
 
 

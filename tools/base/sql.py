@@ -54,3 +54,16 @@ def quote(name: str) -> str:
 def literal(value: str) -> str:
     """Quote a string literal for DuckDB."""
     return "'" + str(value).replace("'", "''") + "'"
+
+
+def register(con, name: str, table) -> None:
+    """`table` (a pandas frame or Arrow table) readable in `con` as `name`. Any result an earlier query left unread
+    is completed first: DuckDB 2 refuses to register or unregister while one is pending."""
+    getattr(con, "complete", lambda: None)()  # DuckDB 1.x has no pending results to complete
+    con.register(name, table)
+
+
+def unregister(con, name: str) -> None:
+    """Undo `register` (completing any pending result first, for the same reason)."""
+    getattr(con, "complete", lambda: None)()
+    con.unregister(name)

@@ -26,7 +26,7 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Literal
 
 from customer_health.tools.base.dialects import engine_of, reduced_once, relation
-from customer_health.tools.base.sql import quote
+from customer_health.tools.base.sql import quote, register
 from customer_health.tools.data.dataset import Dataset
 from customer_health.tools.data.subscriptions import periods_view_name
 from customer_health.tools.data.values import word_key
@@ -58,7 +58,7 @@ def lifecycle(ds: Dataset, day: date) -> pd.DataFrame:
 def lifecycle_table(ds: Dataset, day: date) -> str:
     """The quoted name of a DuckDB view of `lifecycle(ds, day)` (account_id plus `COLUMNS`), for SQL joins."""
 
-    def register() -> str:
+    def table() -> str:
         from customer_health.tools.data.load_cache import keep_lifecycle_table, kept_lifecycle_table
 
         # a table an earlier process kept in the workspace: read as it is, without building (or importing) pandas
@@ -66,11 +66,11 @@ def lifecycle_table(ds: Dataset, day: date) -> str:
             return quote(kept)
         frame = lifecycle(ds, day).reset_index()
         name = f"lifecycle_{ds.dataset_id}_{day:%Y%m%d}"
-        ds.con.register(name, frame)
+        register(ds.con, name, frame)
         keep_lifecycle_table(ds, day, quote(name))
         return quote(name)
 
-    return ds.memo(("lifecycle_table", day), register)
+    return ds.memo(("lifecycle_table", day), table)
 
 
 def table_stage_counts(ds: Dataset, day: date) -> dict[str, int]:

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 
 from customer_health.tools.base.bounds import MAX_CELL_CHARS, MAX_COLUMNS, MAX_LINE_BYTES, MAX_SHEET_CELLS
 from customer_health.tools.base.errors import InputError
-from customer_health.tools.base.sql import literal, quote
+from customer_health.tools.base.sql import literal, quote, register
 from customer_health.tools.data.paths import readable
 from customer_health.tools.data.recognize import recognize
 
@@ -526,7 +526,7 @@ def _open_xlsx(con: duckdb.DuckDBPyConnection, path: Path) -> list[RawSource]:
             columns = _unique_names([h or f"column_{i + 1}" for i, h in enumerate(header)])
             frame = pd.DataFrame(body, columns=columns, dtype=object).astype("string")
             view = f"_xlsx_{abs(hash((str(path), index))) % 10**12}"
-            con.register(view, frame)
+            register(con, view, frame)
             sources.append(
                 RawSource(
                     path, sheet.title, "xlsx", view, columns, ["VARCHAR"] * len(columns), header_at + 2, []

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from customer_health.tools.base.errors import InputError
-from customer_health.tools.base.sql import quote
+from customer_health.tools.base.sql import quote, register, unregister
 from customer_health.tools.data.quality import QualityIssue, TableQuality, outlier_issues
 from customer_health.tools.data.quality import bulk_latest as quality_bulk_latest
 from customer_health.tools.data.readers import RawSource
@@ -45,14 +45,11 @@ def relation_names(files: dict[str, str]) -> dict[str, str]:
 def registered(con: duckdb.DuckDBPyConnection, name: str, table) -> Iterator[str]:
     """`table` (Arrow) readable in `con` as `name` while the block runs. Any result an earlier query left
     unread is completed first: DuckDB 2 refuses to register or unregister while one is pending."""
-    complete = getattr(con, "complete", lambda: None)  # DuckDB 1.x has no pending results to complete
-    complete()
-    con.register(name, table)
+    register(con, name, table)
     try:
         yield quote(name)
     finally:
-        complete()
-        con.unregister(name)
+        unregister(con, name)
 
 
 @contextmanager

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from customer_health.tools.base.errors import InputError, InputErrors
-from customer_health.tools.base.sql import literal
+from customer_health.tools.base.sql import literal, register, unregister
 from customer_health.tools.data.config import ProductSemantics
 from customer_health.tools.data.dataset import Dataset, ScoredRun
 from customer_health.tools.data.engines import is_remote, is_spark_master, open_source
@@ -780,7 +780,7 @@ class Workspace:
             }
         )
         # one statement over the frame: row-by-row executemany takes seconds per thousand accounts
-        con.register("_scores_to_remember", frame)
+        register(con, "_scores_to_remember", frame)
         try:
             con.execute(
                 "INSERT OR REPLACE INTO score_history SELECT ?, ?, ?, account_id, health_score, tier, now() "
@@ -795,7 +795,7 @@ class Workspace:
             raise self._fault_error(exc, fault) from None
         finally:
             if self._con is not None:
-                con.unregister("_scores_to_remember")
+                unregister(con, "_scores_to_remember")
 
     def earlier_scores(self, dataset_id: str, scores: ScoredRun) -> dict[str, tuple[float, str]]:
         """Each account's most recent score from another upload (an earlier snapshot), same profile."""
