@@ -111,6 +111,18 @@ def _mismatches(now: dict, before: dict, baseline: list[dict]) -> int:
     return off
 
 
+def generate_portfolio(out: Path, n_events: int, accounts: int = 10_000) -> None:
+    """The example generator's portfolio of `accounts` accounts and about `n_events` events in `out`, unless it is
+    there already; in a child process, so its memory isn't counted as the benchmark's."""
+    if (out / "events.parquet").exists():
+        return
+    import subprocess
+
+    gen = Path(__file__).resolve().parents[1] / "examples" / "generate.py"
+    size = ["--accounts", str(accounts), "--target-events", str(n_events)]
+    subprocess.run([sys.executable, str(gen), "--out", str(out), *size], check=True)
+
+
 def run_size(n_events: int, base: Path) -> dict:
     from customer_health.tools.base.sql import window
     from customer_health.tools.data.workspace import AllowedRoots, Workspace
@@ -118,23 +130,7 @@ def run_size(n_events: int, base: Path) -> dict:
     from customer_health.tools.usage.trends import usage_trends
 
     out = base / f"events-{n_events}"
-    if not (out / "events.parquet").exists():  # in a child process, so its memory isn't counted as ours
-        import subprocess
-
-        gen = Path(__file__).resolve().parents[1] / "examples" / "generate.py"
-        subprocess.run(
-            [
-                sys.executable,
-                str(gen),
-                "--out",
-                str(out),
-                "--accounts",
-                "10000",
-                "--target-events",
-                str(n_events),
-            ],
-            check=True,
-        )
+    generate_portfolio(out, n_events)
     ws = Workspace(base / f"ws-{n_events}")
     t = time.perf_counter()
     loaded = ws.load([out], roots=AllowedRoots([base.resolve()]))

@@ -155,25 +155,14 @@ def reductions(ds, relations: dict[str, str]) -> dict[str, str]:
 
 def run_size(n_events: int, base: Path, url: str, repeat: int) -> dict:
     import psycopg
+    from bench_analytics import generate_portfolio
     from customer_health.tools.base.dialects import duckdb_engine
     from customer_health.tools.data.engines.postgres import postgres_engine
     from customer_health.tools.data.recognize import Mapping
     from customer_health.tools.data.workspace import AllowedRoots, Workspace
 
     out = base / f"events-{n_events}"
-    if not (out / "events.parquet").exists():
-        gen = ROOT / "examples" / "generate.py"
-        cmd = [
-            sys.executable,
-            str(gen),
-            "--out",
-            str(out),
-            "--accounts",
-            "10000",
-            "--target-events",
-            str(n_events),
-        ]
-        subprocess.run(cmd, check=True)
+    generate_portfolio(out, n_events)
     ws = Workspace(base / f"ws-{n_events}")
     ds = ws.dataset(ws.load([out], roots=AllowedRoots([base.resolve()])))
     row: dict = {"events": ds.con.execute(f"SELECT count(*) FROM {ds.view('events')}").fetchone()[0]}

@@ -20,7 +20,7 @@ from types import SimpleNamespace
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_analytics import _timed  # noqa: E402  (best of three)
+from bench_analytics import _timed, generate_portfolio  # noqa: E402  (best of three; the data)
 
 STEPS = ["import_data", "build_report", "share_report"]
 WORKFLOW = ["import_data", "build_report", "share_report"]
@@ -124,12 +124,7 @@ def run_size(n_events: int, base: Path) -> dict:
     from customer_health.tools.usage.workflows import workflow_sql
 
     out = base / f"events-{n_events}"
-    if not (out / "events.parquet").exists():
-        import subprocess
-
-        gen = Path(__file__).resolve().parents[1] / "examples" / "generate.py"
-        cmd = [sys.executable, str(gen), "--out", str(out), "--accounts", "10000"]
-        subprocess.run([*cmd, "--target-events", str(n_events)], check=True)
+    generate_portfolio(out, n_events)
     ws = Workspace(base / f"ws-{n_events}")
     ds = ws.dataset(ws.load([out], roots=AllowedRoots([base.resolve()])))
     con, events = ds.con, ds.view("events")

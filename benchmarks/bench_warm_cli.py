@@ -156,20 +156,14 @@ def _best(cmd: list[str], env: dict, repeat: int) -> tuple[float, str]:
     return min(w for w, _ in runs), runs[-1][1]
 
 
-def _generate(out: Path, n_events: int) -> None:
-    if (out / "events.parquet").exists():
-        return
-    gen = HERE.parent / "examples" / "generate.py"
-    size = ["--accounts", "10000", "--target-events", str(n_events)]
-    subprocess.run([sys.executable, str(gen), "--out", str(out), *size], check=True)
-
-
 def run_size(n_events: int, base: Path, repeat: int, commands: list[str], home: Path | None = None) -> dict:
     import duckdb
     from customer_health.tools.health.profiles import load_profile
 
     data = base / f"events-{n_events}"
-    _generate(data, n_events)
+    from bench_analytics import generate_portfolio
+
+    generate_portfolio(data, n_events)
     cli = [str(Path(sys.executable).with_name("customer-health"))]
     env = {
         **os.environ,
