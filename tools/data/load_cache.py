@@ -328,30 +328,6 @@ def keep_lifecycle_table(ds: Dataset, day: date, relation: str) -> None:
         ds.con.execute(f'CREATE TABLE IF NOT EXISTS "{name}" AS SELECT * FROM {relation}')
 
 
-class KeptRows(BaseModel):
-    """Rows of plain values (text, integers, None) that a reduction of the events returned."""
-
-    rows: list[list[Any]]
-
-
-def reuse_rows(ds: Dataset, kind: str, parts: dict, compute: Callable[[], list[tuple]]) -> list[tuple]:
-    """The rows of a reduction of the dataset's events kept by an earlier process for these key parts, or
-    `compute()` (kept for next time). Only for events in the workspace itself (events left on another engine may
-    change under the same dataset), and only for rows of text, integers and None (what JSON gives back as it was)."""
-    from customer_health.tools.base.dialects import engine_of
-
-    store = store_of(ds)
-    if store is None or engine_of(ds).con is not ds.con:
-        return compute()
-    key = cache_key(kind, ds.dataset_id, parts)
-    if (kept := store.get(key, KeptRows)) is not None:
-        return [tuple(r) for r in kept.rows]
-    rows = compute()
-    if all(v is None or type(v) in (str, int) for r in rows for v in r):
-        store.put(key, ds.dataset_id, kind, KeptRows(rows=[list(r) for r in rows]))
-    return rows
-
-
 # the workspace tables that hold kept reductions, and how many are kept at most (the least recently used go first)
 REDUCTION_PREFIX = "kept_red_"
 MAX_KEPT_REDUCTIONS = 48

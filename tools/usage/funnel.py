@@ -38,7 +38,6 @@ from customer_health.tools.base.numbers import ratio, rnd
 from customer_health.tools.base.sql import literal, quote, window
 from customer_health.tools.data.accounts import resolve_account
 from customer_health.tools.data.dataset import Dataset, resolve_as_of
-from customer_health.tools.data.load_cache import reuse_rows
 from customer_health.tools.data.semantics import is_error
 from customer_health.tools.usage.workflows import next_step_ctes
 from pydantic import BaseModel, Field
@@ -196,7 +195,7 @@ def _validate(
             column="steps",
             fix=f"Keep the {most} steps that matter most, or split the journey into consecutive funnels.",
         )
-    frequencies = dict(reuse_rows(ds, "event_counts", {}, lambda: event_counts(ds)))
+    frequencies = dict(event_counts(ds))  # a warm process reads the kept reduction (load_cache)
     names = list(frequencies)
     if not isinstance(steps, list | tuple) or len(steps) < 2:
         raise InputError("a funnel needs at least two steps, in order.", column="steps", options=names)
@@ -583,13 +582,7 @@ def _sponsor_activity(ds: Dataset, flags: list[str], day: date) -> dict[str, tup
         "FROM s LEFT JOIN act ON act.user_id = s.user_id GROUP BY s.account_id"
     )
     # kept by the query itself (it names the day and the flags): a warm process does not scan the events again
-    rows = reuse_rows(
-        ds,
-        "sponsor_activity",
-        {"sql": sql},
-        lambda: [(r["account_id"], int(r["n"]), int(r["m"])) for r in engine_of(ds).fetch(sql)],
-    )
-    return {account: (n, m) for account, n, m in rows}
+    return {r["account_id"]: (int(r["n"]), int(r["m"])) for r in engine_of(ds).fetch(sql)}
 
 
 def _ux_friction(drop: _Drop) -> FunnelEvidence | None:

@@ -287,21 +287,22 @@ def test_another_day_gets_a_lifecycle_table_of_its_own(tmp_path, mini):
     assert (stages["A1"], stages["A2"]) == ("onboarding", "not_yet_customer")
 
 
-def test_a_second_process_reuses_the_event_counts(tmp_path, mini, monkeypatch):
+def test_a_second_process_reuses_the_event_counts(tmp_path, mini):
     from customer_health.tools.base.dialects import event_counts
-    from customer_health.tools.data.load_cache import reuse_rows
 
     with Workspace(tmp_path / "ws") as ws:
         ds = ws.dataset(ws.load([mini], roots=AllowedRoots([mini.parent.resolve()]), today=DAY))
-        first = reuse_rows(ds, "event_counts", {}, lambda: event_counts(ds))
+        first = event_counts(ds)
+        kept = _kept_tables(ds.con)
     with Workspace(tmp_path / "ws") as ws:
         ds = ws.dataset(ws.load([mini], roots=AllowedRoots([mini.parent.resolve()]), today=DAY))
-        assert reuse_rows(ds, "event_counts", {}, _refuse) == first == event_counts(ds)
-        # other key parts are another answer; rows holding what JSON would not give back are not kept
-        assert reuse_rows(ds, "event_counts", {"day": DAY}, lambda: [("x", None)]) == [("x", None)]
-        assert reuse_rows(ds, "dated", {}, lambda: [(DAY, 1.5)]) == [(DAY, 1.5)]
-        assert reuse_rows(ds, "dated", {}, lambda: [("again",)]) == [("again",)]
-    assert first and all(type(n) is str and type(c) is int for n, c in first)
+        # the events view emptied under its own name: counting again would find nothing, the kept table answers
+        view = ds.view("events")
+        ds.con.execute(f"CREATE TABLE _empty_events AS SELECT * FROM {view} WHERE false")
+        ds.con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM _empty_events")
+        assert event_counts(ds) == first
+        assert _kept_tables(ds.con) == kept  # nothing new kept
+    assert kept and first and all(type(n) is str and type(c) is int for n, c in first)
 
 
 def _refuse(*args, **kwargs):
