@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import re
 import sys
 from collections.abc import Iterable, Iterator
@@ -68,20 +69,33 @@ def _spelt_as_json_does(text: str) -> bool:
     return True
 
 
+def _finite(value: Any) -> Any:
+    """`value` with every NaN and infinity as None: JSON has no such numbers (RFC 8259; jq and JavaScript refuse
+    them), so they are written as null."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
 def to_json(result: BaseModel | dict) -> str:
-    """Indented JSON, characters as they are. The standard library's indented writer is pure Python (1.7 s for
-    10,000 scored accounts under load); pydantic-core writes the same text in Rust, and is used whenever its text
-    is byte for byte what `json.dumps(data, indent=2, ensure_ascii=False)` writes — it numbers small and huge floats
-    another way, so any such number sends the result the slow way."""
+    """Indented JSON, characters as they are, NaN and infinities as null (strict JSON). The standard library's
+    indented writer is pure Python (1.7 s for 10,000 scored accounts under load); pydantic-core writes the same text
+    straight from the model in Rust, and is used whenever its text is byte for byte what `json.dumps(data, indent=2,
+    ensure_ascii=False)` writes — it numbers small and huge floats another way, so any such number sends the result
+    the slow way."""
     if not isinstance(result, BaseModel):  # a dict may hold values `default=str` writes (a datetime, a path)
-        return json.dumps(result, indent=2, ensure_ascii=False, default=str)
-    data = result.model_dump(mode="json")  # JSON types only
-    try:
-        text = pydantic_core.to_json(data, indent=2, inf_nan_mode="constants").decode("utf-8")
+        return json.dumps(_finite(result), indent=2, ensure_ascii=False, default=str, allow_nan=False)
+    try:  # in one pass from the model, without a dict of the whole result in between
+        text = pydantic_core.to_json(result, indent=2, inf_nan_mode="null").decode("utf-8")
     except ValueError:  # a lone surrogate in a string: the standard library writes it as it is
         text = None
     if text is None or not _spelt_as_json_does(text):
-        return json.dumps(data, indent=2, ensure_ascii=False, default=str)
+        data = _finite(result.model_dump(mode="json"))  # JSON types only
+        return json.dumps(data, indent=2, ensure_ascii=False, default=str, allow_nan=False)
     return text
 
 

@@ -1,5 +1,6 @@
 """JSON output is written fast and is byte for byte what the standard library writes: whatever the values (floats
-written with an exponent or in full, NaN, characters outside ASCII, control characters, lone surrogates)."""
+written with an exponent or in full, characters outside ASCII, control characters, lone surrogates) — and strict JSON:
+NaN and infinities, which JSON has no spelling for, are written as null wherever they sit."""
 
 from __future__ import annotations
 
@@ -16,8 +17,23 @@ class Holder(BaseModel):
     data: Any
 
 
+def _nulls(value: Any) -> Any:
+    if isinstance(value, float) and value != value or value in (float("inf"), float("-inf")):
+        return None
+    if isinstance(value, dict):
+        return {k: _nulls(v) for k, v in value.items()}
+    return [_nulls(v) for v in value] if isinstance(value, list) else value
+
+
 def _stdlib(result: BaseModel) -> str:
-    return json.dumps(result.model_dump(mode="json"), indent=2, ensure_ascii=False, default=str)
+    return json.dumps(_nulls(result.model_dump(mode="json")), indent=2, ensure_ascii=False, default=str)
+
+
+def _strict(text: str):
+    def refuse(constant):
+        raise AssertionError(f"{constant} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
 
 
 SCALARS = (
@@ -39,6 +55,7 @@ VALUES = st.recursive(
 def test_json_output_is_what_the_standard_library_writes(value):
     result = Holder(data=value)
     assert to_json(result) == _stdlib(result)
+    _strict(to_json(result))
 
 
 def test_numbers_the_fast_writer_spells_differently_are_written_as_the_standard_library_writes_them():
@@ -91,12 +108,13 @@ def test_nested_models_are_written_as_the_standard_library_writes_them(tree):
     assert to_json(tree) == _stdlib(tree)
 
 
-def test_nan_and_infinities_are_written_where_and_as_the_json_dump_of_the_model_gives_them():
-    # model_dump gives a float field's NaN as a float (json writes NaN) and an untyped one as None (null), where
-    # model_dump_json writes null for both (a nested model keeps its own config): a one-pass writer must not differ
+def test_nan_and_infinities_are_written_as_null_wherever_they_sit():
+    # a float field, a list of floats, a nested model (which keeps its own serialisation config) and an untyped field
     tree = Tree(
-        leaf=Leaf(x=float("nan"), xs=[float("inf")]), child=Tree(leaf=Leaf(x=None)), data=float("-inf")
+        leaf=Leaf(x=float("nan"), xs=[float("inf"), 2.5]), child=Tree(leaf=Leaf(x=None)), data=float("-inf")
     )
     text = to_json(tree)
     assert text == _stdlib(tree)
-    assert '"x": NaN' in text and "Infinity\n" in text and '"data": null' in text
+    parsed = _strict(text)
+    assert parsed["leaf"] == {"x": None, "xs": [None, 2.5], "label": ""} and parsed["data"] is None
+    assert _strict(to_json({"a": [float("nan"), {"b": float("inf")}]})) == {"a": [None, {"b": None}]}
