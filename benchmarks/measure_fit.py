@@ -10,13 +10,15 @@ portfolios it also prints `truth`: the mean over the same folds of the AUC of th
 mechanism would reach (observed metrics can exceed it where they record what happened after the draw, e.g. a kept
 stalled account activating late).
 
-Datasets: the bundled example (examples/sample, 90-day horizon) and the stalled-onboarding portfolio of
-examples/generate_onboarding.py (400 and 1,500 accounts, seeds 7 and 8, horizons 30 and 90 days), generated into a
-temporary folder.
+Datasets: the bundled example (examples/sample, 90-day horizon), the stalled-onboarding portfolio of
+examples/generate_onboarding.py (400 and 1,500 accounts, seeds 7 and 8, horizons 30 and 90 days) and the same
+generator with two years of yearly renewals and relationship loss (`years=2, relationship=0.2`: champions and
+sponsors go quiet and tickets escalate before a renewal while the work goes on; same sizes, seeds and horizons),
+generated into a temporary folder. With several terms per account `truth` takes each renewal's own mechanism.
 
     .venv/bin/python benchmarks/measure_fit.py [--quick] [--json] [--fit FILE]
 
-`--quick`: the example and 400 accounts only. `--fit FILE`: measure another version of tools/health/fit.py (e.g. a
+`--quick`: the example and 400 accounts only (seed 7 only for relationship loss). `--fit FILE`: measure another version of tools/health/fit.py (e.g. a
 copy of the previous one) instead of the working tree's. Takes a few minutes.
 """
 
@@ -88,17 +90,18 @@ def _truth_aucs(ds, horizon: int, folds, truth_file: Path) -> list[float | None]
     truth = json.loads(truth_file.read_text())
     h = load_history(ds, horizon)[0]
     accounts = np.array([i.split("|")[0] for i in h.frame.index])
-    out = []
-    for f in folds:
-        test = (h.days >= f.test_from) & (h.days <= f.test_to)
-        mechanisms = [truth.get(a, {}).get("mechanism") for a in accounts[test]]
-        if any(
-            m not in churn for m in mechanisms
-        ):  # another generator's truth (the example's): no probability
-            return []
-        p = np.array([churn[m] for m in mechanisms])
-        out.append(stats.auc(-p, h.y[test]))
-    return out
+    # with several terms per account (the opt-in options) the truth lists each term's renewal and mechanism
+    by_term = {(a, str(t[0])): t[1] for a, v in truth.items() for t in v.get("terms", [])}
+    mechanism = [
+        by_term.get((a, str(d)), truth.get(a, {}).get("mechanism"))
+        for a, d in zip(accounts, h.decided, strict=True)
+    ]
+    if any(m not in churn for m in mechanism):  # another generator's truth (the example's): no probability
+        return []
+    p = np.array([churn[m] for m in mechanism])
+    return [
+        stats.auc(-p[t], h.y[t]) for t in ((h.days >= f.test_from) & (h.days <= f.test_to) for f in folds)
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -118,6 +121,12 @@ def main(argv: list[str] | None = None) -> int:
             for seed in (7, 8):
                 folder = gen.generate(Path(tmp) / f"onb-{n}-{seed}", n_accounts=n, seed=seed)
                 cases += [(f"onboarding n={n} seed={seed}", folder, h) for h in (30, 90)]
+        # relationship loss over two years of yearly renewals: a mechanism the expert weighs lightly
+        for n, seed in ((400, 7),) if args.quick else ((400, 7), (400, 8), (1500, 7), (1500, 8)):
+            folder = gen.generate(
+                Path(tmp) / f"rel-{n}-{seed}", n_accounts=n, seed=seed, years=2, relationship=0.2
+            )
+            cases += [(f"relationship n={n} seed={seed}", folder, h) for h in (30, 90)]
         results = []
         for name, folder, horizon in cases:
             try:
@@ -135,17 +144,17 @@ def main(argv: list[str] | None = None) -> int:
 def _print_row(row: dict, first: bool) -> None:
     if first:
         print(
-            f"{'dataset':<26} {'h':>3} {'folds':>5} {'rows':>6} {'lost':>5} {'learned':>8} {'expert':>7} "
+            f"{'dataset':<30} {'h':>3} {'folds':>5} {'rows':>6} {'lost':>5} {'learned':>8} {'expert':>7} "
             f"{'pooled L':>8} {'pooled E':>8} {'truth':>6} {'L−E ± se':>13} {'kept':>5} {'secs':>5}  "
             "per fold (learned/expert)"
         )
     if "error" in row:
-        print(f"{row['dataset']:<26} {row['horizon']:>3}  refused: {row['error']}")
+        print(f"{row['dataset']:<30} {row['horizon']:>3}  refused: {row['error']}")
         return
     per = " ".join(f"{a}/{b}" for a, b in row["per_fold"])
     margin = f"{row['diff']} ± {row['diff_se']}"
     print(
-        f"{row['dataset']:<26} {row['horizon']:>3} {row['folds']:>5} {row['rows']:>6} {row['lost']:>5} "
+        f"{row['dataset']:<30} {row['horizon']:>3} {row['folds']:>5} {row['rows']:>6} {row['lost']:>5} "
         f"{row['learned_mean']!s:>8} {row['expert_mean']!s:>7} {row['learned_pooled']!s:>8} "
         f"{row['expert_pooled']!s:>8} {row['truth_mean']!s:>6} {margin:>13} "
         f"{row['kept_expert']!s:>5} {row['seconds']:>5}  {per}",

@@ -21,7 +21,9 @@ its code is imported instead of the working tree's):
 
 Datasets: the bundled example (examples/sample) and the stalled-onboarding portfolio of
 examples/generate_onboarding.py (400 accounts; seeds 7 and 8 with user-level events and customer-health.yaml, and
-seed 7 again with account-level events and nothing configured), generated into a temporary folder. `--json` prints the figures
+seed 7 again with account-level events and nothing configured) and the same generator with two years of yearly
+renewals and relationship loss (seeds 7 and 8: champions and sponsors go quiet and tickets escalate before a
+renewal while the work goes on), generated into a temporary folder. `--json` prints the figures
 as JSON. Takes two to four minutes.
 """
 
@@ -187,6 +189,11 @@ def main(argv: list[str] | None = None) -> None:
         folders["onboarding s7 acct"] = gen.generate(
             Path(tmp) / "onb7-account", seed=7, account_level=True, configured=False
         )
+        # a third mechanism the expert weighs lightly: relationship loss, over two years of yearly renewals
+        for seed in (7, 8):
+            folders[f"relationship s{seed}"] = gen.generate(
+                Path(tmp) / f"rel{seed}", seed=seed, years=2, relationship=0.2
+            )
         for name, folder in folders.items():
             results[name] = figures(backtest_rows(folder))
     if args.json:
