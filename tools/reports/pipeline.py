@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from customer_health.tools.base.models import paused_gc
 from customer_health.tools.data.dataset import Dataset, resolve_as_of
 from customer_health.tools.health.profiles import Profile, load_profile
 from customer_health.tools.health.score import HealthScores, apply_previous, score_accounts
@@ -46,6 +47,20 @@ def analyze(
 
 
 def _analyze(ds: Dataset, day: date, prof: Profile, everyone: bool) -> Analysis:
+    """With the cycle collector paused throughout, and what was built handed to its oldest generation at the end
+    (`gc.freeze` then `gc.unfreeze`, which move objects without examining them): the ~150,000 drivers and the risk
+    rows would otherwise be walked by a collection at the end of each step (about 0.2 s at 10,000 accounts, more
+    with another result alive). Cyclic garbage among them is still collected, by the next full collection."""
+    import gc
+
+    with paused_gc():
+        analysis = _steps(ds, day, prof, everyone)
+        gc.freeze()
+        gc.unfreeze()
+    return analysis
+
+
+def _steps(ds: Dataset, day: date, prof: Profile, everyone: bool) -> Analysis:
     scores = score_accounts(ds, as_of=day, profile=prof, everyone=everyone)
     if ds.history is not None:
         earlier = ds.history.earlier_scores(ds.dataset_id, scores)

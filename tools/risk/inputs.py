@@ -46,8 +46,9 @@ def signal_inputs(
     """Every value a condition or evidence line may read, per account, and the names the data can answer."""
     frame = account_metrics(ds, day, sem)
     available = {c for c in frame.columns if frame[c].notna().any()}
-    columns = {c: _column(frame[c]) for c in frame.columns}
-    rows = {str(k): {c: v[i] for c, v in columns.items()} for i, k in enumerate(frame.index)}
+    names = list(frame.columns)
+    values = zip(*(_column(frame[c]) for c in names), strict=True) if names else [()] * len(frame)
+    rows = {str(k): dict(zip(names, v, strict=True)) for k, v in zip(frame.index, values, strict=True)}
     families = []
     if ds.has("events") and sem is not None and sem.core_features:
         families.append(_activity_inputs(ds, day, sem))
@@ -57,10 +58,11 @@ def signal_inputs(
         families.append(_competitor_inputs(ds, day, rules))
     if account_has(ds, "contract_start") or account_has(ds, "signup_date"):
         families.append(_contract_inputs(ds, day))
-    for names, values in families:
-        available |= names
+    for found, values in families:
+        available |= found
+        missing = dict.fromkeys(found)
         for account_id, row in rows.items():
-            row.update(values.get(account_id) or dict.fromkeys(names))
+            row.update(values.get(account_id) or missing)
     tiers = Tiers(**scores.tiers)
     for a in scores.accounts:
         _score_inputs(rows.setdefault(a.account_id, {}), a, tiers, day)
@@ -156,7 +158,9 @@ def _activity_inputs(ds: Dataset, day: date, sem: ResolvedSemantics) -> tuple[se
         key_of.setdefault(r["account_id"], r)
     per_account: dict[str, dict] = {}
     for r in features:
-        a = per_account.setdefault(r["account_id"], {"c30": 0.0, "c_prior": 0.0, "dropped": []})
+        a = per_account.get(r["account_id"])
+        if a is None:  # not setdefault: that would build the default for each of the ~5 rows per account
+            a = per_account[r["account_id"]] = {"c30": 0.0, "c_prior": 0.0, "dropped": []}
         a["c30"] += float(r["n30"] or 0)
         a["c_prior"] += float(r["n_prior"] or 0)
         if r["age"] >= 14:

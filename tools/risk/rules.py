@@ -11,7 +11,7 @@ a rules file is ever executed.
 
 from __future__ import annotations
 
-import operator
+import functools
 import re
 import string
 from collections.abc import Callable
@@ -86,13 +86,15 @@ SEVERITY_RANK = {"low": 1, "medium": 2, "high": 3, "very_high": 4, "critical": 5
 RISK_RANK = {"none": 0, "low": 1, "medium": 2, "high": 3, "critical": 5}
 TEXT_METRICS = frozenset(name for name, (kind, _) in DERIVED.items() if kind == "text")
 METRICS = frozenset(CATALOGUE) | frozenset(DERIVED)
-_OPS = {
-    "<": operator.lt,
-    "<=": operator.le,
-    ">": operator.gt,
-    ">=": operator.ge,
-    "==": operator.eq,
-    "!=": operator.ne,
+# each comparison as a closure over (metric, value), False when the row has no value (written out: no operator call
+# per test)
+_TESTS: dict[str, Callable[[str, Any], Callable[[dict[str, Any]], bool]]] = {
+    "<": lambda m, x: lambda row: (v := row.get(m)) is not None and v < x,
+    "<=": lambda m, x: lambda row: (v := row.get(m)) is not None and v <= x,
+    ">": lambda m, x: lambda row: (v := row.get(m)) is not None and v > x,
+    ">=": lambda m, x: lambda row: (v := row.get(m)) is not None and v >= x,
+    "==": lambda m, x: lambda row: (v := row.get(m)) is not None and v == x,
+    "!=": lambda m, x: lambda row: (v := row.get(m)) is not None and v != x,
 }
 _ID = r"^[a-z][a-z0-9_]*$"
 _SLA = r"^\d+ (hours?|days?|weeks?)$"
@@ -130,7 +132,7 @@ class Condition(_Strict):
             raise ValueError(f"unknown metric '{self.metric}'; known: {', '.join(sorted(METRICS))}")
         if self.op is None:
             raise ValueError(
-                f"'{self.metric}' needs an op: one of {', '.join([*_OPS, 'is_null', 'not_null'])}"
+                f"'{self.metric}' needs an op: one of {', '.join([*_TESTS, 'is_null', 'not_null'])}"
             )
         if (self.value is None) != (self.op in ("is_null", "not_null")):
             raise ValueError(f"op '{self.op}' {'takes no' if self.value is not None else 'needs a'} value")
@@ -157,20 +159,20 @@ class Condition(_Strict):
         return self.compile(available)(row)
 
     def compile(self, available: set[str]) -> Callable[[dict[str, Any]], bool]:
-        """The condition as a plain function of a row, built from closures once per run (no eval)."""
+        """The condition as a plain function of a row, built from closures once per run (no eval). A test is one
+        closure with its comparison written out, and `all`/`any` chain their parts with `and`/`or` (no generator
+        per row): the engine runs every condition on every account."""
         if self.metric is not None:
             metric, value = self.metric, self.value
             if metric not in available:
                 return lambda row: False
-            if self.op in ("is_null", "not_null"):
-                want_null = self.op == "is_null"
-                return lambda row: (row.get(metric) is None) == want_null
-            test = _OPS[self.op]
-            return lambda row: (v := row.get(metric)) is not None and test(v, value)
+            if self.op == "is_null":
+                return lambda row: row.get(metric) is None
+            if self.op == "not_null":
+                return lambda row: row.get(metric) is not None
+            return _TESTS[self.op](metric, value)
         parts = [c.compile(available) for c in (self.all or self.any or [])]
-        if self.all is not None:
-            return lambda row: all(p(row) for p in parts)
-        return lambda row: any(p(row) for p in parts)
+        return functools.reduce(_both if self.all is not None else _either, parts)
 
 
 class SignalRule(_Strict):
@@ -415,6 +417,14 @@ def load_rules(folder: str | Path | None = None) -> Rules:
         return _packaged_rules()
     docs = {p.name: p.read_text(encoding="utf-8") for p in sorted(Path(folder).glob("*.md"))}
     return parse_rules(docs)
+
+
+def _both(first: Callable[[dict[str, Any]], bool], then: Callable[[dict[str, Any]], bool]):
+    return lambda row: first(row) and then(row)  # each part gives a bool, so this does too
+
+
+def _either(first: Callable[[dict[str, Any]], bool], then: Callable[[dict[str, Any]], bool]):
+    return lambda row: first(row) or then(row)
 
 
 def format_evidence(template: str, values: dict[str, Any]) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 
 from customer_health.tools.base.errors import InputError
 from customer_health.tools.base.formats import money
-from customer_health.tools.base.models import Envelope, gc_paused, validate_rows
+from customer_health.tools.base.models import Envelope, constructor, gc_paused
 from customer_health.tools.base.numbers import rnd
 from customer_health.tools.data.dataset import Dataset, resolve_as_of
 from customer_health.tools.data.semantics import ResolvedSemantics, resolve_semantics
@@ -157,7 +157,7 @@ def risk_signals(
             row["renewal_on"], row["days_to_renewal"] = a.renewal_date.isoformat(), a.days_to_renewal
         found.append(assess(row, rules, available, day, checks))
     found.sort(key=call_order)
-    accounts = validate_rows(AccountRisk, found)
+    accounts = _account_rows(found)
     shown = accounts if limit is None else accounts[:limit]
     counts = {
         lvl: sum(a.risk_level == lvl for a in accounts)
@@ -197,21 +197,52 @@ def attach_signals(scores: HealthScores, risk: RiskSignals) -> None:
         s.priority = r.priority if r else None
 
 
-def compile_checks(rules: Rules, available: set[str]) -> tuple[list, list]:
-    """Each signal's and combination's condition as a function of a row, for the inputs this dataset has."""
+def _account_rows(found: list[dict[str, Any]]) -> list[AccountRisk]:
+    """`assess`'s dicts as AccountRisk rows, built without validating what this module computed: the dicts are
+    made in the models' field order, and only the renewal date (ISO text) and the numbers (an int where a float
+    is declared) are what validation would convert. Per-row validation cost as much as assessing."""
+    make = {m: constructor(m) for m in (AccountRisk, SignalHit, CombinationHit, EscalationStep, NextAction)}
+    hit, combo = make[SignalHit], make[CombinationHit]
+    rows = []
+    for d in found:
+        d["arr"], d["health_score"], d["previous_score"] = _floats(
+            d["arr"], d["health_score"], d["previous_score"]
+        )
+        days, renewal = d["days_to_renewal"], d["renewal_date"]
+        d["days_to_renewal"] = None if days is None else int(days)
+        d["renewal_date"] = (
+            renewal if renewal is None or isinstance(renewal, date) else date.fromisoformat(renewal)
+        )
+        d["signals"] = [hit(h) for h in d["signals"]]
+        d["combinations"] = [combo(c) for c in d["combinations"]]
+        d["escalation"] = make[EscalationStep](d["escalation"])
+        if d["next_action"] is not None:
+            d["next_action"] = make[NextAction](d["next_action"])
+        rows.append(make[AccountRisk](d))
+    return rows
+
+
+def _floats(*values: Any) -> tuple[float | None, ...]:
+    return tuple(None if v is None else float(v) for v in values)
+
+
+def compile_checks(rules: Rules, available: set[str]) -> tuple[list, list, list]:
+    """Each signal's and combination's condition as a function of a row, for the inputs this dataset has, and
+    each group's members as a set."""
     signals = [(s, s.condition.compile(available)) for s in rules.signals]
     combos = [(c, c.condition.compile(available) if c.condition else None) for c in rules.combinations]
-    return signals, combos
+    groups = [(g, set(members)) for g, members in rules.groups.items()]
+    return signals, combos, groups
 
 
 def assess(
     row: dict[str, Any], rules: Rules, available: set[str], day: date, checks: tuple[list, list] | None = None
 ) -> dict[str, Any]:
     """One account's signals, matched combinations, risk level, escalation and next action, as a dict."""
-    signal_checks, combo_checks = checks or compile_checks(rules, available)
+    signal_checks, combo_checks, groups = checks or compile_checks(rules, available)
     hits = [s for s, test in signal_checks if test(row)]
     hit_ids = {s.id for s in hits}
-    fired = hit_ids | {s.category for s in hits} | {g for g, ms in rules.groups.items() if hit_ids & set(ms)}
+    fired = hit_ids | {s.category for s in hits} | {g for g, members in groups if hit_ids & members}
     combos = [
         c
         for c, test in combo_checks
@@ -230,8 +261,8 @@ def assess(
             "title": s.title,
             "severity": s.severity,
             "category": s.category,
-            "playbook": s.playbook,
             "evidence": format_evidence(s.evidence, row),
+            "playbook": s.playbook,
             "detected_at": day,
         }
         for s in (hits[i] for i in order)
@@ -262,6 +293,7 @@ def assess(
         "previous_score": row.get("previous_score"),
         "renewal_date": row.get("renewal_on"),
         "days_to_renewal": row.get("days_to_renewal"),
+        "status": "customer",
         "stage": row.get("stage"),
         "risk_level": level,
         "priority": priority,

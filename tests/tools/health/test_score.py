@@ -17,7 +17,7 @@ from customer_health.tools.health.profiles import (
     preset,
     profile_from_dict,
 )
-from customer_health.tools.health.score import normalize, score_accounts, score_frame
+from customer_health.tools.health.score import normalize, score_accounts, score_frame, score_values
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -115,8 +115,9 @@ def _frame(**cols):
     return pd.DataFrame(cols, index=pd.Index([f"A{i}" for i in range(len(next(iter(cols.values()))))]))
 
 
-def test_missing_components_redistribute_their_weight():
-    prof = load_profile(
+def _usage_and_support():
+    """Half usage (breadth, linear 0 → 1), half support (open tickets, linear 4 → 0)."""
+    return load_profile(
         {
             "name": "t",
             "components": {
@@ -131,6 +132,10 @@ def test_missing_components_redistribute_their_weight():
             },
         }
     )
+
+
+def test_missing_components_redistribute_their_weight():
+    prof = _usage_and_support()
     rows = score_frame(_frame(breadth=[0.5, 0.5], open_tickets=[2.0, math.nan], segment=["x", "x"]), prof)
     assert (rows[0].health_score, rows[0].weight_coverage) == (50.0, 1.0)
     assert (rows[1].health_score, rows[1].weight_coverage) == (50.0, 0.5)  # support dropped out
@@ -400,3 +405,11 @@ def test_a_new_accounts_pace_is_the_share_of_established_accounts_that_had_not_r
     start["C"] = pd.Timestamp("2025-12-01")
     observed = on_pace(reached, start, tenure, observed_from=pd.Timestamp("2026-01-01").date())
     assert observed["E"] == round(1 / 3, 4)  # of A, B, D at 30 days only D had not reached it
+
+
+def test_score_values_are_the_scores_score_frame_gives_without_the_rows():
+    prof = _usage_and_support()
+    frame = _frame(breadth=[0.5, 0.8], open_tickets=[2.0, math.nan], segment=["x", "x"])
+    # A0: (50 × 50 + 50 × 50) ÷ 100 = 50; A1: support has no data, so usage alone: 80
+    assert score_values(frame, prof) == {"A0": 50.0, "A1": 80.0}
+    assert score_values(frame, prof) == {r.account_id: r.health_score for r in score_frame(frame, prof)}

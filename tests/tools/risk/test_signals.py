@@ -660,3 +660,46 @@ def test_noise_floors_a_minor_key_user_or_a_tiny_base_raises_no_signal(share, pr
     )  # fmt: skip
     out = assess(row, load_rules(), set(row), AS_OF)
     assert {s["id"] for s in out["signals"]} == fires
+
+
+def test_risk_rows_are_what_validating_them_gives_without_validating_each(portfolio, monkeypatch):
+    import customer_health.tools.base.models as models
+    import customer_health.tools.risk.signals as signals
+    from customer_health.tools.risk.signals import AccountRisk
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the risk rows were validated one by one")
+
+    monkeypatch.setattr(models, "validate_rows", refuse)
+    monkeypatch.setattr(signals, "validate_rows", refuse, raising=False)
+    got = risk_signals(portfolio, as_of=AS_OF, scores=hand_scores())
+    monkeypatch.undo()
+    assert got.accounts
+    for row in got.accounts:  # the same objects, values and JSON as validating the row's own data
+        again = AccountRisk.model_validate(row.model_dump())
+        assert again == row
+        assert again.model_dump_json() == row.model_dump_json()
+        assert type(row.health_score) is float and type(row.renewal_date) is date
+
+
+@pytest.mark.parametrize(
+    ("row", "all_of", "any_of"),
+    [
+        ({"nps": 5.0, "open_tickets": 3.0, "days_inactive": 40}, True, True),
+        ({"nps": 5.0, "open_tickets": 1.0, "days_inactive": 40}, False, True),
+        ({"nps": 8.0, "open_tickets": 1.0, "days_inactive": 10}, False, False),
+        ({"nps": None, "open_tickets": None, "days_inactive": 31}, False, True),
+        ({}, False, False),
+    ],
+)
+def test_three_part_conditions_are_all_or_any_of_their_tests_and_answer_true_or_false(row, all_of, any_of):
+    tests = [
+        {"metric": "nps", "op": "<=", "value": 6},
+        {"metric": "open_tickets", "op": ">", "value": 2},
+        {"metric": "days_inactive", "op": ">=", "value": 31},
+    ]
+    available = {"nps", "open_tickets", "days_inactive"}
+    assert Condition.model_validate({"all": tests}).holds(row, available) is all_of
+    assert Condition.model_validate({"any": tests}).holds(row, available) is any_of
+    # a test on an input the data lacks is false: `all` fails whatever the rest
+    assert Condition.model_validate({"all": tests}).holds(row, available - {"nps"}) is False
