@@ -132,7 +132,12 @@ class ProductSemantics(BaseModel):
     @classmethod
     def from_yaml_text(cls, text: str, source: str) -> ProductSemantics:
         """Parse and validate; the error names the key and what it accepts."""
-        data = parse_yaml(text, source) or {}
+        return cls.from_document(parse_yaml(text, source), source)
+
+    @classmethod
+    def from_document(cls, document: Any, source: str) -> ProductSemantics:
+        """Validate the file's parsed document; the error names the key and what it accepts."""
+        data = document or {}
         if not isinstance(data, dict):
             raise InputError("must be a YAML mapping (key: value lines).", file=source)
         try:

@@ -29,12 +29,14 @@ import functools
 import hashlib
 import json
 import re
+import weakref
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from customer_health.tools.base.dialects import KEEPER
+from customer_health.tools.base.sql import quote
 from customer_health.tools.data.config import ProductSemantics
 from customer_health.tools.data.dataset import Dataset
 from customer_health.tools.data.ingest import INGEST_VERSION
@@ -45,25 +47,39 @@ if TYPE_CHECKING:
     import pandas as pd
 
 LOAD_CACHE_VERSION = 1  # raise when what is kept, or how it is computed, changes
-_TABLE = "load_cache"
+# the small answers, read by every warm command; the lifecycle frames (a megabyte or so each) apart from them: DuckDB
+# compresses a column of long strings as one block, so a table holding both made every small read decompress every
+# frame (about 10 ms a read with two dozen frames kept)
+_TABLE = "kept_answers"
+_FRAMES = "kept_frames"
+# what the workspace kept before (both kinds together, and the answers of every earlier code): dropped on open
+FORMER_TABLES = ("load_cache",)
 _MEMO_KEY = ("load_cache",)
 Model = TypeVar("Model", bound=BaseModel)
 
 
 class LoadCache:
-    """The workspace table of kept answers: `kind` (views, quality, stages, semantics) and a key → the answer's JSON."""
+    """A workspace table of kept answers: `kind` (views, quality, stages, semantics, settings, reduction; lifecycle
+    frames in a table of their own, `frames`) and a key → the answer's JSON, with the code stamp it was made under.
+    Keeping an answer drops those of any other code (their keys can never be asked for again)."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, table: str = _TABLE) -> None:
         self.con = con
-        self._ready = False
+        self.table = table
+
+    def frames(self) -> LoadCache:
+        """The store of the lifecycle frames, beside this one."""
+        return LoadCache(self.con, _FRAMES)
 
     def _ensure(self) -> None:
-        if not self._ready:
+        """The table exists (made once per connection, whichever store asks first)."""
+        ready = _READY.setdefault(self.con, set())
+        if self.table not in ready:
             self.con.execute(
-                f"CREATE TABLE IF NOT EXISTS {_TABLE} (key VARCHAR PRIMARY KEY, dataset_id VARCHAR, kind VARCHAR, "
-                "value VARCHAR, stored_at TIMESTAMP)"
+                f"CREATE TABLE IF NOT EXISTS {self.table} (key VARCHAR PRIMARY KEY, dataset_id VARCHAR, "
+                "kind VARCHAR, code VARCHAR, value VARCHAR, stored_at TIMESTAMP)"
             )
-            self._ready = True
+            ready.add(self.table)
 
     def get(self, key: str, model: type[Model]) -> Model | None:
         import duckdb
@@ -71,7 +87,7 @@ class LoadCache:
         try:
             self._ensure()
             # fetched to the end: a result left open blocks the connection's next register() (DuckDB 2)
-            rows = self.con.execute(f"SELECT value FROM {_TABLE} WHERE key = ?", [key]).fetchall()
+            rows = self.con.execute(f"SELECT value FROM {self.table} WHERE key = ?", [key]).fetchall()
         except duckdb.Error:
             return None
         if not rows:
@@ -86,9 +102,10 @@ class LoadCache:
 
         try:
             self._ensure()
+            self.con.execute(f"DELETE FROM {self.table} WHERE code IS DISTINCT FROM ?", [code_stamp()])
             self.con.execute(
-                f"INSERT OR REPLACE INTO {_TABLE} VALUES (?, ?, ?, ?, now())",
-                [key, dataset_id, kind, value.model_dump_json()],
+                f"INSERT OR REPLACE INTO {self.table} VALUES (?, ?, ?, ?, ?, now())",
+                [key, dataset_id, kind, code_stamp(), value.model_dump_json()],
             )
         except (duckdb.Error, OSError):
             pass  # not kept: the next process computes it again
@@ -113,6 +130,26 @@ def code_stamp() -> str:
         (p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in Path(__file__).parent.rglob("*.py")
     )
     return hashlib.sha256(repr(stats).encode()).hexdigest()[:16]
+
+
+def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Whether the workspace has a table (or a view that still reads) named `name` in its main schema, by looking that
+    one name up: listing the tables (duckdb_tables()) reads every table's storage details, about 10 ms on a
+    workspace of a few dozen. The connection's temporary objects are not the workspace's."""
+    import duckdb
+
+    if (catalog := _CATALOGS.get(con)) is None:
+        catalog = _CATALOGS[con] = con.execute("SELECT current_database()").fetchall()[0][0]
+    try:
+        con.execute(f"SELECT 1 FROM {quote(catalog)}.main.{quote(name)} LIMIT 0").fetchall()
+    except (duckdb.CatalogException, duckdb.BinderException):  # not there, or a view that no longer reads
+        return False
+    return True
+
+
+# per connection, looked up or made once: its database (its file's catalog), and the stores' tables made
+_CATALOGS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_READY: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def cache_key(kind: str, dataset_id: str, parts: dict) -> str:
@@ -184,17 +221,33 @@ def reuse_views(
     store = LoadCache(con)
     key = cache_key("views", dataset_id, {})
     kept = store.get(key, Views)
-    if kept is not None:
-        names = list(kept.views.values())
-        found = con.execute(
-            "SELECT count(DISTINCT view_name) FROM duckdb_views() WHERE view_name IN (SELECT unnest(?))",
-            [names],
-        ).fetchall()[0][0]
-        if found == len(set(names)):
-            return dict(kept.views)
+    if kept is not None and all(has_table(con, name) for name in set(kept.views.values())):
+        return dict(kept.views)
     views = compute()
     store.put(key, dataset_id, "views", Views(views=views))
     return views
+
+
+class SettingsDocument(BaseModel):
+    """A settings file's parsed document (customer-health.yaml), kept when JSON gives it back exactly."""
+
+    document: Any
+
+
+def reuse_settings(con: duckdb.DuckDBPyConnection, text: str, parse: Callable[[], Any]) -> Any:
+    """The document in a settings file's `text` as an earlier process parsed it (keyed by a hash of the text, so an
+    edited file is parsed again), or `parse()`, kept for next time when JSON gives it back exactly (a date, or a
+    key that is not a string, is not kept). A warm command thus reads its customer-health.yaml without the YAML
+    parser."""
+    store = LoadCache(con)
+    key = cache_key("settings", "", {"text": hashlib.sha256(text.encode()).hexdigest()})
+    if (kept := store.get(key, SettingsDocument)) is not None:
+        return kept.document
+    document = parse()
+    as_kept = SettingsDocument(document=document)
+    if repr(SettingsDocument.model_validate_json(as_kept.model_dump_json()).document) == repr(document):
+        store.put(key, "", "settings", as_kept)
+    return document
 
 
 class StageCounts(BaseModel):
@@ -284,12 +337,13 @@ def reuse_lifecycle(ds: Dataset, day: date, compute: Callable[[], pd.DataFrame])
     if store is None:
         return compute()
     key = cache_key("lifecycle", ds.dataset_id, {"day": day, "config": config_hash(ds.semantics)})
-    kept = store.get(key, KeptFrame)
+    frames = store.frames()
+    kept = frames.get(key, KeptFrame)
     if kept is not None:
         return kept_to_frame(kept)
     frame = compute()
     if (as_columns := frame_to_kept(frame)) is not None:
-        store.put(key, ds.dataset_id, "lifecycle", as_columns)
+        frames.put(key, ds.dataset_id, "lifecycle", as_columns)
     return frame
 
 
@@ -308,9 +362,7 @@ def kept_lifecycle_table(ds: Dataset, day: date) -> str | None:
         return None
     name = _lifecycle_table_name(ds, day)
     try:
-        found = ds.con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main' AND table_name = ?", [name]
-        ).fetchall()[0][0]
+        found = has_table(ds.con, name)
     except duckdb.Error:
         return None
     return name if found else None
@@ -367,7 +419,7 @@ class KeptReductions:
             return None
         name = self.table_name(sql)
         try:
-            if name in self._existing():
+            if self._kept(name):
                 self._touch(name)
                 return name
             if self._reads_temporary(sql):
@@ -381,6 +433,10 @@ class KeptReductions:
         self.store.put(name, self.ds.dataset_id, "reduction", KeptTable(table=name, code=code_stamp()))
         self._evict(keep=name)
         return name
+
+    def _kept(self, name: str) -> bool:
+        """Whether the table `name` is kept: one look-up (the whole list is read only to make or drop one)."""
+        return name in self._tables if self._tables is not None else has_table(self.ds.con, name)
 
     def _existing(self) -> set[str]:
         if self._tables is None:
@@ -401,21 +457,28 @@ class KeptReductions:
         return any(r[0] in words for r in rows)
 
     def _touch(self, name: str) -> None:
-        """Mark a kept table used now (once per process), so the cap drops the least recently used first."""
+        """Mark a kept table used now (once per process), so the cap drops the least recently used first. The most
+        recently used one is left as it is (marking it again changes no order): a warm command repeating the last
+        one's question writes nothing to the workspace."""
         import duckdb
 
         if name in self._used:
             return
         self._used.add(name)
+        table = self.store.table
         with contextlib.suppress(duckdb.Error, OSError):
-            self.ds.con.execute(f"UPDATE {_TABLE} SET stored_at = now() WHERE key = ?", [name])
+            latest = self.ds.con.execute(
+                f"SELECT key FROM {table} WHERE kind = 'reduction' ORDER BY stored_at DESC, key LIMIT 1"
+            ).fetchall()
+            if latest != [(name,)]:
+                self.ds.con.execute(f"UPDATE {table} SET stored_at = now() WHERE key = ?", [name])
 
     def _evict(self, keep: str) -> None:
         import duckdb
 
         try:
             rows = self.ds.con.execute(
-                f"SELECT key, value FROM {_TABLE} WHERE kind = 'reduction' ORDER BY stored_at DESC, key"
+                f"SELECT key, value FROM {self.store.table} WHERE kind = 'reduction' ORDER BY stored_at DESC, key"
             ).fetchall()
             current = [k for k, v in rows if json.loads(v).get("code") == code_stamp()]
             recorded = {k for k, _ in rows}
@@ -424,7 +487,7 @@ class KeptReductions:
             drop += sorted(self._existing() - recorded)
             for name in dict.fromkeys(d for d in drop if d != keep):
                 self.ds.con.execute(f'DROP TABLE IF EXISTS "{name}"')
-                self.ds.con.execute(f"DELETE FROM {_TABLE} WHERE key = ?", [name])
+                self.ds.con.execute(f"DELETE FROM {self.store.table} WHERE key = ?", [name])
                 self._existing().discard(name)
         except (duckdb.Error, OSError, ValueError):
             pass  # the next keep tries again

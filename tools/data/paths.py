@@ -9,6 +9,7 @@ what the file holds.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 from collections.abc import Callable, Iterable
@@ -138,12 +139,37 @@ def read_settings(real: Path, name: str | None = None, *, limit: int = 5_000_000
         raise _os_error(shown, exc) from None
 
 
+# settings text → its document: a process (a command, the MCP server) parses each settings file once, however many
+# times it is read; the few most recent texts are kept
+_PARSED: dict[str, object] = {}
+_PARSED_MOST = 16
+
+
 def parse_yaml(text: str, name: str, fix: str = "Fix the YAML syntax at that line."):
     """The document in a settings file's text; a syntax error names the line and the problem, never the text
-    around it (the file may hold something the error must not show)."""
+    around it (the file may hold something the error must not show).
+
+    Parsed by libyaml when PyYAML was built with it (several times faster than the pure-Python parser, and the
+    same documents: the constructor and the resolver are the same); a text libyaml refuses, or one with characters
+    the pure-Python reader refuses, goes to the pure-Python loader, so errors read as they always did. The caller
+    gets its own copy of the document."""
+    import copy
+
+    if text not in _PARSED:
+        while len(_PARSED) >= _PARSED_MOST:
+            del _PARSED[next(iter(_PARSED))]
+        _PARSED[text] = _load_yaml(text, name, fix)
+    return copy.deepcopy(_PARSED[text])
+
+
+def _load_yaml(text: str, name: str, fix: str):
     import yaml
 
+    fast = getattr(yaml, "CSafeLoader", None) if yaml.__with_libyaml__ else None
     try:
+        if fast is not None and not yaml.reader.Reader.NON_PRINTABLE.search(text):
+            with contextlib.suppress(yaml.YAMLError):
+                return yaml.load(text, Loader=fast)  # noqa: S506 - CSafeLoader is the safe loader in C
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)

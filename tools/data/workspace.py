@@ -8,6 +8,7 @@ which are only ever read.
 from __future__ import annotations
 
 import contextlib
+import copy
 import errno
 import hashlib
 import json
@@ -27,21 +28,19 @@ from customer_health.tools.data.engines import is_remote, is_spark_master, open_
 from customer_health.tools.data.faults import first_line, storage_fault
 from customer_health.tools.data.ingest import INGEST_VERSION, SourceTable, build_views, ingest_source
 from customer_health.tools.data.lifecycle import lifecycle, stage_counts
-from customer_health.tools.data.load_cache import attach, reuse_quality, reuse_stage_counts, reuse_views
+from customer_health.tools.data.load_cache import (
+    FORMER_TABLES,
+    attach,
+    has_table,
+    reuse_quality,
+    reuse_settings,
+    reuse_stage_counts,
+    reuse_views,
+)
 from customer_health.tools.data.paths import AllowedRoots, parse_yaml, read_settings
 from customer_health.tools.data.quality import QualityReport, dataset_quality, source_quality
 from customer_health.tools.data.readers import DATA_SUFFIXES, open_file
 from customer_health.tools.data.recognize import Mapping, explain_unrecognised, recognize
-from customer_health.tools.data.remote import (
-    ENGINE_NAMES,
-    bulk_latest,
-    content_digest,
-    event_facts,
-    events_quality,
-    fetched,
-    label_of,
-    relation_names,
-)
 from pydantic import BaseModel, Field
 
 if TYPE_CHECKING:
@@ -139,6 +138,7 @@ class Workspace:
         )
         self._con: duckdb.DuckDBPyConnection | None = None
         self.notes: list[str] = []  # what happened to the workspace itself (a damaged file set aside)
+        self._documents: dict[str, object] = {}  # customer-health.yaml text → its parsed document
 
     def __enter__(self) -> Workspace:
         self.connect()
@@ -372,7 +372,7 @@ class Workspace:
             config=str(config_path) if config else None,
             mapping={"files": mapping.files, "columns": mapping.columns} if mapping else None,
         )
-        semantics = _read_semantics(config_path) if config_path else None
+        semantics = self._semantics(config_path) if config_path else None
         if semantics and semantics.mapping and mapping is None:
             mapping = Mapping.from_dict(semantics.mapping, source=str(config_path))
         mapping = mapping or Mapping()
@@ -381,11 +381,12 @@ class Workspace:
         infos: list[TableInfo] = []
         errors: list[InputError] = []
         skipped: list[str] = []
+        known = _Registry(con, [str(p) for p in files])
         for i, path in enumerate(files):
             if progress:
                 progress(i, len(files), path.name)
             try:
-                loaded, cached = self._load_file(con, path, mapping, mapping_key)
+                loaded, cached = self._load_file(con, path, mapping, mapping_key, known)
             except InputError as exc:
                 if path in folder_files:
                     skipped.append(exc.message)
@@ -448,7 +449,7 @@ class Workspace:
         if not is_remote(source) and not is_spark_master(source):
             roots.resolve(source)  # a path passes the path policy whatever the engine
         config_path = roots.resolve(config, folder=False) if config else None
-        semantics = _read_semantics(config_path) if config_path else None
+        semantics = self._semantics(config_path) if config_path else None
         asked = LastLoad(
             dataset_id="",
             sources=[],
@@ -461,6 +462,16 @@ class Workspace:
         mapping = mapping or Mapping()
         mapping_key = json.dumps({"files": mapping.files, "columns": mapping.columns}, sort_keys=True)
         from customer_health.tools.data.engines.postgres import without_secret
+        from customer_health.tools.data.remote import (
+            ENGINE_NAMES,
+            bulk_latest,
+            content_digest,
+            event_facts,
+            events_quality,
+            fetched,
+            label_of,
+            relation_names,
+        )
 
         remote = open_source(source, engine, relation_names(mapping.files))
         assert remote is not None  # open_source refuses a path for any engine but duckdb
@@ -474,6 +485,7 @@ class Workspace:
             )
         sources: list[SourceTable] = []
         infos: list[TableInfo] = []
+        known = _Registry(con, [])
         small = sorted((k, r) for k, r in remote.relations.items() if k != "events")
         for i, (kind, relation) in enumerate(small):
             if progress:
@@ -486,7 +498,7 @@ class Workspace:
                 ).hexdigest()[:16]
                 forced = Mapping(files={label: kind}, columns=mapping.columns)
                 loaded, cached = self._ingest(
-                    con, file_key, f"{shown} {label}", lambda r=raw: [r], forced, label
+                    con, file_key, f"{shown} {label}", lambda r=raw: [r], forced, label, known
                 )
             sources += loaded
             infos += [_table_info(st, cached) for st in loaded]
@@ -543,16 +555,23 @@ class Workspace:
         stamped with its customer-health.yaml, the load time and its accounts per lifecycle stage."""
         con = self.connect()
         result.semantics_source = str(config_path) if config_path else None
-        con.execute(
-            "INSERT OR REPLACE INTO datasets VALUES (?, now(), ?, ?, ?)",
-            [
-                result.dataset_id,
-                json.dumps(result.sources),
-                json.dumps(result.views),
-                json.dumps([s.model_dump() for s in sources]),
-            ],
-        )
-        con.execute("INSERT OR REPLACE INTO state VALUES ('current_dataset', ?)", [result.dataset_id])
+        entry = [
+            json.dumps(result.sources),
+            json.dumps(result.views),
+            json.dumps([s.model_dump() for s in sources]),
+        ]
+        # written only when something changed: a warm command reads the registry and writes nothing to it
+        registered, current = con.execute(
+            "SELECT (SELECT [paths, views, sources] FROM datasets WHERE dataset_id = $1), "
+            "(SELECT value FROM state WHERE key = 'current_dataset')",
+            [result.dataset_id],
+        ).fetchall()[0]
+        if registered != entry:
+            con.execute(
+                "INSERT OR REPLACE INTO datasets VALUES (?, now(), ?, ?, ?)", [result.dataset_id, *entry]
+            )
+        if current != result.dataset_id:
+            con.execute("INSERT OR REPLACE INTO state VALUES ('current_dataset', ?)", [result.dataset_id])
         result.loaded_at = datetime.now(UTC).isoformat(timespec="seconds")
         ds = self.dataset(result)
         if (day := ds.latest_date) is not None:
@@ -633,7 +652,7 @@ class Workspace:
 
     def dataset(self, result: LoadResult) -> Dataset:
         """The handle computations take, for a dataset this workspace has just loaded."""
-        semantics = _read_semantics(Path(result.semantics_source)) if result.semantics_source else None
+        semantics = self._semantics(Path(result.semantics_source)) if result.semantics_source else None
         q = result.quality
         latest, note = (date.fromisoformat(q.latest_date) if q.latest_date else None), None
         if latest is None and q.loaded_on and not _dated(result.views):
@@ -659,6 +678,16 @@ class Workspace:
                 engine=engine,
             )
         )
+
+    def _semantics(self, path: Path) -> ProductSemantics:
+        """The product semantics in a customer-health.yaml, read afresh; its parsed document is kept with the
+        workspace, keyed by the file's content (`reuse_settings`), so a warm command does not parse it again."""
+        text = read_settings(path)
+        if text not in self._documents:
+            self._documents = {
+                text: reuse_settings(self.connect(), text, lambda: parse_yaml(text, path.name))
+            }
+        return ProductSemantics.from_document(copy.deepcopy(self._documents[text]), source=path.name)
 
     def _expand(
         self, paths: list[str | Path], roots: AllowedRoots, config: str | Path | None
@@ -695,11 +724,16 @@ class Workspace:
         return unique, folder_files, config_path
 
     def _load_file(
-        self, con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping, mapping_key: str
+        self,
+        con: duckdb.DuckDBPyConnection,
+        path: Path,
+        mapping: Mapping,
+        mapping_key: str,
+        known: _Registry,
     ) -> tuple[list[SourceTable], bool]:
-        digest = self._content_hash(con, path)
+        digest = self._content_hash(con, path, known)
         file_key = hashlib.sha256(f"{INGEST_VERSION}|{digest}|{mapping_key}".encode()).hexdigest()[:16]
-        return self._ingest(con, file_key, str(path), lambda: open_file(con, path), mapping, path.name)
+        return self._ingest(con, file_key, str(path), lambda: open_file(con, path), mapping, path.name, known)
 
     def _ingest(
         self,
@@ -709,17 +743,17 @@ class Workspace:
         opened: Callable[[], list],
         mapping: Mapping,
         label: str,
+        known: _Registry,
     ) -> tuple[list[SourceTable], bool]:
         """The canonical tables of one source (a file, or a table fetched from a database) keyed by `file_key`
         (its content and the mapping): reused when the workspace has them, else recognised and ingested from the
         raw tables `opened()` gives, replacing what an earlier version of the source at `where` left."""
-        rows = con.execute(
-            "SELECT info FROM sources WHERE file_key = ? ORDER BY position", [file_key]
-        ).fetchall()
-        if rows:
-            cached = [SourceTable.model_validate_json(r[0]) for r in rows]
-            if all(_table_exists(con, s.table) for s in cached):
+        kept = known.sources(file_key)
+        if kept:
+            cached = [SourceTable.model_validate_json(info) for info in kept]
+            if all(has_table(con, s.table) for s in cached):
                 return cached, True
+        known.changed()  # the registry is written from here on
         self._forget_path(con, where)
         loaded = []
         for position, raw in enumerate(opened()):
@@ -738,20 +772,15 @@ class Workspace:
             raise explain_unrecognised(label, [], mapping)
         return loaded, False
 
-    def _content_hash(self, con: duckdb.DuckDBPyConnection, path: Path) -> str:
+    def _content_hash(self, con: duckdb.DuckDBPyConnection, path: Path, known: _Registry) -> str:
         """sha256 of the bytes. The digest is reused only while the file's stat is the one it was computed from,
         change time and inode included (an edit that restores size and modification time still moves the change
         time), and only when the file had been still for RACY_SECONDS when it was hashed; otherwise it is read
         again (about 0.13 s per 100 MB)."""
         stat = path.stat()
         stamp = [str(path), stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino, stat.st_dev]
-        row = con.execute(
-            "SELECT digest FROM content_hashes WHERE path = ? AND size = ? AND mtime_ns = ? AND ctime_ns = ? "
-            "AND inode = ? AND device = ? AND trusted",
-            stamp,
-        ).fetchone()
-        if row:
-            return row[0]
+        if (digest := known.digest(stamp)) is not None:
+            return digest
         with path.open("rb") as fh:
             digest = hashlib.file_digest(fh, "sha256").hexdigest()
         still = time.time_ns() - max(stat.st_mtime_ns, stat.st_ctime_ns) > RACY_SECONDS * 1e9
@@ -851,14 +880,41 @@ def _dated(views: dict[str, str]) -> bool:
     return any(kind in views for kind in ("events", "tickets", "nps", "revenue", "subscriptions"))
 
 
-def _table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return bool(
-        con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]).fetchone()[0]
-    )
+class _Registry:
+    """What a load looks up in the registry for each source (its trusted content hash, the records of its ingested
+    tables), read once for all the sources: two queries, not two per file. Once a source is ingested again (the
+    registry is written), the later look-ups read the records afresh."""
 
+    def __init__(self, con: duckdb.DuckDBPyConnection, paths: list[str]) -> None:
+        self.con = con
+        rows = (
+            con.execute(
+                "SELECT path, size, mtime_ns, ctime_ns, inode, device, digest FROM content_hashes "
+                "WHERE trusted AND list_contains(?, path)",
+                [paths],
+            ).fetchall()
+            if paths
+            else []
+        )
+        self._digests = {tuple(r[:6]): r[6] for r in rows}
+        self._sources: dict[str, list[str]] | None = None
 
-def _read_semantics(path: Path) -> ProductSemantics:
-    return ProductSemantics.from_yaml_text(read_settings(path), source=path.name)
+    def digest(self, stamp: list) -> str | None:
+        """The digest hashed from the file while its stat was `stamp` (path, size, times, inode, device)."""
+        return self._digests.get(tuple(stamp))
+
+    def sources(self, file_key: str) -> list[str]:
+        """The ingested tables' records (SourceTable JSON) under `file_key`, in position order."""
+        if self._sources is None:
+            self._sources = {}
+            for key, info in self.con.execute(
+                "SELECT file_key, info FROM sources ORDER BY position"
+            ).fetchall():
+                self._sources.setdefault(key, []).append(info)
+        return self._sources.get(file_key, [])
+
+    def changed(self) -> None:
+        self._sources = None
 
 
 def read_mapping_file(path: Path) -> Mapping:
@@ -871,6 +927,7 @@ def read_mapping_file(path: Path) -> Mapping:
 
 _REGISTRY_DDL = (
     "DROP TABLE IF EXISTS file_hashes",  # keyed by size and modification time only: an edit could hide from it
+    *(f"DROP TABLE IF EXISTS {name}" for name in FORMER_TABLES),
     "CREATE TABLE IF NOT EXISTS content_hashes (path VARCHAR PRIMARY KEY, size BIGINT, mtime_ns BIGINT, "
     "ctime_ns BIGINT, inode UBIGINT, device UBIGINT, digest VARCHAR, trusted BOOLEAN)",
     "CREATE TABLE IF NOT EXISTS sources (source_key VARCHAR PRIMARY KEY, file_key VARCHAR, path VARCHAR, "

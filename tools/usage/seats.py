@@ -7,6 +7,8 @@ account-level arithmetic, bands and percentiles run in pandas on at most one row
 from __future__ import annotations
 
 from datetime import date
+from itertools import groupby
+from operator import itemgetter
 from typing import TYPE_CHECKING, Literal
 
 from customer_health.tools.base import bounds
@@ -98,19 +100,21 @@ def percentiles_in_groups(values: list[float | None], groups: list[str]) -> list
         if v is not None and v == v:
             members.setdefault(g, []).append((v, i))
     out: list[float | None] = [None] * len(values)
+    value = itemgetter(0)
     for group in members.values():
-        if len(group) < 2:
+        last = len(group) - 1
+        if last < 1:
             continue
-        group.sort(key=lambda m: m[0])
+        group.sort(key=value)
+        # a run of ties holds positions start … end - 1, ranks start + 1 … end: each gets their mean, as pandas does
         start = 0
-        while start < len(group):
-            end = start
-            while end + 1 < len(group) and group[end + 1][0] == group[start][0]:
-                end += 1
-            rank = (start + 1 + end + 1) / 2  # the mean of ranks start+1 … end+1, as pandas averages ties
-            for _, i in group[start : end + 1]:
-                out[i] = (rank - 1) / (len(group) - 1)
-            start = end + 1
+        for _, run in groupby(group, key=value):
+            tied = list(run)
+            end = start + len(tied)
+            share = ((start + 1 + end) / 2 - 1) / last
+            for _, i in tied:
+                out[i] = share
+            start = end
     return out
 
 

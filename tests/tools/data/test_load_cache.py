@@ -399,19 +399,24 @@ def _keeper(con, cap: int) -> load_cache.KeptReductions:
     return load_cache.KeptReductions(ds, load_cache.LoadCache(con), cap=cap)
 
 
-def test_at_most_cap_reductions_are_kept_and_the_least_recently_used_goes_first(tmp_path):
+def _two_kept(tmp_path: Path):
+    """A workspace where one process kept reductions a then b (at most two), and the SQL of a, b and a third, c."""
     con = duckdb.connect(str(tmp_path / "ws.duckdb"))
     con.execute("CREATE TABLE ev AS SELECT range AS x FROM range(10)")
     a, b, c = (f"SELECT SUM(x) + {k} AS s FROM ev" for k in (1, 2, 3))
     first = _keeper(con, cap=2)
-    ta, tb = first(a), first(b)
+    return con, (a, b, c), (first(a), first(b))
+
+
+def test_at_most_cap_reductions_are_kept_and_the_least_recently_used_goes_first(tmp_path):
+    con, (a, b, c), (ta, tb) = _two_kept(tmp_path)
     assert _kept_tables(con) == {ta, tb}
     later = _keeper(con, cap=2)
     assert later(a) == ta  # used again: now b is the least recently used
     tc = later(c)
     assert _kept_tables(con) == {ta, tc}
     assert con.execute(f'SELECT s FROM "{tc}"').fetchall() == [(48,)]  # 0 + … + 9 = 45, + 3
-    recorded = con.execute("SELECT key FROM load_cache WHERE kind = 'reduction'").fetchall()
+    recorded = con.execute("SELECT key FROM kept_answers WHERE kind = 'reduction'").fetchall()
     assert {r[0] for r in recorded} == {ta, tc}
 
 
@@ -423,3 +428,117 @@ def test_tables_kept_by_other_code_are_dropped_when_one_is_kept(tmp_path, monkey
     monkeypatch.setattr(load_cache, "code_stamp", lambda: "newer")
     new = _keeper(con, cap=5)("SELECT MAX(x) AS m FROM ev")
     assert old != new and _kept_tables(con) == {new}
+
+
+# --- where the answers are kept, and for how long --------------------------------------------------------------------
+def test_the_lifecycle_frames_are_kept_apart_from_the_small_answers(tmp_path, mini):
+    (mini / "subscriptions.csv").write_text(SUBSCRIPTIONS, encoding="utf-8")
+    _frame(tmp_path / "ws", mini, DAY)
+    with Workspace(tmp_path / "ws") as ws:
+
+        def kinds(table: str) -> set[str]:
+            return {k for (k,) in ws.connect().execute(f"SELECT DISTINCT kind FROM {table}").fetchall()}
+
+        assert kinds("kept_frames") == {"lifecycle"}
+        assert "lifecycle" not in kinds("kept_answers") and {"quality", "views"} <= kinds("kept_answers")
+
+
+def test_keeping_an_answer_drops_the_answers_kept_by_other_code(monkeypatch):
+    con = duckdb.connect()
+    store = load_cache.LoadCache(con)
+    monkeypatch.setattr(load_cache, "code_stamp", lambda: "older")
+    store.put("a", "ds1", "stages", load_cache.StageCounts(counts={"active": 1}))
+    store.put("b", "ds1", "stages", load_cache.StageCounts(counts={"active": 2}))
+    monkeypatch.setattr(load_cache, "code_stamp", lambda: "newer")
+    store.put("c", "ds1", "stages", load_cache.StageCounts(counts={"active": 3}))
+    assert con.execute("SELECT key, code FROM kept_answers").fetchall() == [("c", "newer")]
+    assert store.get("a", load_cache.StageCounts) is None
+
+
+def test_the_table_an_earlier_version_kept_everything_in_is_dropped_when_the_workspace_opens(tmp_path):
+    home = tmp_path / "ws"
+    home.mkdir()
+    con = duckdb.connect(str(home / "workspace.duckdb"))
+    con.execute("CREATE TABLE load_cache (key VARCHAR PRIMARY KEY, value VARCHAR)")
+    con.execute("INSERT INTO load_cache VALUES ('k', repeat('x', 100000))")
+    con.close()
+    with Workspace(home) as ws:
+        tables = {t for (t,) in ws.connect().execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    assert "load_cache" not in tables and "sources" in tables
+
+
+def test_a_settings_document_is_parsed_once_when_json_gives_it_back_exactly():
+    con = duckdb.connect()
+    parsed: list[int] = []
+    document = {
+        "workflows": {"b": ["x", "y"], "a": ["y", "x"]},
+        "n": 1,
+        "share": 1.0,
+        "flag": True,
+        "none": None,
+    }
+
+    def parse():
+        parsed.append(1)
+        return document
+
+    first = load_cache.reuse_settings(con, "text", parse)
+    second = load_cache.reuse_settings(con, "text", parse)
+    assert len(parsed) == 1 and repr(second) == repr(first) == repr(document)  # order and types as parsed
+    load_cache.reuse_settings(con, "text, edited", parse)
+    assert len(parsed) == 2
+
+
+@pytest.mark.parametrize(
+    "document",
+    [{"day": date(2026, 1, 1)}, {1: "a key that is a number"}, {"x": {1, 2}}, {"raw": b"bytes"}],
+)
+def test_a_settings_document_json_would_change_is_parsed_every_time(document):
+    con = duckdb.connect()
+    parsed: list[int] = []
+
+    def parse():
+        parsed.append(1)
+        return document
+
+    for _ in range(2):
+        assert load_cache.reuse_settings(con, "text", parse) == document
+    assert len(parsed) == 2
+
+
+def test_a_table_or_view_is_found_by_name_and_a_view_that_no_longer_reads_is_not():
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t AS SELECT 1 AS x")
+    con.execute("CREATE VIEW v AS SELECT x FROM t")
+    con.execute("CREATE TABLE gone AS SELECT 1 AS y")
+    con.execute("CREATE VIEW broken AS SELECT y FROM gone")
+    con.execute("DROP TABLE gone")
+    con.execute("CREATE TEMP TABLE only_temporary AS SELECT 1 AS z")
+    found = {
+        n: load_cache.has_table(con, n) for n in ("t", "v", "broken", "missing", "only_temporary", 'we"ird')
+    }
+    assert found == {
+        "t": True,
+        "v": True,
+        "broken": False,
+        "missing": False,
+        "only_temporary": False,
+        'we"ird': False,
+    }
+
+
+def test_reading_the_most_recently_used_reduction_again_writes_nothing_and_keeps_the_order(tmp_path):
+    con, (a, b, c), (ta, tb) = _two_kept(tmp_path)
+
+    def stamps() -> dict:
+        return dict(
+            con.execute("SELECT key, stored_at FROM kept_answers WHERE kind = 'reduction'").fetchall()
+        )
+
+    before = stamps()
+    assert _keeper(con, cap=2)(b) == tb  # b was the last used: nothing to mark
+    assert stamps() == before
+    assert _keeper(con, cap=2)(a) == ta  # a was not: it becomes the last used, so c's arrival drops b
+    assert stamps()[ta] > before[ta]
+    tc = _keeper(con, cap=2)(c)
+    assert _kept_tables(con) == {ta, tc}

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from customer_health.tools.base.errors import InputError
+from customer_health.tools.data import workspace
 from customer_health.tools.data.recognize import Mapping
 from customer_health.tools.data.workspace import AllowedRoots, Workspace
 
@@ -233,3 +234,94 @@ def test_an_unreadable_record_counts_as_none(tmp_path, mini, roots):
         ws.connect().execute("UPDATE state SET value = '{\"dataset_id\": 3' WHERE key = 'last_load'")
         assert ws.last_load() is None
         assert ws.restore(roots=roots).result is None
+
+
+# --- what a warm load asks of the workspace --------------------------------------------------------------------------
+class _Recording:
+    """The workspace connection, noting each statement run through it."""
+
+    def __init__(self, con) -> None:
+        self._con, self.statements = con, []
+
+    def execute(self, sql, *args, **kwargs):
+        self.statements.append(" ".join(str(sql).split()))
+        return self._con.execute(sql, *args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._con, name)
+
+
+def _warm_load(home: Path, folder: Path) -> tuple[list[str], object]:
+    """The statements a second process's load of `folder` runs (after it opened the workspace), and its result.
+    The files count as long still (otherwise a file written a moment ago is hashed again each time)."""
+    roots = AllowedRoots([folder.parent.resolve()])
+    with Workspace(home) as ws:
+        ws.load([folder], roots=roots)
+    with Workspace(home) as ws:
+        recording = _Recording(ws.connect())
+        ws._con = recording
+        result = ws.load([folder], roots=roots)
+    return recording.statements, result
+
+
+def test_a_warm_load_reads_the_registry_as_often_for_four_files_as_for_one(tmp_path, mini, monkeypatch):
+    monkeypatch.setattr(workspace, "RACY_SECONDS", 0)
+    one = tmp_path / "one"
+    one.mkdir()
+    shutil.copy(mini / "events.csv", one)
+    few, _ = _warm_load(tmp_path / "ws1", one)
+    many, result = _warm_load(tmp_path / "ws4", mini)
+    assert len(result.tables) == 4 and all(t.cached for t in result.tables)
+
+    def registry(statements: list[str]) -> list[str]:
+        return [s for s in statements if "content_hashes" in s or "FROM sources" in s]
+
+    assert len(registry(many)) == len(registry(few)) > 0
+
+
+def test_a_warm_load_writes_nothing_to_the_workspace(tmp_path, mini, monkeypatch):
+    monkeypatch.setattr(workspace, "RACY_SECONDS", 0)
+    statements, result = _warm_load(tmp_path / "ws", mini)
+    writes = [
+        s
+        for s in statements
+        if s.split()[0].upper() in {"INSERT", "UPDATE", "DELETE", "DROP", "ALTER"}
+        or (s.upper().startswith("CREATE") and "IF NOT EXISTS" not in s.upper())
+    ]
+    assert writes == [] and all(t.cached for t in result.tables)
+
+
+def test_the_registry_follows_the_dataset_loaded_last_and_where_it_was_read(tmp_path, mini):
+    other = tmp_path / "other"
+    shutil.copytree(mini, other)
+    (other / "tickets.csv").unlink()
+    roots = AllowedRoots([tmp_path.resolve()])
+    with Workspace(tmp_path / "ws") as ws:
+        con = ws.connect()
+
+        def current() -> str:
+            return con.execute("SELECT value FROM state WHERE key = 'current_dataset'").fetchone()[0]
+
+        a = ws.load([mini], roots=roots)
+        b = ws.load([other], roots=roots)
+        assert current() == b.dataset_id != a.dataset_id
+        assert ws.load([mini], roots=roots).dataset_id == current() == a.dataset_id
+        moved = tmp_path / "moved"
+        shutil.copytree(mini, moved)
+        assert ws.load([moved], roots=roots).dataset_id == a.dataset_id
+        paths = con.execute("SELECT paths FROM datasets WHERE dataset_id = ?", [a.dataset_id]).fetchone()[0]
+    assert paths == f'["{moved.resolve()}"]'
+
+
+def test_a_warm_load_reads_its_customer_health_yaml_without_parsing_it(tmp_path, mini, monkeypatch):
+    from customer_health.tools.data import paths
+
+    shutil.copy(DATA / "facts" / "customer-health.yaml", mini)
+    roots = AllowedRoots([tmp_path.resolve()])
+    with Workspace(tmp_path / "ws") as ws:
+        cold = ws.dataset(ws.load([mini], roots=roots)).semantics
+    paths._PARSED.clear()
+    monkeypatch.setattr(paths, "_load_yaml", lambda *a: pytest.fail("the YAML was parsed again"))
+    with Workspace(tmp_path / "ws") as ws:
+        warm = ws.dataset(ws.load([mini], roots=roots)).semantics
+    assert warm == cold and warm.core_features == ["import_data", "build_report", "share_report"]
