@@ -349,35 +349,24 @@ def reuse_lifecycle(ds: Dataset, day: date, compute: Callable[[], pd.DataFrame])
 
 def _lifecycle_table_name(ds: Dataset, day: date) -> str:
     key = cache_key("lifecycle_table", ds.dataset_id, {"day": day, "config": config_hash(ds.semantics)})
-    return f"load_cache_lifecycle_{key[:32]}"
+    return f"{REDUCTION_PREFIX}lifecycle_{key[:32]}"
 
 
 def kept_lifecycle_table(ds: Dataset, day: date) -> str | None:
     """The workspace table holding the lifecycle frame on `day` as DuckDB read it from pandas, when an earlier
     process kept it for this dataset, config and code (`keep_lifecycle_table`); else None. Joining it gives what
     joining the registered frame gives, with no frame built."""
-    import duckdb
-
-    if store_of(ds) is None:
-        return None
-    name = _lifecycle_table_name(ds, day)
-    try:
-        found = has_table(ds.con, name)
-    except duckdb.Error:
-        return None
-    return name if found else None
+    keeper = ds.memo(KEEPER, lambda: None)
+    return keeper.kept(_lifecycle_table_name(ds, day)) if isinstance(keeper, KeptReductions) else None
 
 
 def keep_lifecycle_table(ds: Dataset, day: date, relation: str) -> None:
-    """Copy `relation` (the registered lifecycle frame on `day`) into a workspace table for later processes; a
-    workspace that cannot be written only costs the saving."""
-    import duckdb
-
-    if store_of(ds) is None:
-        return
-    name = _lifecycle_table_name(ds, day)
-    with contextlib.suppress(duckdb.Error, OSError):
-        ds.con.execute(f'CREATE TABLE IF NOT EXISTS "{name}" AS SELECT * FROM {relation}')
+    """Copy `relation` (the registered lifecycle frame on `day`) into a workspace table for later processes, one
+    of the kept reductions (the same cap and the same rule for older code); a workspace that cannot be written only
+    costs the saving."""
+    keeper = ds.memo(KEEPER, lambda: None)
+    if isinstance(keeper, KeptReductions):
+        keeper.keep_copy(_lifecycle_table_name(ds, day), relation)
 
 
 # the workspace tables that hold kept reductions, and how many are kept at most (the least recently used go first)
@@ -424,9 +413,37 @@ class KeptReductions:
                 return name
             if self._reads_temporary(sql):
                 return None
-            self.ds.con.execute(f'CREATE TABLE IF NOT EXISTS "{name}" AS {sql}')
         except (duckdb.Error, OSError):
             self._off = True  # read-only, full or busy: run reductions as they are from now on
+            return None
+        return self._make(name, sql)
+
+    def kept(self, name: str) -> str | None:
+        """`name` when that table is kept (marked used), else None."""
+        import duckdb
+
+        if self._off:
+            return None
+        try:
+            if not self._kept(name):
+                return None
+            self._touch(name)
+        except (duckdb.Error, OSError):
+            return None
+        return name
+
+    def keep_copy(self, name: str, relation: str) -> str | None:
+        """Keep the rows of `relation` — one of this process's own (a registered frame), which the caller keys by
+        `name` (dataset, code and everything the rows depend on) — as the kept table `name`."""
+        return None if self._off else self._make(name, f"SELECT * FROM {relation}")
+
+    def _make(self, name: str, sql: str) -> str | None:
+        import duckdb
+
+        try:
+            self.ds.con.execute(f'CREATE TABLE IF NOT EXISTS "{name}" AS {sql}')
+        except (duckdb.Error, OSError):
+            self._off = True
             return None
         self._existing().add(name)
         self._used.add(name)
@@ -447,6 +464,14 @@ class KeptReductions:
             ).fetchall()
             self._tables = {r[0] for r in rows}
         return self._tables
+
+    def _former_lifecycle_tables(self) -> list[str]:
+        """Lifecycle tables kept by earlier versions outside the cap (one per day asked, never dropped)."""
+        rows = self.ds.con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' AND NOT temporary "
+            "AND starts_with(table_name, 'load_cache_lifecycle_')"
+        ).fetchall()
+        return [r[0] for r in rows]
 
     def _reads_temporary(self, sql: str) -> bool:
         rows = self.ds.con.execute(
@@ -485,6 +510,7 @@ class KeptReductions:
             # tables of an older code, the least recently used beyond the cap, and tables nothing records
             drop = [k for k in recorded if k not in current] + current[self.cap :]
             drop += sorted(self._existing() - recorded)
+            drop += self._former_lifecycle_tables()
             for name in dict.fromkeys(d for d in drop if d != keep):
                 self.ds.con.execute(f'DROP TABLE IF EXISTS "{name}"')
                 self.ds.con.execute(f"DELETE FROM {self.store.table} WHERE key = ?", [name])

@@ -162,15 +162,24 @@ def parse_yaml(text: str, name: str, fix: str = "Fix the YAML syntax at that lin
     return copy.deepcopy(_PARSED[text])
 
 
-def _load_yaml(text: str, name: str, fix: str):
+def safe_yaml(text: str):
+    """`yaml.safe_load(text)`, by libyaml when PyYAML was built with it: the same document; a text libyaml refuses,
+    or one with characters the pure-Python reader refuses, goes to the pure-Python loader, so a `yaml.YAMLError`
+    reads as it always did."""
     import yaml
 
     fast = getattr(yaml, "CSafeLoader", None) if yaml.__with_libyaml__ else None
+    if fast is not None and not yaml.reader.Reader.NON_PRINTABLE.search(text):
+        with contextlib.suppress(yaml.YAMLError):
+            return yaml.load(text, Loader=fast)  # noqa: S506 - CSafeLoader is the safe loader in C
+    return yaml.safe_load(text)
+
+
+def _load_yaml(text: str, name: str, fix: str):
+    import yaml
+
     try:
-        if fast is not None and not yaml.reader.Reader.NON_PRINTABLE.search(text):
-            with contextlib.suppress(yaml.YAMLError):
-                return yaml.load(text, Loader=fast)  # noqa: S506 - CSafeLoader is the safe loader in C
-        return yaml.safe_load(text)
+        return safe_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise InputError(

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from customer_health.tools.base.errors import InputError, nearest
+from customer_health.tools.data.paths import safe_yaml
 from customer_health.tools.health.metrics import CATALOGUE
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -343,7 +344,7 @@ def front_matter(text: str, source: str) -> tuple[dict[str, Any], str]:
     if end is None:
         raise InputError("opens its front matter with '---' but never closes it.", file=source)
     try:
-        data = yaml.safe_load("\n".join(lines[1:end])) or {}
+        data = safe_yaml("\n".join(lines[1:end])) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise InputError(

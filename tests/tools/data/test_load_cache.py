@@ -272,7 +272,7 @@ def test_a_second_process_joins_the_kept_lifecycle_table_without_working_out_a_f
     second_name, second = _table_rows(tmp_path / "ws", mini, DAY)
     assert len(lifecycle_calls) == calls
     assert second == first  # the same rows, the same column types
-    assert first_name.startswith('"lifecycle_') and second_name.startswith('"load_cache_lifecycle_')
+    assert first_name.startswith('"lifecycle_') and second_name.startswith('"kept_red_lifecycle_')
     assert ("A1", "active") in [r[:2] for r in second] and ("A2", "churned") in [r[:2] for r in second]
 
 
@@ -281,7 +281,7 @@ def test_another_day_gets_a_lifecycle_table_of_its_own(tmp_path, mini):
     _table_rows(tmp_path / "ws", mini, date(2025, 2, 1))
     _, again = _table_rows(tmp_path / "ws", mini, DAY)
     name, earlier = _table_rows(tmp_path / "ws", mini, date(2025, 2, 1))
-    assert name.startswith('"load_cache_lifecycle_') and again == on_day
+    assert name.startswith('"kept_red_lifecycle_') and again == on_day
     stages = {r[0]: r[1] for r in earlier[:-1]}
     # on 2025-02-01 A1 (contract from 2025-01-15) is onboarding and A2 (from 2025-03-01) not yet a customer
     assert (stages["A1"], stages["A2"]) == ("onboarding", "not_yet_customer")
@@ -428,6 +428,26 @@ def test_tables_kept_by_other_code_are_dropped_when_one_is_kept(tmp_path, monkey
     monkeypatch.setattr(load_cache, "code_stamp", lambda: "newer")
     new = _keeper(con, cap=5)("SELECT MAX(x) AS m FROM ev")
     assert old != new and _kept_tables(con) == {new}
+
+
+def test_lifecycle_tables_share_the_reductions_cap_and_those_of_earlier_versions_go(
+    tmp_path, mini, monkeypatch
+):
+    # one lifecycle table per day asked: without a cap a workspace asked about every day of a year keeps 365
+    (mini / "subscriptions.csv").write_text(SUBSCRIPTIONS, encoding="utf-8")
+    monkeypatch.setattr(load_cache, "MAX_KEPT_REDUCTIONS", 3)
+    monkeypatch.setattr(load_cache.KeptReductions.__init__, "__defaults__", (3,))
+    with Workspace(tmp_path / "ws") as ws:  # a table an earlier version kept outside any cap
+        ws.connect().execute("CREATE TABLE load_cache_lifecycle_0123 AS SELECT 1 AS a")
+    days = [date(2025, 2, d) for d in range(1, 7)]
+    for d in days:
+        _table_rows(tmp_path / "ws", mini, d)
+    with Workspace(tmp_path / "ws") as ws:
+        kept = {r[0] for r in ws.connect().execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    assert len({k for k in kept if "lifecycle" in k}) <= 3 and "load_cache_lifecycle_0123" not in kept
+    # the last day asked is read from its kept table; the first one's went, so it is worked out again
+    assert _table_rows(tmp_path / "ws", mini, days[-1])[0].startswith('"kept_red_lifecycle_')
+    assert _table_rows(tmp_path / "ws", mini, days[0])[0].startswith('"lifecycle_')
 
 
 # --- where the answers are kept, and for how long --------------------------------------------------------------------
