@@ -482,9 +482,10 @@ class KeptReductions:
         return any(r[0] in words for r in rows)
 
     def _touch(self, name: str) -> None:
-        """Mark a kept table used now (once per process), so the cap drops the least recently used first. The most
-        recently used one is left as it is (marking it again changes no order): a warm command repeating the last
-        one's question writes nothing to the workspace."""
+        """Mark a kept table used now (once per process), so the cap drops the least recently used first. One among
+        the most recently used (a quarter of the cap; the latest alone for a cap under 8) is left as it is: far from
+        being dropped, marking it would only make a warm command write to the workspace (a command reads a few
+        kept tables: a lifecycle table and its reductions)."""
         import duckdb
 
         if name in self._used:
@@ -492,10 +493,11 @@ class KeptReductions:
         self._used.add(name)
         table = self.store.table
         with contextlib.suppress(duckdb.Error, OSError):
-            latest = self.ds.con.execute(
-                f"SELECT key FROM {table} WHERE kind = 'reduction' ORDER BY stored_at DESC, key LIMIT 1"
+            recent = self.ds.con.execute(
+                f"SELECT key FROM {table} WHERE kind = 'reduction' ORDER BY stored_at DESC, key LIMIT ?",
+                [max(1, self.cap // 4)],
             ).fetchall()
-            if latest != [(name,)]:
+            if (name,) not in recent:
                 self.ds.con.execute(f"UPDATE {table} SET stored_at = now() WHERE key = ?", [name])
 
     def _evict(self, keep: str) -> None:

@@ -562,3 +562,17 @@ def test_reading_the_most_recently_used_reduction_again_writes_nothing_and_keeps
     assert stamps()[ta] > before[ta]
     tc = _keeper(con, cap=2)(c)
     assert _kept_tables(con) == {ta, tc}
+
+
+def test_a_command_reading_a_few_recently_used_tables_writes_nothing(tmp_path):
+    # a warm command reads several kept tables (the lifecycle table and its reductions): with the default cap, none
+    # of them is near being dropped, so none is marked again — marking them took a write (and a quarter of a second)
+    con = duckdb.connect(str(tmp_path / "ws.duckdb"))
+    con.execute("CREATE TABLE ev AS SELECT range AS x FROM range(10)")
+    queries = [f"SELECT SUM(x) + {k} AS s FROM ev" for k in range(3)]
+    first = _keeper(con, cap=load_cache.MAX_KEPT_REDUCTIONS)
+    tables = [first(q) for q in queries]
+    before = con.execute("SELECT key, stored_at FROM kept_answers ORDER BY key").fetchall()
+    later = _keeper(con, cap=load_cache.MAX_KEPT_REDUCTIONS)
+    assert [later(q) for q in queries] == tables
+    assert con.execute("SELECT key, stored_at FROM kept_answers ORDER BY key").fetchall() == before
