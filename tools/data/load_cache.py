@@ -459,7 +459,7 @@ class KeptReductions:
         if self._tables is None:
             rows = self.ds.con.execute(
                 "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' AND NOT temporary "
-                "AND starts_with(table_name, ?)",
+                "AND database_name = current_database() AND starts_with(table_name, ?)",
                 [REDUCTION_PREFIX],
             ).fetchall()
             self._tables = {r[0] for r in rows}
@@ -469,7 +469,7 @@ class KeptReductions:
         """Lifecycle tables kept by earlier versions outside the cap (one per day asked, never dropped)."""
         rows = self.ds.con.execute(
             "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' AND NOT temporary "
-            "AND starts_with(table_name, 'load_cache_lifecycle_')"
+            "AND database_name = current_database() AND starts_with(table_name, 'load_cache_lifecycle_')"
         ).fetchall()
         return [r[0] for r in rows]
 
@@ -513,7 +513,8 @@ class KeptReductions:
             drop = [k for k in recorded if k not in current] + current[self.cap :]
             drop += sorted(self._existing() - recorded)
             drop += self._former_lifecycle_tables()
-            for name in dict.fromkeys(d for d in drop if d != keep):
+            # never one this process has used: its name may be held (the lifecycle table of a day is remembered)
+            for name in dict.fromkeys(d for d in drop if d != keep and d not in self._used):
                 self.ds.con.execute(f'DROP TABLE IF EXISTS "{name}"')
                 self.ds.con.execute(f"DELETE FROM {self.store.table} WHERE key = ?", [name])
                 self._existing().discard(name)

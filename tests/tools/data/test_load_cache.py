@@ -576,3 +576,16 @@ def test_a_command_reading_a_few_recently_used_tables_writes_nothing(tmp_path):
     later = _keeper(con, cap=load_cache.MAX_KEPT_REDUCTIONS)
     assert [later(q) for q in queries] == tables
     assert con.execute("SELECT key, stored_at FROM kept_answers ORDER BY key").fetchall() == before
+
+
+def test_a_table_this_process_has_used_is_never_dropped_under_it(tmp_path):
+    # a process holds the names it used (the lifecycle table of a day is remembered): dropping one past the cap
+    # left a name to a table that no longer existed (the MCP account card failed with a catalog error)
+    con, (a, b, c), (ta, tb) = _two_kept(tmp_path)
+    keeper = _keeper(con, cap=2)
+    assert keeper(a) == ta and keeper(b) == tb
+    tc = keeper(c)
+    assert _kept_tables(con) == {ta, tb, tc}  # over the cap while this process runs
+    d = "SELECT SUM(x) + 4 AS s FROM ev"
+    td = _keeper(con, cap=2)(d)  # the next process keeps the cap again
+    assert len(_kept_tables(con)) == 2 and td in _kept_tables(con)
