@@ -63,7 +63,7 @@ from customer_health.tools.health.profiles import (
     preset,
     profile_from_dict,
 )
-from customer_health.tools.health.score import normalize, score_frame
+from customer_health.tools.health.score import normalize, score_values
 from customer_health.tools.health.validation import LEARNED_MARK, LOST, PositiveClass, outcome_plan
 from pydantic import BaseModel, Field
 
@@ -745,7 +745,8 @@ def scores_by_day(frame: pd.DataFrame, prof: Profile, days: np.ndarray) -> np.nd
     for day in sorted(set(days.tolist())):
         rows = np.flatnonzero(days == day)
         part = frame.iloc[rows]
-        out[rows] = [s.health_score for s in score_frame(part, prof, drivers=False)]
+        scores = score_values(part, prof)
+        out[rows] = [scores[str(k)] for k in part.index]
     return out
 
 

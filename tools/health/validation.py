@@ -39,7 +39,7 @@ from customer_health.tools.health.profiles import (
     load_profile,
     preset,
 )
-from customer_health.tools.health.score import score_frame
+from customer_health.tools.health.score import score_frame, score_values
 from pydantic import BaseModel, Field, PrivateAttr
 
 if TYPE_CHECKING:
@@ -574,7 +574,7 @@ def _compare(ds: Dataset, rows: list[Row], lost: np.ndarray, prof: Profile, v: V
             sem = resolve_semantics(ds, f"TIMESTAMP '{window(day, 1).end}'") if ds.has("events") else None
             metrics = account_metrics(ds, day, sem, everyone=True)
             at = [i for i, r in enumerate(rows) if r.as_of == day]
-            by_id = {s.account_id: s.health_score for s in score_frame(metrics, expert, drivers=False)}
+            by_id = score_values(metrics, expert)
             scores[at] = [by_id[rows[i].account_id] for i in at]
         table = [
             ProfileComparison(
